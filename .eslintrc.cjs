@@ -1,0 +1,44 @@
+/* ESLint 9 in eslintrc mode: run with ESLINT_USE_FLAT_CONFIG=false (see package.json "lint"). */
+module.exports = {
+  root: true,
+  env: { node: true, es2022: true },
+  parser: '@typescript-eslint/parser',
+  parserOptions: {
+    project: './tsconfig.json',
+    tsconfigRootDir: __dirname,
+    sourceType: 'module',
+  },
+  plugins: ['@typescript-eslint'],
+  extends: [
+    'eslint:recommended',
+    'plugin:@typescript-eslint/recommended-type-checked',
+  ],
+  ignorePatterns: ['dist/', 'node_modules/', '.eslintrc.cjs'],
+  rules: {
+    '@typescript-eslint/consistent-type-imports': 'error',
+    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    eqeqeq: ['error', 'always'],
+    'no-console': 'off',
+  },
+  overrides: [
+    {
+      // The library stays framework-agnostic: it is typed against node:http only.
+      files: ['lib/**/*.ts'],
+      rules: {
+        'no-restricted-imports': ['error', { paths: ['express', 'express4'] }],
+        'no-console': ['error', { allow: ['warn', 'error'] }],
+      },
+    },
+    {
+      files: ['test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
+      rules: {
+        '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] }],
+        '@typescript-eslint/no-unsafe-assignment': 'off',
+        '@typescript-eslint/no-unsafe-member-access': 'off',
+        '@typescript-eslint/no-unsafe-argument': 'off',
+        '@typescript-eslint/no-unsafe-call': 'off',
+        '@typescript-eslint/no-unsafe-return': 'off',
+      },
+    },
+  ],
+};

@@ -1,0 +1,74 @@
+/**
+ * captureHeaders: reads the allowlisted incoming headers once, validates them, and stores them per
+ * request in a WeakMap (no property on `req`, no global type merging). Nothing else is captured.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { reject, sendRejection, type Rejection } from './error-response.js';
+import { displayName, invalidValueReason } from './header-rules.js';
+import { parseCaptureOptions, type CaptureConfig, type CaptureHeadersOptions } from './options.js';
+import { checkHeaderCount } from './request-checks.js';
+
+/** Lower-case header name -> the caller's value. */
+export type ForwardedHeaders = Readonly<Record<string, string>>;
+
+/** Connect/Express-compatible middleware, typed against node:http so any framework fits. */
+export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+const EMPTY: ForwardedHeaders = Object.freeze({});
+const captured = new WeakMap<IncomingMessage, ForwardedHeaders>();
+
+/**
+ * The headers `captureHeaders` stored for this request: a frozen object of lower-case name -> value.
+ * Empty when nothing was captured or capture is not mounted.
+ */
+export function getForwardedHeaders(req: IncomingMessage): ForwardedHeaders {
+  return captured.get(req) ?? EMPTY;
+}
+
+/**
+ * Middleware that captures the `allow`-listed incoming headers. A captured header sent on more than
+ * one line, or with a value that is not visible ASCII/space/tab, is answered with 400 and goes no
+ * further; an empty value counts as absent.
+ */
+export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware {
+  const config = parseCaptureOptions(options);
+  return function captureHeadersMiddleware(req, res, next) {
+    const result = capture(req, config);
+    if (!result.ok) {
+      const { reason, header, status } = result.rejection;
+      config.logger.info({ reason, header, status }, `captureHeaders: ${status} ${reason}`);
+      sendRejection(res, result.rejection);
+      return;
+    }
+    captured.set(req, result.headers);
+    next();
+  };
+}
+
+type CaptureResult = { ok: true; headers: ForwardedHeaders } | { ok: false; rejection: Rejection };
+
+function capture(req: IncomingMessage, config: CaptureConfig): CaptureResult {
+  const refuse = (rejection: Rejection): CaptureResult => ({ ok: false, rejection });
+  const tooMany = checkHeaderCount(req);
+  if (tooMany) return refuse(tooMany);
+  let values: Record<string, string> | undefined;
+  for (const name of config.allow) {
+    if (req.headers[name] === undefined) continue;
+    // headersDistinct keeps every line; req.headers has already joined or dropped duplicates.
+    const lines = req.headersDistinct[name] ?? [];
+    if (lines.length > 1) {
+      return refuse(reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, name));
+    }
+    const value = lines[0] ?? '';
+    if (value === '') continue;
+    const invalid = invalidValueReason(value, config.maxValueLength);
+    if (invalid === 'too_long') {
+      return refuse(reject(431, 'header_too_large', `Request header field too large: ${name}`, name));
+    }
+    if (invalid) {
+      return refuse(reject(400, 'invalid_header_value', `Bad request: header ${name} has characters other than visible ASCII, space and tab`, name));
+    }
+    (values ??= {})[name] = value;
+  }
+  return { ok: true, headers: values ? Object.freeze(values) : EMPTY };
+}

@@ -1,0 +1,146 @@
+/**
+ * The outgoing header policy: which headers a backend receives. It is applied by replacing
+ * `req.headers` before http-proxy-middleware runs, never in `on.proxyReq`, which is skipped when
+ * the client sends `Expect` (http-party/node-http-proxy#1219).
+ *
+ * The order, top to bottom:
+ *  0. Refuse structurally unsafe requests (too many header lines, duplicate Host, absolute-form).
+ *  1. Start empty. Copy the MCP protocol headers present (`content-type`, `accept`, `mcp-session-id`,
+ *     `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, `mcp-param-*`, and the
+ *     body's `content-encoding`), each validated; a singleton sent twice is refused. Framing is
+ *     re-declared from what Node's parser validated: `content-length`, or chunked.
+ *  2. Add the captured headers this backend takes (`passthrough`; by default all captured headers,
+ *     credentials only with `allowCredentials`).
+ *  3. Add static plaintext headers, then secret-backed ones. A static header wins over a captured
+ *     one of the same name.
+ *  4. Everything else the client sent is dropped: authorization, cookie, host (set from the target),
+ *     forwarding headers, hop-by-hop headers, expect, trailer, te, upgrade, and any name listed in
+ *     `Connection`, because none of them was copied.
+ *  5. If `Connection` names a header the relay forwards (protocol, captured) or a routing or
+ *     credential header, refuse with 400: an RFC-compliant hop downstream would delete it
+ *     (CVE-2021-33197, CVE-2022-31813 shape).
+ */
+import type { IncomingMessage } from 'node:http';
+import { getForwardedHeaders } from './capture.js';
+import { reject, type Rejection } from './error-response.js';
+import {
+  CREDENTIAL_HEADERS,
+  SINGLETON_PROTOCOL_HEADERS,
+  connectionTokens,
+  displayName,
+  invalidValueReason,
+  isProtocolHeader,
+  restrictedReason,
+} from './header-rules.js';
+import type { ProxyConfig } from './options.js';
+import { checkRequestShape } from './request-checks.js';
+import { describeSecretProblem, readSecret } from './secrets.js';
+
+export type OutgoingHeaders = Record<string, string>;
+
+export type PolicyResult = { ok: true; headers: OutgoingHeaders } | { ok: false; rejection: Rejection };
+
+export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig): PolicyResult {
+  const rejection = (r: Rejection): PolicyResult => ({ ok: false, rejection: r });
+  const shape = checkRequestShape(req);
+  if (shape) return rejection(shape);
+
+  const outgoing: OutgoingHeaders = {};
+  const protocol = copyProtocolHeaders(req, outgoing, config.maxValueLength);
+  if (protocol) return rejection(protocol);
+  copyFraming(req, outgoing);
+
+  const captured = getForwardedHeaders(req);
+  for (const name of Object.keys(captured)) {
+    if (takesCaptured(name, config)) outgoing[name] = captured[name]!;
+  }
+
+  const nominated = checkConnection(req, captured, config);
+  if (nominated) return rejection(nominated);
+
+  for (const [name, value] of config.plaintext) outgoing[name] = value;
+  for (const header of config.fromSecret) {
+    const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
+    if (!secret.ok) {
+      return rejection({
+        ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable'),
+        detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
+      });
+    }
+    outgoing[header.name] = secret.value;
+  }
+  return { ok: true, headers: outgoing };
+}
+
+function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders, maxLength: number): Rejection | undefined {
+  for (const name of Object.keys(req.headers)) {
+    if (!isProtocolHeader(name)) continue;
+    const value = req.headers[name];
+    if (typeof value !== 'string' || value === '') continue;
+    const singleton = SINGLETON_PROTOCOL_HEADERS.has(name) || !PROTOCOL_LISTS.has(name);
+    if (singleton && (req.headersDistinct[name]?.length ?? 0) > 1) {
+      return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
+    }
+    const invalid = invalidValueReason(value, maxLength);
+    if (invalid === 'too_long') {
+      return reject(431, 'header_too_large', `Request header field too large: ${displayName(name)}`, displayName(name));
+    }
+    if (invalid) {
+      return reject(400, 'invalid_header_value', `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`, displayName(name));
+    }
+    outgoing[name] = value;
+  }
+  return undefined;
+}
+
+/** Protocol headers defined as lists (RFC 9110 §12.5.1), so repeated lines are legal. */
+const PROTOCOL_LISTS: ReadonlySet<string> = new Set(['accept']);
+
+/**
+ * Declares the body exactly as Node's parser accepted it: a validated Content-Length, or chunked.
+ * Without it Node would send a GET or DELETE body unframed.
+ */
+function copyFraming(req: IncomingMessage, outgoing: OutgoingHeaders): void {
+  if (req.headers['transfer-encoding'] !== undefined) outgoing['transfer-encoding'] = 'chunked';
+  else if (req.headers['content-length'] !== undefined) outgoing['content-length'] = req.headers['content-length'];
+}
+
+function takesCaptured(name: string, config: ProxyConfig): boolean {
+  if (config.passthrough) return config.passthrough.has(name);
+  return config.allowCredentials || !CREDENTIAL_HEADERS.has(name);
+}
+
+/** Step 5: a hop that honours `Connection` would delete what we forward or route on. */
+function checkConnection(req: IncomingMessage, captured: Readonly<Record<string, string>>, config: ProxyConfig): Rejection | undefined {
+  for (const token of connectionTokens(req.headersDistinct.connection)) {
+    const forwarded =
+      isProtocolHeader(token) ||
+      CREDENTIAL_HEADERS.has(token) ||
+      (Object.hasOwn(captured, token) && takesCaptured(token, config)) ||
+      (config.passthrough?.has(token) ?? false);
+    const routing = restrictedReason(token) !== undefined && !CONNECTION_OPTIONS.has(token);
+    if (forwarded || routing) {
+      return reject(
+        400,
+        'connection_nominates_forwarded_header',
+        `Bad request: the Connection header nominates ${displayName(token)}, which must reach the backend`,
+        displayName(token),
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Ordinary connection options a client may list; the relay drops them anyway. */
+const CONNECTION_OPTIONS: ReadonlySet<string> = new Set([
+  'close',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'http2-settings',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'expect',
+]);

@@ -1,0 +1,13 @@
+/**
+ * mcp-header-relay: deny-by-default header forwarding for MCP gateways.
+ * The only export surface of the package.
+ */
+export { captureHeaders, getForwardedHeaders } from './capture.js';
+export type { ForwardedHeaders, RelayMiddleware } from './capture.js';
+export { mcpProxy } from './proxy.js';
+export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
+export type { FileSecretsOptions, SecretProvider } from './secrets.js';
+export { HeaderConfigError } from './errors.js';
+export type { HeaderConfigErrorCode } from './errors.js';
+export type { CaptureHeadersOptions, McpProxyOptions, StaticHeaders } from './options.js';
+export type { LogFields, RelayLogger } from './logger.js';

@@ -1,0 +1,398 @@
+/**
+ * The public option types, their defaults, and the parsers that turn user options into frozen,
+ * fully resolved configurations. Every rule is checked here, once, at construction: a mistake throws
+ * a HeaderConfigError with the option path and the rule, never the value.
+ */
+import { z } from 'zod';
+import { HeaderConfigError, keyPath } from './errors.js';
+import {
+  CREDENTIAL_HEADERS,
+  DEFAULT_MAX_VALUE_LENGTH,
+  invalidNameReason,
+  invalidValueReason,
+  restrictedReason,
+} from './header-rules.js';
+import { resolveLogger, type RelayLogger } from './logger.js';
+import {
+  describeSecretProblem,
+  envSecrets,
+  invalidSecretNameReason,
+  readSecret,
+  type SecretProvider,
+} from './secrets.js';
+
+/** Options of {@link captureHeaders}. */
+export interface CaptureHeadersOptions {
+  /**
+   * Incoming header names to capture (any casing; stored lower-case). Nothing else is ever captured.
+   * Restricted names (hop-by-hop, routing, forwarding and MCP protocol headers) are refused.
+   */
+  allow: readonly string[];
+  /**
+   * Permit `authorization` and `cookie` in `allow`. Forwarding a caller's credential is token
+   * passthrough (see docs/security.md); a warning naming the header is logged at startup.
+   * @default false
+   */
+  allowCredentials?: boolean;
+  /** Longest accepted header value in bytes; a longer captured value gets 431. @default 8192 */
+  maxValueLength?: number;
+  /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
+  logger?: RelayLogger;
+}
+
+/** Static headers of one backend. */
+export interface StaticHeaders {
+  /** Header name -> value, sent on every request to this backend. */
+  plaintext?: Readonly<Record<string, string>>;
+  /** Header name -> secret name, resolved through `secrets` on every request. */
+  fromSecret?: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link mcpProxy}. */
+export interface McpProxyOptions {
+  /** Backend MCP endpoint, e.g. `http://127.0.0.1:9001/mcp`. A request to the mount root reaches this path exactly. */
+  target: string | URL;
+  /**
+   * Captured headers this backend receives. Default: every captured header, except `authorization`
+   * and `cookie` unless `allowCredentials` is set.
+   */
+  passthrough?: readonly string[];
+  /** Static headers for this backend; they win over a captured header of the same name. */
+  headers?: StaticHeaders;
+  /** Where `headers.fromSecret` values come from. @default envSecrets() */
+  secrets?: SecretProvider;
+  /** Session handling. Only `'request'` (stateless, headers read per request) exists in this version. @default 'request' */
+  session?: 'request';
+  /** Permit forwarding captured `authorization` and `cookie` (token passthrough). @default false */
+  allowCredentials?: boolean;
+  /** Milliseconds to wait for the backend's response headers before answering 504. Never cuts a flowing stream. @default 30000 */
+  timeout?: number;
+  /** Longest accepted header value in bytes (static, secret and protocol headers). @default 8192 */
+  maxValueLength?: number;
+  /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
+  logger?: RelayLogger;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** More entries than this in one list or map is a configuration smell, and a per-request cost. */
+export const MAX_CONFIGURED_HEADERS = 64;
+
+export interface CaptureConfig {
+  readonly allow: readonly string[];
+  readonly maxValueLength: number;
+  readonly logger: Required<RelayLogger>;
+}
+
+export interface SecretHeader {
+  /** Lower-case header name. */
+  readonly name: string;
+  /** Secret name looked up in the provider. */
+  readonly secret: string;
+  /** Option path, for messages. */
+  readonly path: string;
+}
+
+export interface ProxyConfig {
+  /** Origin only; the path is applied by `upstreamPath`. */
+  readonly origin: string;
+  readonly targetPath: string;
+  readonly targetSearch: string;
+  /** `undefined` means every captured header (credentials only with `allowCredentials`). */
+  readonly passthrough: ReadonlySet<string> | undefined;
+  readonly allowCredentials: boolean;
+  readonly plaintext: ReadonlyMap<string, string>;
+  readonly fromSecret: readonly SecretHeader[];
+  readonly secrets: SecretProvider;
+  readonly timeout: number;
+  readonly maxValueLength: number;
+  readonly logger: Required<RelayLogger>;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
+
+const headerMap = z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> string' });
+const loggerSchema = z.custom<RelayLogger>(
+  (v) => isRecord(v) && typeof v.warn === 'function' && typeof v.error === 'function',
+  { message: 'must be a logger with warn() and error() methods (console and pino qualify)' },
+);
+const secretsSchema = z.custom<SecretProvider>(
+  (v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string',
+  { message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)' },
+);
+const maxValueLengthSchema = z.number().int().min(1).max(65_536).optional();
+const nameList = z.array(z.string()).readonly();
+
+const captureSchema = z.strictObject({
+  allow: nameList,
+  allowCredentials: z.boolean().optional(),
+  maxValueLength: maxValueLengthSchema,
+  logger: loggerSchema.optional(),
+});
+
+const proxySchema = z.strictObject({
+  target: z.union([z.string(), z.instanceof(URL)]),
+  passthrough: nameList.optional(),
+  headers: z.strictObject({ plaintext: headerMap.optional(), fromSecret: headerMap.optional() }).optional(),
+  secrets: secretsSchema.optional(),
+  session: z.literal('request', { message: "must be 'request' (session binding arrives in a later version)" }).optional(),
+  allowCredentials: z.boolean().optional(),
+  timeout: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+  maxValueLength: maxValueLengthSchema,
+  logger: loggerSchema.optional(),
+});
+
+export function parseCaptureOptions(options: unknown): CaptureConfig {
+  const parsed = validateShape(captureSchema, options, 'captureHeaders');
+  const logger = resolveLogger(parsed.logger);
+  const allow = parseNameList(parsed.allow, 'allow', parsed.allowCredentials ?? false);
+  if (allow.length === 0) {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', 'allow', 'list at least one header name to capture');
+  }
+  warnCredentials(allow, logger, 'captureHeaders', 'allow');
+  return Object.freeze({ allow: Object.freeze(allow), maxValueLength: parsed.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH, logger });
+}
+
+export function parseProxyOptions(options: unknown): ProxyConfig {
+  const parsed = validateShape(proxySchema, options, 'mcpProxy');
+  const logger = resolveLogger(parsed.logger);
+  const allowCredentials = parsed.allowCredentials ?? false;
+  const maxValueLength = parsed.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
+  const secrets = parsed.secrets ?? envSecrets();
+  const target = parseTarget(parsed.target);
+
+  const passthrough = parsed.passthrough && parseNameList(parsed.passthrough, 'passthrough', allowCredentials);
+  if (passthrough) warnCredentials(passthrough, logger, 'mcpProxy', 'passthrough');
+
+  const seen = new Map<string, string>();
+  const plaintext = new Map<string, string>();
+  for (const [key, value] of entriesOf(parsed.headers?.plaintext, 'headers.plaintext')) {
+    const path = keyPath('headers.plaintext', key);
+    const name = parseStaticName(key, path, seen);
+    plaintext.set(name, parseStaticValue(value, path, maxValueLength));
+  }
+  const fromSecret: SecretHeader[] = [];
+  for (const [key, secret] of entriesOf(parsed.headers?.fromSecret, 'headers.fromSecret')) {
+    const path = keyPath('headers.fromSecret', key);
+    const name = parseStaticName(key, path, seen);
+    fromSecret.push({ name, secret: parseSecretName(secret, path), path });
+  }
+  for (const header of fromSecret) resolveAtStartup(header, secrets, maxValueLength);
+
+  for (const name of passthrough ?? []) {
+    const staticPath = seen.get(name);
+    if (staticPath) {
+      throw new HeaderConfigError(
+        'ERR_HEADER_OVERLAP',
+        staticPath,
+        `"${name}" is also listed in passthrough; a header is either forwarded from the caller or set statically, remove it from one list`,
+      );
+    }
+  }
+
+  return Object.freeze({
+    ...target,
+    passthrough: passthrough ? new Set(passthrough) : undefined,
+    allowCredentials,
+    plaintext,
+    fromSecret: Object.freeze(fromSecret),
+    secrets,
+    timeout: parsed.timeout ?? DEFAULT_TIMEOUT_MS,
+    maxValueLength,
+    logger,
+  });
+}
+
+/** Shape and type checks with zod; the first problem becomes a HeaderConfigError. */
+function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string): T {
+  if (!isRecord(options)) {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', '(options)', `${fn}() takes an options object`);
+  }
+  const result = schema.safeParse(options);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const base = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const path = base ? `${base}.${key}` : key;
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option${suggest(key)}`);
+  }
+  throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', issue.message);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+const KNOWN_KEYS = [
+  'allow', 'allowCredentials', 'maxValueLength', 'logger', 'target', 'passthrough', 'headers', 'plaintext',
+  'fromSecret', 'secrets', 'session', 'timeout',
+];
+
+/** "Did you mean `passthrough`?" for a near-miss key. */
+function suggest(key: string): string {
+  const lower = key.toLowerCase();
+  const match = KNOWN_KEYS.find((known) => {
+    const k = known.toLowerCase();
+    return k === lower || editDistance(k, lower) <= 2;
+  });
+  return match ? `; did you mean "${match}"?` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'targetPath' | 'targetSearch'> {
+  let url: URL;
+  try {
+    url = new URL(String(target));
+  } catch {
+    throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must be an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must use http: or https:');
+  }
+  if (url.username || url.password) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_TARGET',
+      'target',
+      'must not contain credentials; URLs end up in logs, so send the credential as headers.fromSecret',
+    );
+  }
+  if (url.hash) throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must not contain a #fragment');
+  return { origin: url.origin, targetPath: url.pathname, targetSearch: url.search };
+}
+
+/** Validates `allow` or `passthrough`: lower-cased, unique, unrestricted names. */
+function parseNameList(names: readonly string[], option: string, allowCredentials: boolean): string[] {
+  if (names.length > MAX_CONFIGURED_HEADERS) {
+    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', option, `at most ${MAX_CONFIGURED_HEADERS} header names`);
+  }
+  const out: string[] = [];
+  names.forEach((raw, i) => {
+    const path = `${option}[${i}]`;
+    const name = checkName(raw, path);
+    if (CREDENTIAL_HEADERS.has(name) && !allowCredentials) {
+      throw new HeaderConfigError(
+        'ERR_CREDENTIAL_HEADER',
+        path,
+        `forwarding the caller's "${name}" is token passthrough; attach a backend credential with headers.fromSecret, or set allowCredentials: true to opt in`,
+      );
+    }
+    if (out.includes(name)) {
+      throw new HeaderConfigError('ERR_DUPLICATE_HEADER', path, `"${name}" is listed twice (names are case-insensitive)`);
+    }
+    out.push(name);
+  });
+  return out;
+}
+
+/** Name rules shared by every list and map; returns the lower-case name. */
+function checkName(raw: string, path: string): string {
+  const invalid = invalidNameReason(raw);
+  if (invalid) throw new HeaderConfigError('ERR_INVALID_HEADER_NAME', path, invalid);
+  const name = raw.toLowerCase();
+  const restricted = restrictedReason(name);
+  if (restricted) {
+    throw new HeaderConfigError('ERR_RESTRICTED_HEADER', path, `"${name}" cannot be configured: ${restricted}`);
+  }
+  return name;
+}
+
+/** Own enumerable entries only: a JSON-parsed `__proto__` key is seen (and refused), never followed. */
+function entriesOf(map: Record<string, unknown> | undefined, path: string): [string, unknown][] {
+  if (!map) return [];
+  const keys = Object.keys(map);
+  if (keys.length > MAX_CONFIGURED_HEADERS) {
+    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', path, `at most ${MAX_CONFIGURED_HEADERS} headers`);
+  }
+  return keys.map((key) => [key, map[key]]);
+}
+
+function parseStaticName(key: string, path: string, seen: Map<string, string>): string {
+  const name = checkName(key, path);
+  const earlier = seen.get(name);
+  if (earlier) {
+    throw new HeaderConfigError(
+      'ERR_DUPLICATE_HEADER',
+      path,
+      `"${name}" is already set by ${earlier}; header names are case-insensitive, keep one`,
+    );
+  }
+  seen.set(name, path);
+  return name;
+}
+
+function parseStaticValue(value: unknown, path: string, maxLength: number): string {
+  if (typeof value !== 'string') {
+    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, `value must be a string, not ${describeType(value)}`);
+  }
+  if (value.length === 0) throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, 'value must not be empty');
+  const invalid = invalidValueReason(value, maxLength);
+  if (invalid === 'too_long') {
+    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, `value is longer than ${maxLength} bytes (maxValueLength)`);
+  }
+  if (invalid) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_HEADER_VALUE',
+      path,
+      'value may contain only visible ASCII, space and tab (no CR, LF, NUL, controls or non-ASCII)',
+    );
+  }
+  if (/^[ \t]|[ \t]$/.test(value)) {
+    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, 'value must not start or end with whitespace');
+  }
+  return value;
+}
+
+function parseSecretName(secret: unknown, path: string): string {
+  if (typeof secret !== 'string') {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `secret name must be a string, not ${describeType(secret)}`);
+  }
+  const invalid = invalidSecretNameReason(secret);
+  if (invalid) throw new HeaderConfigError('ERR_INVALID_OPTION', path, invalid);
+  return secret;
+}
+
+/** Fail at start-up, not as a missing header on every request. */
+function resolveAtStartup(header: SecretHeader, secrets: SecretProvider, maxLength: number): void {
+  const result = readSecret(secrets, header.secret, maxLength);
+  if (result.ok) return;
+  throw new HeaderConfigError(
+    result.problem === 'missing' ? 'ERR_SECRET_MISSING' : 'ERR_SECRET_INVALID',
+    header.path,
+    `secret "${header.secret}" (${secrets.description}) ${describeSecretProblem(result, maxLength)}`,
+  );
+}
+
+function warnCredentials(names: readonly string[], logger: Required<RelayLogger>, fn: string, option: string): void {
+  for (const name of names) {
+    if (!CREDENTIAL_HEADERS.has(name)) continue;
+    logger.warn(
+      { header: name, option },
+      `${fn}: ${option} forwards the caller's "${name}" header (allowCredentials). This is token passthrough: the backend must accept tokens issued for it, see docs/security.md`,
+    );
+  }
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

@@ -1,0 +1,208 @@
+/**
+ * mcpProxy: one backend route. Applies the forwarding policy to `req.headers`, then hands the request
+ * to http-proxy-middleware, and maps everything that can go wrong to a JSON-RPC error (or, once a
+ * response is flowing, to closing the connection). Nothing a client or backend does throws out of here.
+ */
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { replayBody, type ReplayBody } from './body-replay.js';
+import type { RelayMiddleware } from './capture.js';
+import { reject, sendRejection, type Rejection } from './error-response.js';
+import { buildOutgoingHeaders } from './forwarding-policy.js';
+import { parseProxyOptions, type McpProxyOptions, type ProxyConfig } from './options.js';
+import { isEventStream, sanitizeResponseHeaders } from './response-headers.js';
+
+interface RequestState {
+  readonly clientHeaders: IncomingMessage['headers'];
+  readonly body: Buffer | undefined;
+  timer: NodeJS.Timeout | undefined;
+  proxyReq: ClientRequest | undefined;
+  /** The backend's response headers arrived: from here on errors close the connection. */
+  responded: boolean;
+  timedOut: boolean;
+}
+
+/** Marks the upstream request we abort ourselves when the backend is too slow to answer. */
+class BackendTimeout extends Error {
+  override name = 'BackendTimeout';
+}
+
+/**
+ * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
+ * Throws HeaderConfigError at construction for any configuration mistake.
+ */
+export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
+  const config = parseProxyOptions(options);
+  const secretHeaders = new Set(config.fromSecret.map((h) => h.name));
+  const states = new WeakMap<IncomingMessage, RequestState>();
+  const { logger } = config;
+
+  const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection): void => {
+    const level = rejection.status >= 500 ? 'warn' : 'info';
+    logger[level](
+      { reason: rejection.reason, status: rejection.status, header: rejection.header, detail: rejection.detail, method: req.method },
+      `mcpProxy: ${rejection.status} ${rejection.reason}`,
+    );
+    sendRejection(res, rejection);
+  };
+
+  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    target: config.origin,
+    changeOrigin: true,
+    xfwd: false,
+    followRedirects: false,
+    pathRewrite: (path) => upstreamPath(path, config),
+    on: {
+      proxyReq(proxyReq, req) {
+        const state = states.get(req);
+        if (!state) return;
+        state.proxyReq = proxyReq;
+        // The outgoing headers are copied by now; the host app gets the client's view back.
+        req.headers = state.clientHeaders;
+        if (state.timedOut) proxyReq.destroy(new BackendTimeout());
+        else if (state.body) proxyReq.end(state.body);
+      },
+      proxyRes(proxyRes, req, res) {
+        const state = states.get(req);
+        if (state) {
+          state.responded = true;
+          clearTimeout(state.timer);
+        }
+        sanitizeResponseHeaders(proxyRes.headers, secretHeaders);
+        // httpxy would otherwise echo the client's Connection header into the response.
+        proxyRes.headers.connection = wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
+        if (isEventStream(proxyRes.headers['content-type'])) {
+          // Headers go out now, not with the first event: a quiet GET stream must still open.
+          queueMicrotask(() => {
+            if (!res.headersSent && !res.destroyed) res.flushHeaders();
+          });
+        }
+      },
+      error(err, req, res) {
+        const state = states.get(req);
+        if (state) clearTimeout(state.timer);
+        if (!isServerResponse(res)) {
+          res.destroy();
+          return;
+        }
+        if (state?.responded || res.headersSent) {
+          if (!res.writableEnded) res.destroy();
+          return;
+        }
+        const rejection = backendFailure(err, state?.timedOut ?? false);
+        logger.warn(
+          { reason: rejection.reason, status: rejection.status, code: errorCode(err), method: req.method },
+          `mcpProxy: ${rejection.status} ${rejection.reason}`,
+        );
+        sendRejection(res, rejection);
+      },
+    },
+  });
+
+  logger.info?.(
+    {
+      target: `${config.origin}${config.targetPath}`,
+      passthrough: config.passthrough ? [...config.passthrough] : 'all captured',
+      static: [...config.plaintext.keys(), ...secretHeaders],
+    },
+    'mcpProxy: route configured',
+  );
+
+  return function mcpProxyMiddleware(req, res) {
+    try {
+      const policy = buildOutgoingHeaders(req, config);
+      if (!policy.ok) return fail(req, res, policy.rejection);
+      const outgoing = policy.headers;
+      const body = replayBody(req);
+      if (body === 'lost') {
+        return fail(req, res, reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
+      }
+      if (body) {
+        delete outgoing['transfer-encoding'];
+        delete outgoing['content-encoding'];
+        outgoing['content-length'] = String(body.length);
+      }
+      const state = startRequest(req, res, body, config, states, fail);
+      req.headers = outgoing;
+      proxy(req, res, (err) => {
+        clearTimeout(state.timer);
+        if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
+      }).catch((err: unknown) => {
+        logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected proxy failure');
+        sendRejection(res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
+      });
+    } catch (err) {
+      logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected relay failure');
+      sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
+    }
+  };
+}
+
+function startRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: ReplayBody,
+  config: ProxyConfig,
+  states: WeakMap<IncomingMessage, RequestState>,
+  fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
+): RequestState {
+  const state: RequestState = {
+    clientHeaders: req.headers,
+    body: body === 'lost' ? undefined : body,
+    timer: undefined,
+    proxyReq: undefined,
+    responded: false,
+    timedOut: false,
+  };
+  states.set(req, state);
+  // Time to response headers only: once the backend answers, a stream may stay quiet for hours.
+  state.timer = setTimeout(() => {
+    state.timedOut = true;
+    if (state.proxyReq) state.proxyReq.destroy(new BackendTimeout());
+    else fail(req, res, timeoutRejection()); // still waiting for a pooled socket
+  }, config.timeout);
+  res.once('close', () => {
+    clearTimeout(state.timer);
+    if (req.headers !== state.clientHeaders) req.headers = state.clientHeaders;
+  });
+  return state;
+}
+
+/**
+ * The exact upstream path: the target path for the mount root (no trailing slash added), the target
+ * path joined with the rest otherwise; the target's query, then the request's.
+ */
+export function upstreamPath(url: string, config: Pick<ProxyConfig, 'targetPath' | 'targetSearch'>): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const search = q === -1 ? '' : url.slice(q + 1);
+  const base = config.targetPath;
+  const joined = path === '/' || path === '' ? base : `${base.endsWith('/') ? base.slice(0, -1) : base}${path}`;
+  const query = [config.targetSearch.slice(1), search].filter(Boolean).join('&');
+  return query ? `${joined}?${query}` : joined;
+}
+
+function timeoutRejection(): Rejection {
+  return reject(504, 'backend_timeout', 'Gateway timeout: the backend did not answer in time');
+}
+
+function backendFailure(err: unknown, timedOut: boolean): Rejection {
+  if (timedOut || err instanceof BackendTimeout) return timeoutRejection();
+  if (errorCode(err)?.startsWith('HPE_')) {
+    return reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response');
+  }
+  return reject(502, 'backend_unreachable', 'Bad gateway: the backend refused or closed the connection');
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
+  return /(^|,)\s*close\s*(,|$)/i.test(headers?.connection ?? '');
+}
+
+function isServerResponse(res: unknown): res is ServerResponse {
+  return typeof (res as ServerResponse).setHeader === 'function';
+}

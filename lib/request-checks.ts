@@ -1,0 +1,35 @@
+/**
+ * Structural checks on the incoming request that Node's parser lets through but a proxy must not:
+ * a header block so large Node silently dropped fields from `req.headers`, duplicate `Host`, and an
+ * absolute-form request target.
+ */
+import type { IncomingMessage } from 'node:http';
+import { reject, type Rejection } from './error-response.js';
+
+/**
+ * More header lines than this is refused with 431. Node keeps only ~1000 fields in `req.headers` and
+ * drops the rest silently while `rawHeaders` still has them: a split view we never want to act on.
+ */
+export const MAX_HEADER_LINES = 500;
+
+export function checkHeaderCount(req: IncomingMessage): Rejection | undefined {
+  if (req.rawHeaders.length / 2 > MAX_HEADER_LINES) {
+    return reject(431, 'too_many_headers', `Request header fields too large: more than ${MAX_HEADER_LINES} header lines`);
+  }
+  return undefined;
+}
+
+export function checkRequestShape(req: IncomingMessage): Rejection | undefined {
+  const tooMany = checkHeaderCount(req);
+  if (tooMany) return tooMany;
+  // RFC 9112 §3.2: more than one Host line MUST get 400; Node accepts it and keeps the first.
+  if ((req.headersDistinct.host?.length ?? 0) > 1) {
+    return reject(400, 'duplicate_host', 'Bad request: more than one Host header', 'host');
+  }
+  // A reverse proxy for MCP has no use for absolute-form (`GET http://evil/x`); Express keeps the
+  // scheme and authority in req.url after stripping the mount path.
+  if (!req.url?.startsWith('/')) {
+    return reject(400, 'absolute_form_target', 'Bad request: the request target must be a path (origin-form)');
+  }
+  return undefined;
+}
