@@ -1,0 +1,110 @@
+import net from 'node:net';
+
+export interface RawResponse {
+  status: number;
+  /** Lower-case header name -> value (repeated lines joined with ", "). */
+  headers: Record<string, string>;
+  /** Raw header lines as [name, value] in order. */
+  headerLines: [string, string][];
+  body: string;
+  /** Every byte received, for leak checks. */
+  raw: string;
+}
+
+/**
+ * Sends `request` byte for byte over a fresh TCP connection (so tests can send what fetch and
+ * supertest refuse to: duplicate lines, Trailer, Expect, CRLF tricks, absolute-form targets) and
+ * resolves with the first response. Lines are joined with CRLF; pass the full request text
+ * including the final blank line. Times out after `timeoutMs`.
+ */
+export function rawRequest(port: number, request: string | Buffer, timeoutMs = 5000): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete response within ${timeoutMs} ms; got: ${Buffer.concat(chunks).toString('latin1').slice(0, 300)}`));
+    }, timeoutMs);
+    const finish = (): boolean => {
+      const raw = Buffer.concat(chunks).toString('latin1');
+      const parsed = parseResponse(raw);
+      if (!parsed) return false;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(parsed);
+      return true;
+    };
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      finish();
+    });
+    socket.on('end', () => {
+      if (!finish()) {
+        clearTimeout(timer);
+        const raw = Buffer.concat(chunks).toString('latin1');
+        reject(new Error(`connection closed before a complete response: ${JSON.stringify(raw.slice(0, 300))}`));
+      }
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.write(request);
+  });
+}
+
+/** Builds a request text: `http('GET /x HTTP/1.1', ['Host: a', 'X: 1'], body)`. */
+export function httpText(requestLine: string, headerLines: string[], body = ''): string {
+  return `${requestLine}\r\n${headerLines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+function parseResponse(raw: string): RawResponse | undefined {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end === -1) return undefined;
+  const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n');
+  const status = Number(statusLine.split(' ')[1]);
+  if (status === 100) {
+    const rest = raw.slice(end + 4);
+    const parsed = parseResponse(rest);
+    return parsed && { ...parsed, raw };
+  }
+  const headerLines: [string, string][] = lines.map((line) => {
+    const i = line.indexOf(':');
+    return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of headerLines) {
+    const key = name.toLowerCase();
+    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  }
+  const rest = raw.slice(end + 4);
+  let body: string;
+  if (headers['content-length'] !== undefined) {
+    const length = Number(headers['content-length']);
+    if (Buffer.byteLength(rest, 'latin1') < length) return undefined;
+    body = rest.slice(0, length);
+  } else if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const decoded = decodeChunked(rest);
+    if (decoded === undefined) return undefined;
+    body = decoded;
+  } else {
+    body = rest; // 1xx/204/304 or close-delimited; callers needing the latter wait for 'end'
+  }
+  return { status, headers, headerLines, body, raw };
+}
+
+function decodeChunked(text: string): string | undefined {
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const lineEnd = text.indexOf('\r\n', i);
+    if (lineEnd === -1) return undefined;
+    const size = parseInt(text.slice(i, lineEnd), 16);
+    if (Number.isNaN(size)) return undefined;
+    if (size === 0) return text.indexOf('\r\n\r\n', lineEnd - 2) === -1 ? undefined : out;
+    const start = lineEnd + 2;
+    if (text.length < start + size + 2) return undefined;
+    out += text.slice(start, start + size);
+    i = start + size + 2;
+  }
+}

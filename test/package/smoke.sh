@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the packed tarball into a fresh project and uses it the way users do: `import` from ESM
+# and `require()` from CommonJS, each proxying one real request. Usage: smoke.sh TARBALL [NODE_BIN_DIR]
+set -euo pipefail
+tarball=$1
+[ -n "${2:-}" ] && PATH="$2:$PATH"
+here=$(cd "$(dirname "$0")" && pwd)
+project=$(mktemp -d)
+trap 'rm -rf "$project"' EXIT
+
+cd "$project"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$tarball" express@^5 >/dev/null
+cp "$here/consumer.mjs" "$here/consumer.cjs" .
+echo "node $(node --version): ESM import"
+node consumer.mjs
+echo "node $(node --version): CommonJS require"
+node consumer.cjs
+# The published package holds the build and docs, and no sources or tests.
+test -f node_modules/mcp-header-relay/dist/index.js
+test -f node_modules/mcp-header-relay/dist/index.d.ts
+test ! -e node_modules/mcp-header-relay/lib
+test ! -e node_modules/mcp-header-relay/test
+echo "package smoke test passed"
