@@ -1,0 +1,166 @@
+/**
+ * mcp-header-relay demo: `npm run demo`.
+ *
+ * Starts two real MCP backends and a relay (captureHeaders + two mcpProxy routes) on 127.0.0.1,
+ * runs an MCP SDK client through each route (initialize, tool call, session DELETE), then prints which
+ * headers each backend received on each HTTP leg, with values masked.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { captureHeaders, envSecrets, mcpProxy } from '../lib/index.js';
+import { startBackend, type DemoBackend, type ReceivedLeg } from './backend.js';
+
+// An obviously fake credential, as a deployment would inject through its environment.
+process.env.DEMO_GITHUB_API_KEY = 'fake-demo-secret-not-a-real-key';
+
+/** What the MCP client sends on every request. `authorization` is there to show it is NOT forwarded. */
+const CLIENT_HEADERS: Record<string, string> = {
+  'x-mcp-api-key': 'demo-key-alice-0001',
+  'x-tenant': 'acme-corp',
+  authorization: 'Bearer demo-user-token-do-not-forward',
+};
+
+interface Route {
+  path: string;
+  backend: DemoBackend;
+  description: string;
+  /** Lower-case names of this route's secret-backed headers: masked completely. */
+  secretHeaders: string[];
+}
+
+const LEG_ORDER = ['initialize', 'notifications/initialized', 'tools/call', 'GET stream', 'DELETE'];
+const LEG_LABEL: Record<string, string> = { 'notifications/initialized': 'initialized' };
+
+/** Protocol and framing values are not sensitive: shown as they are (truncated). */
+const SHOWN_AS_IS = new Set(['accept', 'content-type', 'mcp-protocol-version', 'connection', 'content-length', 'host']);
+
+function mask(name: string, value: string, secretHeaders: readonly string[]): string {
+  if (secretHeaders.includes(name)) return '********';
+  if (SHOWN_AS_IS.has(name)) return value.length > 20 ? `${value.slice(0, 19)}…` : value;
+  const prefix = value.slice(0, Math.min(4, Math.floor(value.length / 2)));
+  return `${prefix}…(${value.length} chars)`;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function rowOrder(name: string): number {
+  if (name.startsWith('x-')) return 0;
+  if (name.startsWith('mcp-') || name === 'accept' || name === 'content-type') return 1;
+  return 2;
+}
+
+function printTable(route: Route): boolean {
+  const legs = [...route.backend.legs].sort((a, b) => LEG_ORDER.indexOf(a.leg) - LEG_ORDER.indexOf(b.leg));
+  const names = [...new Set(legs.flatMap((l) => Object.keys(l.headers)))].sort((a, b) => rowOrder(a) - rowOrder(b) || a.localeCompare(b));
+  const columns = ['header', ...legs.map((l) => LEG_LABEL[l.leg] ?? l.leg)];
+  const rows = names.map((name) => [
+    name,
+    ...legs.map((l: ReceivedLeg) => {
+      const value = headerValue(l.headers[name]);
+      return value === undefined ? '-' : mask(name, value, route.secretHeaders);
+    }),
+  ]);
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+
+  console.log(`\nBackend "${route.backend.name}"  (relay route ${route.path} -> ${route.backend.url})`);
+  console.log(`  ${route.description}`);
+  console.log(`  ${line(columns)}`);
+  console.log(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const row of rows) console.log(`  ${line(row)}`);
+
+  const withAuthorization = legs.filter((l) => l.headers.authorization !== undefined).length;
+  console.log(
+    withAuthorization === 0
+      ? `  authorization: sent by the client on every request, NOT forwarded to "${route.backend.name}" on any of its ${legs.length} legs.`
+      : `  authorization: FORWARDED on ${withAuthorization} of ${legs.length} legs (this should never happen)`,
+  );
+  const withTenant = legs.filter((l) => l.headers['x-tenant'] !== undefined).length;
+  if (withTenant === 0) console.log(`  x-tenant: captured by the relay, but not in this route's passthrough, so not forwarded.`);
+  return withAuthorization === 0 && legs.length === LEG_ORDER.length;
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+async function runClient(relayUrl: string, route: Route): Promise<string> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${relayUrl}${route.path}`), { requestInit: { headers: CLIENT_HEADERS } });
+  const client = new Client({ name: 'demo-client', version: '1.0.0' });
+  try {
+    await client.connect(transport);
+    // The client opens its GET stream in the background after initialize; let it arrive for the table.
+    await waitFor(() => route.backend.legs.some((l) => l.leg === 'GET stream'), 2000);
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    await transport.terminateSession();
+    const content = result.content as { type: string; text?: string }[];
+    return content[0]?.text ?? '';
+  } finally {
+    await client.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const github = await startBackend('github');
+  const search = await startBackend('search');
+
+  const app = express();
+  app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] }));
+  app.use(
+    '/github',
+    mcpProxy({
+      target: github.url,
+      passthrough: ['x-mcp-api-key'],
+      headers: { plaintext: { 'X-MCP-Toolsets': 'projects,issues' }, fromSecret: { 'X-Api-Key': 'DEMO_GITHUB_API_KEY' } },
+      secrets: envSecrets(),
+    }),
+  );
+  app.use('/search', mcpProxy({ target: search.url }));
+  const relay = http.createServer(app);
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+
+  const routes: Route[] = [
+    {
+      path: '/github',
+      backend: github,
+      description: 'passthrough [x-mcp-api-key]; static X-MCP-Toolsets; X-Api-Key from env DEMO_GITHUB_API_KEY (masked)',
+      secretHeaders: ['x-api-key'],
+    },
+    { path: '/search', backend: search, description: 'passthrough: default (every captured header except credentials)', secretHeaders: [] },
+  ];
+
+  let ok = true;
+  try {
+    console.log(`Relay listening on ${relayUrl}`);
+    console.log(`The client sends: ${Object.entries(CLIENT_HEADERS).map(([n, v]) => `${n}: ${mask(n, v, [])}`).join('; ')}`);
+    for (const route of routes) {
+      const answer = await runClient(relayUrl, route);
+      console.log(`tools/call whoami via ${route.path}: ${answer}`);
+    }
+    for (const route of routes) ok = printTable(route) && ok;
+  } finally {
+    relay.closeAllConnections();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+    await github.close();
+    await search.close();
+  }
+  console.log(ok ? '\nDone: every leg reached its backend, and no backend received authorization.' : '\nUnexpected result, see above.');
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);
