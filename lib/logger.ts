@@ -19,14 +19,24 @@ const consoleLogger: RelayLogger = {
   error: (fields, message) => console.error(`[mcp-header-relay] ${message}`, fields),
 };
 
-/** Binds the methods once, so a pino or console instance keeps its `this`. */
+type LogMethod = (fields: LogFields, message: string) => void;
+
+/**
+ * Binds the methods once, so a pino or console instance keeps its `this`, and makes them unable to
+ * throw: a broken host logger must not stop an error answer or crash the process from a proxy event.
+ */
 export function resolveLogger(logger: RelayLogger | undefined): Required<RelayLogger> {
   const base = logger ?? consoleLogger;
-  const noop = (): void => {};
-  return {
-    warn: base.warn.bind(base),
-    error: base.error.bind(base),
-    info: base.info ? base.info.bind(base) : noop,
-    debug: base.debug ? base.debug.bind(base) : noop,
+  const safe = (method: LogMethod | undefined): LogMethod => {
+    if (!method) return () => {};
+    const bound = method.bind(base);
+    return (fields, message) => {
+      try {
+        bound(fields, message);
+      } catch {
+        // Logging is best effort; the request outcome must not depend on it.
+      }
+    };
   };
+  return { warn: safe(base.warn), error: safe(base.error), info: safe(base.info), debug: safe(base.debug) };
 }
