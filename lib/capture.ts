@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { reject, sendRejection, type Rejection } from './error-response.js';
 import { displayName, invalidValueReason } from './header-rules.js';
 import { parseCaptureOptions, type CaptureConfig, type CaptureHeadersOptions } from './options.js';
-import { checkHeaderCount } from './request-checks.js';
+import { checkHeaderCount, headerLines } from './request-checks.js';
 
 /** Lower-case header name -> the caller's value. */
 export type ForwardedHeaders = Readonly<Record<string, string>>;
@@ -54,8 +54,7 @@ function capture(req: IncomingMessage, config: CaptureConfig): CaptureResult {
   let values: Record<string, string> | undefined;
   for (const name of config.allow) {
     if (req.headers[name] === undefined) continue;
-    // headersDistinct keeps every line; req.headers has already joined or dropped duplicates.
-    const lines = req.headersDistinct[name] ?? [];
+    const lines = headerLines(req, name);
     if (lines.length > 1) {
       return refuse(reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, name));
     }

@@ -33,7 +33,7 @@ import {
   restrictedReason,
 } from './header-rules.js';
 import type { ProxyConfig } from './options.js';
-import { checkRequestShape } from './request-checks.js';
+import { checkRequestShape, headerLines } from './request-checks.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
 
 export type OutgoingHeaders = Record<string, string>;
@@ -78,7 +78,7 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders, ma
     const value = req.headers[name];
     if (typeof value !== 'string' || value === '') continue;
     const singleton = SINGLETON_PROTOCOL_HEADERS.has(name) || !PROTOCOL_LISTS.has(name);
-    if (singleton && (req.headersDistinct[name]?.length ?? 0) > 1) {
+    if (singleton && headerLines(req, name).length > 1) {
       return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
     }
     const invalid = invalidValueReason(value, maxLength);
@@ -112,7 +112,7 @@ function takesCaptured(name: string, config: ProxyConfig): boolean {
 
 /** Step 5: a hop that honours `Connection` would delete what we forward or route on. */
 function checkConnection(req: IncomingMessage, captured: Readonly<Record<string, string>>, config: ProxyConfig): Rejection | undefined {
-  for (const token of connectionTokens(req.headersDistinct.connection)) {
+  for (const token of connectionTokens(headerLines(req, 'connection'))) {
     const forwarded =
       isProtocolHeader(token) ||
       CREDENTIAL_HEADERS.has(token) ||

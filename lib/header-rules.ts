@@ -102,6 +102,8 @@ export function invalidNameReason(name: string): string | undefined {
 }
 
 export const DEFAULT_MAX_VALUE_LENGTH = 8192;
+/** The highest `maxValueLength` accepted; Node's own header block limit is 16 KiB by default anyway. */
+export const MAX_VALUE_LENGTH_LIMIT = 65_536;
 
 /**
  * Why a header value is invalid, or undefined when it may be forwarded: visible ASCII, space and tab

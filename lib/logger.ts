@@ -19,24 +19,20 @@ const consoleLogger: RelayLogger = {
   error: (fields, message) => console.error(`[mcp-header-relay] ${message}`, fields),
 };
 
-type LogMethod = (fields: LogFields, message: string) => void;
+type Level = 'warn' | 'error' | 'info' | 'debug';
 
 /**
- * Binds the methods once, so a pino or console instance keeps its `this`, and makes them unable to
- * throw: a broken host logger must not stop an error answer or crash the process from a proxy event.
+ * Calls through the logger object, so a pino or console instance keeps its `this`, and makes the
+ * methods unable to throw: a broken host logger must not stop an error answer or crash the process from a proxy event.
  */
 export function resolveLogger(logger: RelayLogger | undefined): Required<RelayLogger> {
   const base = logger ?? consoleLogger;
-  const safe = (method: LogMethod | undefined): LogMethod => {
-    if (!method) return () => {};
-    const bound = method.bind(base);
-    return (fields, message) => {
-      try {
-        bound(fields, message);
-      } catch {
-        // Logging is best effort; the request outcome must not depend on it.
-      }
-    };
+  const safe = (level: Level) => (fields: LogFields, message: string) => {
+    try {
+      base[level]?.(fields, message);
+    } catch {
+      // Logging is best effort; the request outcome must not depend on it.
+    }
   };
-  return { warn: safe(base.warn), error: safe(base.error), info: safe(base.info), debug: safe(base.debug) };
+  return { warn: safe('warn'), error: safe('error'), info: safe('info'), debug: safe('debug') };
 }

@@ -8,6 +8,7 @@ import { HeaderConfigError, keyPath } from './errors.js';
 import {
   CREDENTIAL_HEADERS,
   DEFAULT_MAX_VALUE_LENGTH,
+  MAX_VALUE_LENGTH_LIMIT,
   invalidNameReason,
   invalidValueReason,
   restrictedReason,
@@ -120,7 +121,7 @@ const secretsSchema = z.custom<SecretProvider>(
   (v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string',
   { message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)' },
 );
-const maxValueLengthSchema = z.number().int().min(1).max(65_536).optional();
+const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
 const nameList = z.array(z.string()).readonly();
 
 const captureSchema = z.strictObject({
@@ -163,6 +164,12 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
 
   const passthrough = parsed.passthrough && parseNameList(parsed.passthrough, 'passthrough', allowCredentials);
   if (passthrough) warnCredentials(passthrough, logger, 'mcpProxy', 'passthrough');
+  else if (allowCredentials) {
+    logger.warn(
+      { option: 'allowCredentials', headers: [...CREDENTIAL_HEADERS] },
+      'mcpProxy: allowCredentials without passthrough forwards any captured authorization or cookie header. This is token passthrough: the backend must accept tokens issued for it, see docs/security.md',
+    );
+  }
 
   const seen = new Map<string, string>();
   const plaintext = new Map<string, string>();
@@ -208,16 +215,27 @@ function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string): T
   if (!isRecord(options)) {
     throw new HeaderConfigError('ERR_INVALID_OPTION', '(options)', `${fn}() takes an options object`);
   }
-  const result = schema.safeParse(options);
-  if (result.success) return result.data;
+  const result = schema.safeParse(ownProperties(options));
+  // zod's output is a plain object: read back through a null prototype so absent options stay absent.
+  if (result.success) return ownProperties(result.data as Record<string, unknown>) as T;
   const issue = result.error.issues[0]!;
   const base = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = base ? `${base}.${key}` : key;
-    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option${suggest(key)}`);
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option of ${fn}()${suggest(key, knownKeys(schema, issue.path))}`);
   }
   throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', issue.message);
+}
+
+/**
+ * Own enumerable properties only, on null-prototype objects (one level into `headers`): an option
+ * inherited from a polluted Object.prototype, such as `allowCredentials`, must never take effect.
+ */
+function ownProperties(options: Record<string, unknown>): Record<string, unknown> {
+  const copy = Object.assign(Object.create(null) as Record<string, unknown>, options);
+  if (isRecord(copy.headers)) copy.headers = Object.assign(Object.create(null) as Record<string, unknown>, copy.headers);
+  return copy;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -229,16 +247,22 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-const KNOWN_KEYS = [
-  'allow', 'allowCredentials', 'maxValueLength', 'logger', 'target', 'passthrough', 'headers', 'plaintext',
-  'fromSecret', 'secrets', 'session', 'timeout',
-];
+/** The option names valid at `path` inside `schema` (an object schema, possibly wrapped in optional). */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node: z.ZodType | undefined = schema;
+  for (const part of path) {
+    while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+    node = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>)[String(part)] : undefined;
+  }
+  while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
 
-/** "Did you mean `passthrough`?" for a near-miss key. */
-function suggest(key: string): string {
+/** "Did you mean `passthrough`?" for a near-miss key among the ones valid there. */
+function suggest(key: string, known: readonly string[]): string {
   const lower = key.toLowerCase();
-  const match = KNOWN_KEYS.find((known) => {
-    const k = known.toLowerCase();
+  const match = known.find((candidate) => {
+    const k = candidate.toLowerCase();
     return k === lower || editDistance(k, lower) <= 2;
   });
   return match ? `; did you mean "${match}"?` : '';

@@ -58,7 +58,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         if (!state) return;
         state.proxyReq = proxyReq;
         // The outgoing headers are copied by now; the host app gets the client's view back.
-        req.headers = state.clientHeaders;
+        setHeaders(req, clientView(req, state));
         if (state.timedOut) proxyReq.destroy(new BackendTimeout());
         else if (state.body) proxyReq.end(state.body);
       },
@@ -80,7 +80,10 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       },
       error(err, req, res) {
         const state = states.get(req);
-        if (state) clearTimeout(state.timer);
+        if (state) {
+          clearTimeout(state.timer);
+          setHeaders(req, clientView(req, state));
+        }
         if (!isServerResponse(res)) {
           res.destroy();
           return;
@@ -123,7 +126,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         outgoing['content-length'] = String(body.length);
       }
       const state = startRequest(req, res, body, config, states, fail);
-      req.headers = outgoing;
+      setHeaders(req, outgoing);
       proxy(req, res, (err) => {
         clearTimeout(state.timer);
         if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
@@ -163,9 +166,26 @@ function startRequest(
   }, config.timeout);
   res.once('close', () => {
     clearTimeout(state.timer);
-    if (req.headers !== state.clientHeaders) req.headers = state.clientHeaders;
+    setHeaders(req, clientView(req, state));
   });
   return state;
+}
+
+/**
+ * The client's own headers, for the host app once the outgoing request exists. httpxy echoes
+ * `req.headers.connection` into an HTTP/1.0 response, so for 1.0 that one field is normalised.
+ */
+function clientView(req: IncomingMessage, state: RequestState): IncomingMessage['headers'] {
+  if (req.httpVersion !== '1.0' || state.clientHeaders.connection === undefined) return state.clientHeaders;
+  return { ...state.clientHeaders, connection: wantsKeepAlive(state.clientHeaders) ? 'keep-alive' : 'close' };
+}
+
+/**
+ * Replaces the headers http-proxy-middleware copies into the outgoing request. An own data property,
+ * because node:http2's compatibility request exposes `headers` as a getter only.
+ */
+function setHeaders(req: IncomingMessage, headers: IncomingMessage['headers']): void {
+  Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true, enumerable: true });
 }
 
 /**
@@ -197,6 +217,10 @@ function backendFailure(err: unknown, timedOut: boolean): Rejection {
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function wantsKeepAlive(headers: IncomingMessage['headers']): boolean {
+  return /(^|,)\s*keep-alive\s*(,|$)/i.test(headers.connection ?? '');
 }
 
 function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {

@@ -12,6 +12,21 @@ import { reject, type Rejection } from './error-response.js';
  */
 export const MAX_HEADER_LINES = 500;
 
+/**
+ * Every line of header `name` (lower-case) as received. `req.headers` has already joined repeated
+ * lines or kept only the first; `headersDistinct` keeps them all. Requests from the node:http2
+ * compatibility API have no `headersDistinct`, so the raw list is read instead.
+ */
+export function headerLines(req: IncomingMessage, name: string): string[] {
+  const distinct = (req as Partial<Pick<IncomingMessage, 'headersDistinct'>>).headersDistinct;
+  if (distinct) return distinct[name] ?? [];
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === name) lines.push(req.rawHeaders[i + 1]!);
+  }
+  return lines;
+}
+
 export function checkHeaderCount(req: IncomingMessage): Rejection | undefined {
   if (req.rawHeaders.length / 2 > MAX_HEADER_LINES) {
     return reject(431, 'too_many_headers', `Request header fields too large: more than ${MAX_HEADER_LINES} header lines`);
@@ -23,7 +38,7 @@ export function checkRequestShape(req: IncomingMessage): Rejection | undefined {
   const tooMany = checkHeaderCount(req);
   if (tooMany) return tooMany;
   // RFC 9112 §3.2: more than one Host line MUST get 400; Node accepts it and keeps the first.
-  if ((req.headersDistinct.host?.length ?? 0) > 1) {
+  if (headerLines(req, 'host').length > 1) {
     return reject(400, 'duplicate_host', 'Bad request: more than one Host header', 'host');
   }
   // A reverse proxy for MCP has no use for absolute-form (`GET http://evil/x`); Express keeps the

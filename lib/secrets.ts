@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { DEFAULT_MAX_VALUE_LENGTH, invalidValueReason } from './header-rules.js';
+import { HeaderConfigError } from './errors.js';
+import { MAX_VALUE_LENGTH_LIMIT, invalidValueReason } from './header-rules.js';
 
 /**
  * Where secret-backed header values come from. `read` is synchronous because it runs on the request
@@ -53,8 +54,11 @@ export interface FileSecretsOptions {
   refreshInterval?: number;
 }
 
-/** Largest secret file read: the 8 KiB value limit plus a trailing CRLF. */
-const MAX_SECRET_FILE_BYTES = DEFAULT_MAX_VALUE_LENGTH + 2;
+/**
+ * Largest secret file read: the highest `maxValueLength` plus a trailing CRLF. The route's own
+ * `maxValueLength` is then applied to the value like to any other.
+ */
+const MAX_SECRET_FILE_BYTES = MAX_VALUE_LENGTH_LIMIT + 2;
 
 interface CachedFile {
   checkedAt: number;
@@ -66,15 +70,15 @@ interface CachedFile {
  * Reads one file per secret from `dir` (`/run/secrets/GITHUB_API_KEY`), the Docker and Kubernetes
  * convention. One trailing newline is removed. A file is re-read when its inode, size or mtime
  * changes, checked at most every `refreshInterval` ms. Directories, FIFOs, devices and files over
- * 8 KiB are refused without being read.
+ * 64 KiB are refused without being read.
  */
 export function fileSecrets(dir: string, options: FileSecretsOptions = {}): SecretProvider {
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw new TypeError('fileSecrets(dir): dir must be a non-empty directory path');
+    throw new HeaderConfigError('ERR_INVALID_OPTION', 'fileSecrets(dir)', 'dir must be a non-empty directory path');
   }
   const refreshInterval = options.refreshInterval ?? 1000;
   if (!Number.isFinite(refreshInterval) || refreshInterval < 0) {
-    throw new TypeError('fileSecrets(dir, { refreshInterval }): refreshInterval must be a finite number >= 0 (ms)');
+    throw new HeaderConfigError('ERR_INVALID_OPTION', 'fileSecrets(dir, { refreshInterval })', 'refreshInterval must be a finite number >= 0 (ms)');
   }
   const root = path.resolve(dir);
   const cache = new Map<string, CachedFile>();

@@ -1,0 +1,246 @@
+/**
+ * Catalogue group B (security.md §5), run-time cases B1–B13: header-value attacks. B14–B19 are
+ * configuration-time and live with the configuration suite.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  SENTINEL,
+  SENTINEL_CLIENT_AUTH,
+  SENTINEL_KEY,
+  SENTINEL_SECRET,
+  SENTINEL_TENANT,
+  STATIC_VALUE,
+  assertAlive,
+  assertGatewayError,
+  assertNoLeak,
+  assertParserRejected,
+  assertRejected,
+  rawNames,
+  rawValues,
+  withRelay,
+} from '../helpers/sec-relay.js';
+
+/** A request whose header block is given as bytes (for latin1 / UTF-8 / control bytes). */
+function requestBytes(...lines: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from('GET /b HTTP/1.1\r\nHost: gw.test\r\n')];
+  for (const line of lines) parts.push(typeof line === 'string' ? Buffer.from(line, 'latin1') : line, Buffer.from('\r\n'));
+  parts.push(Buffer.from('\r\n'));
+  return Buffer.concat(parts);
+}
+
+describe('B: header-value attacks (run time)', () => {
+  const wireInjections: [string, string][] = [
+    ['a bare CR splitting the value', `X-Mcp-Api-Key: ${SENTINEL_KEY}\rX-Injected: evil`],
+    ['a bare LF splitting the value', `X-Mcp-Api-Key: ${SENTINEL_KEY}\nX-Injected: evil`],
+    ['a CRLF followed by a line that is not a header', `X-Mcp-Api-Key: ${SENTINEL_KEY}\r\ninjected line without colon`],
+  ];
+  for (const [label, line] of wireInjections) {
+    it(`B1 (layer P): ${label} in an allowlisted value gets Node's 400 and never reaches the relay`, async () => {
+      await withRelay({}, async (r) => {
+        await assertParserRejected(r, await r.raw(requestBytes(line)), 400);
+      });
+    });
+  }
+
+  it('B1: a CRLF that forms a well-formed second line only creates an unlisted header, which is dropped', async () => {
+    await withRelay({}, async (r) => {
+      const res = await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}\r\nX-Injected: evil\r\nHost: evil.example`));
+      // The injected Host makes a duplicate Host: refused before anything is forwarded.
+      assertRejected(r, res, 400, 'duplicate_host', 'host');
+      const ok = await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}\r\nX-Injected: evil`));
+      assert.equal(ok.status, 200);
+      const got = r.backend.last();
+      assert.ok(!rawNames(got).includes('x-injected'), `injected line forwarded: ${got.rawHeaders.join(' | ')}`);
+      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
+    });
+  });
+
+  const insecureBytes: [string, string][] = [
+    ['NUL', '\x00'],
+    ['0x01', '\x01'],
+    ['0x1F', '\x1f'],
+    ['DEL', '\x7f'],
+  ];
+  for (const [label, ch] of insecureBytes) {
+    it(`B2: with insecureHTTPParser, ${label} in an allowlisted value (accepted by Node) → 400 JSON invalid_header_value, not forwarded`, async () => {
+      await withRelay({ serverOptions: { insecureHTTPParser: true } }, async (r) => {
+        for (const [name, value] of [
+          ['x-mcp-api-key', `${SENTINEL_KEY}${ch}tail`],
+          ['x-tenant', `${SENTINEL_TENANT}${ch}`],
+        ] as const) {
+          const res = await r.raw(requestBytes(`${name}: ${value}`));
+          assertRejected(r, res, 400, 'invalid_header_value', name);
+        }
+        await assertAlive(r);
+      });
+    });
+  }
+
+  it('B2: with insecureHTTPParser, a control byte in a protocol header (Mcp-Session-Id) → 400 JSON, and in an unlisted header → dropped', async () => {
+    await withRelay({ serverOptions: { insecureHTTPParser: true } }, async (r) => {
+      const res = await r.raw(requestBytes(`Mcp-Session-Id: ${SENTINEL}-session\x01x`));
+      assertRejected(r, res, 400, 'invalid_header_value', 'mcp-session-id');
+      const ok = await r.raw(requestBytes('X-Other: a\x00b', `X-Mcp-Api-Key: ${SENTINEL_KEY}`));
+      assert.equal(ok.status, 200);
+      const got = r.backend.last();
+      assert.ok(!rawNames(got).includes('x-other'));
+      assert.ok(!got.rawHeaders.some((v) => v.includes('\x00')));
+    });
+  });
+
+  it('B3 (layer P): an obs-fold continuation ("k1\\r\\n  continued") gets Node\'s 400 and never reaches the relay', async () => {
+    await withRelay({}, async (r) => {
+      await assertParserRejected(r, await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}`, '  continued')), 400);
+    });
+  });
+
+  it('B3: with insecureHTTPParser Node folds obs-fold into "k1  continued", which is valid characters, so it is forwarded as one line (documented)', async () => {
+    await withRelay({ serverOptions: { insecureHTTPParser: true } }, async (r) => {
+      const res = await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}`, '  continued'));
+      assert.equal(res.status, 200);
+      const got = r.backend.last();
+      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [`${SENTINEL_KEY}  continued`]);
+      assert.ok(!rawNames(got).includes('continued'));
+    });
+  });
+
+  const parserControls: [string, string][] = [
+    ['bare CR', '\r'],
+    ['bare LF', '\n'],
+    ['NUL', '\x00'],
+    ['DEL', '\x7f'],
+    ['C0 0x01', '\x01'],
+    ['C0 0x0B', '\x0b'],
+    ['C0 0x1F', '\x1f'],
+  ];
+  for (const [label, ch] of parserControls) {
+    it(`B4 (layer P): ${label} inside an allowlisted value gets Node's 400 and never reaches the relay`, async () => {
+      await withRelay({}, async (r) => {
+        await assertParserRejected(r, await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}${ch}1`)), 400);
+      });
+    });
+  }
+
+  it('B5: a latin-1 byte 0xE9 in the API key (Node presents "café") → 400 JSON invalid_header_value, not forwarded', async () => {
+    await withRelay({}, async (r) => {
+      const res = await r.raw(requestBytes(Buffer.from(`X-Mcp-Api-Key: ${SENTINEL_KEY}-caf\xe9`, 'latin1')));
+      assertRejected(r, res, 400, 'invalid_header_value', 'x-mcp-api-key');
+    });
+  });
+
+  it('B6: UTF-8 bytes ("ключ😀") in the API key (Node presents latin-1 mojibake) → 400 JSON invalid_header_value, not forwarded', async () => {
+    await withRelay({}, async (r) => {
+      for (const name of ['X-Mcp-Api-Key', 'X-Tenant']) {
+        const line = Buffer.concat([Buffer.from(`${name}: ${SENTINEL_KEY}-`), Buffer.from('ключ😀', 'utf8')]);
+        const res = await r.raw(requestBytes(line));
+        assertRejected(r, res, 400, 'invalid_header_value', name.toLowerCase());
+      }
+    });
+  });
+
+  it('B7: two X-Mcp-Api-Key lines (Node would join them as "k1, k2") → 400 JSON duplicate_header, not forwarded', async () => {
+    await withRelay({}, async (r) => {
+      for (const lines of [
+        [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Mcp-Api-Key: ${SENTINEL}-second`],
+        [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `x-mcp-api-key: ${SENTINEL_KEY}`],
+        [`X-Tenant: ${SENTINEL_TENANT}`, `X-MCP-API-KEY: ${SENTINEL_KEY}`, `x-mcp-api-key: ${SENTINEL}-second`],
+      ]) {
+        assertRejected(r, await r.send(lines), 400, 'duplicate_header', 'x-mcp-api-key');
+      }
+      assertRejected(r, await r.send([`X-Tenant: ${SENTINEL_TENANT}`, `X-Tenant: ${SENTINEL}-t2`]), 400, 'duplicate_header', 'x-tenant');
+      await assertAlive(r);
+    });
+  });
+
+  it('B8: with allowCredentials on both middlewares, two Authorization lines (Node keeps only the first) → 400 JSON duplicate_header', async () => {
+    await withRelay({ allow: ['x-mcp-api-key', 'authorization'], allowCredentials: true }, async (r) => {
+      // Positive control: one Authorization line is forwarded when opted in.
+      const one = await r.send([`Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]);
+      assert.equal(one.status, 200);
+      assert.deepEqual(rawValues(r.backend.last(), 'authorization'), [`Bearer ${SENTINEL_CLIENT_AUTH}`]);
+      const before = r.backend.requests.length;
+      const res = await r.send([`Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, `authorization: Bearer ${SENTINEL}-second-token`]);
+      assert.equal(r.backend.requests.length, before, 'not forwarded');
+      assertGatewayError(res, 400, 'duplicate_header', 'authorization');
+      assertNoLeak(res, r);
+    });
+  });
+
+  it('B8: without the opt-in, duplicate Authorization lines are simply never forwarded', async () => {
+    await withRelay({}, async (r) => {
+      const res = await r.send([`Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, `Authorization: Bearer ${SENTINEL}-second-token`]);
+      assert.equal(res.status, 200);
+      const got = r.backend.last();
+      assert.deepEqual(rawValues(got, 'authorization'), []);
+      assert.ok(!got.rawHeaders.join('\n').includes(SENTINEL_CLIENT_AUTH));
+    });
+  });
+
+  it('B9: surrounding whitespace ("  \\t k1 \\t ") is trimmed by Node and the trimmed value is forwarded', async () => {
+    await withRelay({}, async (r) => {
+      const res = await r.send([`X-Mcp-Api-Key:  \t ${SENTINEL_KEY} \t `]);
+      assert.equal(res.status, 200);
+      assert.deepEqual(rawValues(r.backend.last(), 'x-mcp-api-key'), [SENTINEL_KEY]);
+    });
+  });
+
+  it('B10: an empty "X-Mcp-Api-Key:" (or whitespace only) counts as absent: not captured, not forwarded', async () => {
+    await withRelay({}, async (r) => {
+      for (const line of ['X-Mcp-Api-Key:', 'X-Mcp-Api-Key:    ', 'X-Mcp-Api-Key: \t']) {
+        const res = await r.send([line, `X-Tenant: ${SENTINEL_TENANT}`]);
+        assert.equal(res.status, 200, JSON.stringify(line));
+        assert.deepEqual(r.captured.at(-1), { 'x-tenant': SENTINEL_TENANT });
+        const got = r.backend.last();
+        assert.ok(!rawNames(got).includes('x-mcp-api-key'), `an empty key was forwarded: ${got.rawHeaders.join(' | ')}`);
+      }
+    });
+  });
+
+  it('B11: a 12 KB allowlisted value (under Node\'s 16 KiB) → 431 JSON header_too_large, not forwarded', async () => {
+    await withRelay({}, async (r) => {
+      const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}${'k'.repeat(12 * 1024)}`]);
+      assertRejected(r, res, 431, 'header_too_large', 'x-mcp-api-key');
+      const proto = await r.send([`Mcp-Session-Id: ${SENTINEL}${'s'.repeat(12 * 1024)}`]);
+      assertRejected(r, proto, 431, 'header_too_large', 'mcp-session-id');
+      await assertAlive(r);
+    });
+  });
+
+  it('B11: the default per-value limit is 8192 bytes: 8192 is forwarded intact, 8193 gets 431', async () => {
+    await withRelay({}, async (r) => {
+      const exact = `${SENTINEL_KEY}${'k'.repeat(8192 - SENTINEL_KEY.length)}`;
+      const ok = await r.send([`X-Mcp-Api-Key: ${exact}`]);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(rawValues(r.backend.last(), 'x-mcp-api-key'), [exact]);
+      const count = r.backend.requests.length;
+      const res = await r.send([`X-Mcp-Api-Key: ${exact}k`]);
+      assert.equal(r.backend.requests.length, count, 'the 8193-byte value was forwarded');
+      assertGatewayError(res, 431, 'header_too_large', 'x-mcp-api-key');
+      assertNoLeak(res, r);
+    });
+  });
+
+  it('B12: a single line "k1,k2" (a legal single value) is forwarded as is; only repeated lines are refused', async () => {
+    await withRelay({}, async (r) => {
+      for (const value of [`${SENTINEL_KEY},k2`, `${SENTINEL_KEY}, k2`]) {
+        const res = await r.send([`X-Mcp-Api-Key: ${value}`]);
+        assert.equal(res.status, 200);
+        assert.deepEqual(rawValues(r.backend.last(), 'x-mcp-api-key'), [value]);
+      }
+    });
+  });
+
+  it('B13: "Mcp-Param-X: =?base64?…?=" and other Mcp-Param-* values are forwarded untouched', async () => {
+    await withRelay({}, async (r) => {
+      const encoded = `=?base64?${Buffer.from(`${SENTINEL}-param`).toString('base64')}?=`;
+      const res = await r.send([`Mcp-Param-X: ${encoded}`, 'Mcp-Param-Region: us west\t1', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
+      assert.equal(res.status, 200);
+      const got = r.backend.last();
+      assert.deepEqual(rawValues(got, 'mcp-param-x'), [encoded]);
+      assert.deepEqual(rawValues(got, 'mcp-param-region'), ['us west\t1']);
+      assert.deepEqual(rawValues(got, 'x-static'), [STATIC_VALUE]);
+      assert.deepEqual(rawValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
+    });
+  });
+});

@@ -1,0 +1,308 @@
+/**
+ * Catalogue group H (security.md §5), run-time side:
+ *  H1 every run-time 4xx/5xx (one case per rejection reason the relay has) carries no sentinel value
+ *     in its body, its response headers or any log line;
+ *  H3 a relay in a child process with DEBUG=http-proxy-middleware* prints no sentinel;
+ *  H4 lib/ never uses fetch/undici (whose errors quote header values).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { captureHeaders, mcpProxy } from '../../lib/index.js';
+import { captureLogger } from '../helpers/capture-logger.js';
+import { listen } from '../helpers/listen.js';
+import { httpText, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import {
+  SECRET_ENV_NAME,
+  SENTINEL,
+  SENTINEL_CLIENT_AUTH,
+  SENTINEL_KEY,
+  SENTINEL_SECRET,
+  SENTINEL_TENANT,
+  assertGatewayError,
+  assertNoLeak,
+  rawValues,
+  withRelay,
+  type SecRelayOptions,
+} from '../helpers/sec-relay.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const STATIC_SENTINEL = `${SENTINEL}-plain-static`;
+
+/** Sentinel-bearing headers sent with every H1 request, besides the case's own attack. */
+const sentinelHeaders = [`X-Tenant: ${SENTINEL_TENANT}`, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, `Cookie: sid=${SENTINEL}-cookie`];
+
+interface LeakCase {
+  reason: string;
+  /** Distinguishes two cases of the same reason in the test name. */
+  label?: string;
+  status: number;
+  header?: string;
+  options?: SecRelayOptions;
+  /** Lines after Host (the default request is `GET /b`); or a full raw request. */
+  lines?: string[];
+  raw?: (port: number) => string | Buffer;
+  before?: (env: Record<string, string>) => void;
+  /** A log line must name this (for diagnosis), without any value. */
+  logMentions?: string[];
+}
+
+/** Every reason in lib/error-response.ts's RejectReason union, read from the source. */
+function rejectReasons(): string[] {
+  const source = fs.readFileSync(path.join(root, 'lib/error-response.ts'), 'utf8');
+  const union = /export type RejectReason =([^;]+);/.exec(source)?.[1] ?? '';
+  return [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
+}
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('H: leakage of header and secret values (run time)', () => {
+  const withSentinelStatic: SecRelayOptions = { plaintext: { 'X-Static': STATIC_SENTINEL } };
+  const cases: LeakCase[] = [
+    { reason: 'duplicate_header', status: 400, header: 'x-mcp-api-key', lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Mcp-Api-Key: ${SENTINEL}-k2`] },
+    { reason: 'duplicate_header', status: 400, header: 'mcp-session-id', lines: [`Mcp-Session-Id: ${SENTINEL}-s1`, `Mcp-Session-Id: ${SENTINEL}-s2`] },
+    {
+      reason: 'invalid_header_value',
+      status: 400,
+      header: 'x-mcp-api-key',
+      raw: () => Buffer.from(`GET /b HTTP/1.1\r\nHost: gw.test\r\nX-Mcp-Api-Key: ${SENTINEL_KEY}\xe9\r\n${sentinelHeaders.join('\r\n')}\r\n\r\n`, 'latin1'),
+    },
+    { reason: 'header_too_large', status: 431, header: 'x-mcp-api-key', lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}${'k'.repeat(9000)}`] },
+    {
+      reason: 'too_many_headers',
+      status: 431,
+      lines: [...Array.from({ length: 600 }, (_, i) => `X-Junk-${i}: ${SENTINEL}-${i}`), `X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+    },
+    {
+      reason: 'connection_nominates_forwarded_header',
+      status: 400,
+      header: 'x-mcp-api-key',
+      lines: ['Connection: x-mcp-api-key', `X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+    },
+    { reason: 'duplicate_host', status: 400, header: 'host', lines: [`Host: ${SENTINEL}-host.example`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`] },
+    {
+      reason: 'absolute_form_target',
+      status: 400,
+      raw: () => httpText(`GET http://${SENTINEL}-host.example/b?key=${SENTINEL}-query HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
+    },
+    {
+      reason: 'secret_unavailable',
+      status: 502,
+      lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+      label: 'secret removed at run time',
+      before: (env) => delete env[SECRET_ENV_NAME],
+      logMentions: ['x-backend-auth', SECRET_ENV_NAME],
+    },
+    {
+      reason: 'secret_unavailable',
+      status: 502,
+      lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+      label: 'secret rotated to a value with a control byte',
+      before: (env) => (env[SECRET_ENV_NAME] = `${SENTINEL}-rotated\x01value`),
+      logMentions: ['x-backend-auth', SECRET_ENV_NAME],
+    },
+    { reason: 'backend_timeout', status: 504, lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`], options: { timeout: 200, respond: () => {} } },
+  ];
+
+  for (const c of cases) {
+    it(`H1: ${c.status} ${c.reason}${c.header ? ` (${c.header})` : ''}${c.label ? `, ${c.label}` : ''}: no sentinel value in the body, the response headers or the log`, async () => {
+      await withRelay({ ...withSentinelStatic, ...c.options }, async (r) => {
+        c.before?.(r.env);
+        const res = c.raw ? await r.raw(c.raw(r.port)) : await r.send([...(c.lines ?? []), ...sentinelHeaders]);
+        assertGatewayError(res, c.status, c.reason, c.header);
+        assertNoLeak(res, r, [SENTINEL_SECRET, STATIC_SENTINEL, SENTINEL_KEY]);
+        assert.ok(r.logger.lines.length > 0, 'the rejection was logged');
+        for (const word of c.logMentions ?? []) assert.ok(r.logger.text().includes(word), `log names ${word}`);
+        if (c.status < 500) assert.equal(r.backend.requests.length, 0);
+      });
+    });
+  }
+
+  it('H1: 502 backend_unreachable (closed port): no sentinel in the body, the response headers or the log', async () => {
+    const port = await closedPort();
+    await withRelay({ ...withSentinelStatic, target: `http://127.0.0.1:${port}/mcp` }, async (r) => {
+      const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]);
+      assertGatewayError(res, 502, 'backend_unreachable');
+      assertNoLeak(res, r);
+      assert.ok(r.logger.lines.length > 0);
+    });
+  });
+
+  it('H1: 502 backend_bad_response (backend answers garbage): no sentinel in the body, the response headers or the log', async () => {
+    const garbage = net.createServer((socket) => {
+      socket.once('data', () => socket.end('NOT-HTTP garbage\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = garbage.address() as AddressInfo;
+      await withRelay({ ...withSentinelStatic, target: `http://127.0.0.1:${port}/mcp` }, async (r) => {
+        const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]);
+        assertGatewayError(res, 502, 'backend_bad_response');
+        assertNoLeak(res, r);
+      });
+    } finally {
+      await new Promise<void>((resolve) => garbage.close(() => resolve()));
+    }
+  });
+
+  it('H1: 500 internal_error (a body parser consumed a body the relay cannot rebuild): no sentinel anywhere', async () => {
+    const logger = captureLogger();
+    const backend = await listen((_req, res) => res.end('{}'));
+    const app = express();
+    app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
+    app.use(express.json({ type: () => true })); // parses a text/plain body into an object
+    app.use('/b', mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_SENTINEL } }, logger }));
+    const gateway = await listen(app);
+    try {
+      const body = JSON.stringify({ token: `${SENTINEL}-body` });
+      const res = await rawRequest(
+        gateway.port,
+        httpText('POST /b HTTP/1.1', ['Host: gw.test', 'Content-Type: text/plain', `Content-Length: ${body.length}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], body),
+      );
+      assertGatewayError(res, 500, 'internal_error');
+      assertNoLeak(res, { logger, startupLines: [] });
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+
+  it('H1: the cases above cover every rejection reason lib/error-response.ts declares', () => {
+    const covered = new Set([...cases.map((c) => c.reason), 'backend_unreachable', 'backend_bad_response', 'internal_error']);
+    const declared = rejectReasons();
+    assert.ok(declared.length >= 10, `parsed RejectReason: ${declared.join(', ')}`);
+    assert.deepEqual(declared.filter((r) => !covered.has(r)), [], 'a rejection reason without a leak test');
+  });
+
+  it('H1: a backend that echoes the secret-backed header in its response does not hand it to the client', async () => {
+    await withRelay(
+      {
+        respond: (req, res) => {
+          res.setHeader('X-Backend-Auth', String(req.headers['x-backend-auth']));
+          res.setHeader('content-type', 'application/json');
+          res.end('{"ok":true}');
+        },
+      },
+      async (r) => {
+        const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
+        assert.equal(res.status, 200);
+        assert.deepEqual(rawValues(r.backend.last(), 'x-backend-auth'), [SENTINEL_SECRET], 'precondition: the backend got the secret');
+        assert.equal(res.headers['x-backend-auth'], undefined);
+        assertNoLeak(res, r);
+      },
+    );
+  });
+
+  it('H3: a relay run with DEBUG=http-proxy-middleware* and the default console logger prints no sentinel', { timeout: 60_000 }, async () => {
+    const fixture = path.join(root, 'test/security/fixtures/debug-relay.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DEBUG: 'http-proxy-middleware*',
+        SOME_ENV_NAME: SENTINEL_SECRET,
+        GONE_SECRET: `${SENTINEL}-gone-secret`,
+        STATIC_VALUE: STATIC_SENTINEL,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`child not ready in 30 s: ${stdout}${stderr}`)), 30_000);
+        const check = (): void => {
+          const m = /READY (\d+)/.exec(stdout);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        };
+        child.stdout.on('data', check);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`child exited (${code}) before ready: ${stdout}${stderr}`));
+        });
+      });
+      const send = (line: string, lines: string[], body = ''): Promise<RawResponse> =>
+        rawRequest(port, httpText(line, ['Host: gw.test', ...lines, ...(body ? [`Content-Length: ${body.length}`] : [])], body));
+      const key = `X-Mcp-Api-Key: ${SENTINEL_KEY}`;
+      const statuses: Record<string, number> = {
+        forwarded: (await send('GET /b HTTP/1.1', [key, ...sentinelHeaders])).status,
+        // Control: hpm's debug output does show per-request data (here the rewritten query).
+        control: (await send('GET /b?probe=CANARY-URL-7c1 HTTP/1.1', [])).status,
+        post: (await send('POST /b HTTP/1.1', [key, 'Content-Type: application/json', ...sentinelHeaders], '{"jsonrpc":"2.0","method":"ping","id":1}')).status,
+        expect: (await send('POST /b HTTP/1.1', [key, 'Expect: 100-continue', 'Content-Type: application/json'], '{}')).status,
+        duplicate: (await send('GET /b HTTP/1.1', [key, `X-Mcp-Api-Key: ${SENTINEL}-k2`, ...sentinelHeaders])).status,
+        connection: (await send('GET /b HTTP/1.1', ['Connection: x-tenant', key, ...sentinelHeaders])).status,
+        absolute: (await send(`GET http://${SENTINEL}-host/b?key=${SENTINEL}-q HTTP/1.1`, [key])).status,
+        timeout: (await send('GET /slow HTTP/1.1', [key, ...sentinelHeaders])).status,
+        unreachable: (await send('GET /down HTTP/1.1', [key, ...sentinelHeaders])).status,
+        secretGone: (await send('GET /gone HTTP/1.1', [key, ...sentinelHeaders])).status,
+      };
+      assert.deepEqual(statuses, {
+        forwarded: 200,
+        control: 200,
+        post: 200,
+        expect: 200,
+        duplicate: 400,
+        connection: 400,
+        absolute: 400,
+        timeout: 504,
+        unreachable: 502,
+        secretGone: 502,
+      });
+    } finally {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill(), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    const output = `${stdout}\n${stderr}`;
+    // The run was really instrumented: hpm's debug output and the relay's console warnings are there.
+    assert.match(stderr, /http-proxy-middleware/, 'DEBUG output present');
+    assert.match(stderr, /CANARY-URL-7c1/, 'per-request debug output captured');
+    assert.match(output, /\[mcp-header-relay\].*(backend_timeout|backend_unreachable|secret_unavailable)/, 'relay console warnings present');
+    assert.match(output, /GONE_SECRET/, 'the missing secret is named');
+    const at = output.indexOf(SENTINEL);
+    assert.equal(at, -1, `sentinel in child output: …${output.slice(Math.max(0, at - 200), at + 100)}…`);
+  });
+
+  it('H4: lib/ never uses fetch or undici (their errors quote header values)', () => {
+    const dir = path.join(root, 'lib');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.includes('proxy.ts') && files.includes('capture.ts'), `lib sources found: ${files.join(', ')}`);
+    const forbidden = [/\bfetch\s*\(/, /\bundici\b/, /\bnew\s+(Headers|Request|Response)\s*\(/, /\bglobalThis\.fetch\b/];
+    // The patterns do catch what they are meant to.
+    for (const [sample, pattern] of [['await fetch(url)', 0], ["import { request } from 'undici'", 1], ['new Headers(h)', 2]] as const) {
+      assert.ok(forbidden[pattern]!.test(sample), sample);
+    }
+    const allowedImports = /^(node:[a-z_/]+|http-proxy-middleware|zod|\.{1,2}\/.+\.js)$/;
+    for (const file of files) {
+      const code = fs
+        .readFileSync(path.join(dir, file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/^\s*\/\/.*$/gm, '');
+      for (const pattern of forbidden) assert.ok(!pattern.test(code), `lib/${file} matches ${pattern}`);
+      for (const m of code.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)|\brequire\s*\(\s*'([^']+)'\s*\)/g)) {
+        const spec = m[1] ?? m[2] ?? m[3] ?? '';
+        assert.match(spec, allowedImports, `lib/${file} imports ${spec}`);
+      }
+    }
+  });
+});

@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CREDENTIAL_HEADERS,
+  DEFAULT_MAX_VALUE_LENGTH,
+  HOP_BY_HOP_HEADERS,
+  MAX_NAME_LENGTH,
+  PROTOCOL_HEADERS,
+  PROTOCOL_HEADER_PREFIX,
+  SINGLETON_PROTOCOL_HEADERS,
+  connectionTokens,
+  displayName,
+  invalidNameReason,
+  invalidValueReason,
+  isProtocolHeader,
+  restrictedReason,
+} from '../../lib/header-rules.js';
+
+/**
+ * The restricted names as the brief specifies them, written out independently of the implementation
+ * so that dropping one from lib/ fails here. Prefix families are represented by several members.
+ */
+const SPEC_RESTRICTED = [
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'content-length',
+  'expect',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'forwarded',
+  'via',
+  'x-real-ip',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-client-cert',
+  'x-forwarded-',
+  'x-envoy-internal',
+  'x-envoy-original-path',
+  'x-envoy-external-address',
+  'x-envoy-',
+  'content-type',
+  'content-encoding',
+  'accept',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
+  'mcp-param-region',
+  'mcp-param-x',
+  'mcp-param-',
+];
+
+/** Every restricted name: the spec list plus whatever the exported sets hold now (later additions). */
+const ALL_RESTRICTED = [...new Set([...SPEC_RESTRICTED, ...HOP_BY_HOP_HEADERS, ...PROTOCOL_HEADERS])];
+
+function casings(name: string): string[] {
+  const mixed = name
+    .split('-')
+    .map((part) => (part ? part[0]!.toUpperCase() + part.slice(1) : part))
+    .join('-');
+  const alternating = [...name].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
+  return [...new Set([name, name.toUpperCase(), mixed, alternating])];
+}
+
+describe('restrictedReason', () => {
+  for (const name of ALL_RESTRICTED) {
+    it(`"${name}" is restricted in every casing (lower, UPPER, Mixed, aLtErNaTiNg, lower-cased first)`, () => {
+      for (const variant of casings(name)) {
+        const reason = restrictedReason(variant.toLowerCase());
+        assert.equal(typeof reason, 'string', `${variant} must be restricted`);
+        assert.ok(reason!.length > 0);
+      }
+    });
+  }
+
+  it('every hop-by-hop name is reported as hop-by-hop, every protocol header as protocol', () => {
+    for (const name of HOP_BY_HOP_HEADERS) assert.match(restrictedReason(name)!, /hop-by-hop/);
+    for (const name of PROTOCOL_HEADERS) assert.match(restrictedReason(name)!, /protocol/);
+    assert.match(restrictedReason('x-forwarded-for')!, /x-forwarded-\*/);
+    assert.match(restrictedReason('x-envoy-internal')!, /x-envoy-\*/);
+    assert.match(restrictedReason(`${PROTOCOL_HEADER_PREFIX}foo`)!, /mcp-param-\*/);
+  });
+
+  it('the exported sets contain at least what the brief lists', () => {
+    for (const name of ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'expect']) {
+      assert.ok(HOP_BY_HOP_HEADERS.has(name), name);
+    }
+    for (const name of ['content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name']) {
+      assert.ok(PROTOCOL_HEADERS.has(name), name);
+    }
+    assert.deepEqual([...CREDENTIAL_HEADERS].sort(), ['authorization', 'cookie']);
+  });
+
+  it('credential names and ordinary custom names are not restricted (no over-broad prefix match)', () => {
+    const unrestricted = [
+      'authorization',
+      'cookie',
+      'x-mcp-api-key',
+      'x-tenant',
+      'x-api-key',
+      'hostname',
+      'x-host',
+      'x-forwarded',
+      'forwarded-for',
+      'x-envoyish',
+      'accept-language',
+      'content-typo',
+      'mcp-params',
+      'mcp-parameter',
+      'x-mcp-param-a',
+      'user-agent',
+      'traceparent',
+      'x_forwarded_for',
+    ];
+    for (const name of unrestricted) assert.equal(restrictedReason(name), undefined, name);
+  });
+});
+
+describe('isProtocolHeader and singletons', () => {
+  it('protocol headers and the mcp-param-* family are protocol headers; others are not', () => {
+    for (const name of PROTOCOL_HEADERS) assert.equal(isProtocolHeader(name), true, name);
+    assert.equal(isProtocolHeader('mcp-param-region'), true);
+    for (const name of ['x-mcp-api-key', 'authorization', 'host', 'mcp-params', 'content-length']) {
+      assert.equal(isProtocolHeader(name), false, name);
+    }
+  });
+
+  it('accept is the only protocol header allowed to repeat', () => {
+    for (const name of PROTOCOL_HEADERS) {
+      assert.equal(SINGLETON_PROTOCOL_HEADERS.has(name), name !== 'accept', name);
+    }
+  });
+});
+
+describe('invalidNameReason', () => {
+  const valid = [
+    'x-mcp-api-key',
+    'X-MCP-API-KEY',
+    'x.m',
+    '1',
+    'x_y',
+    'a',
+    "x!#$%&'+-.^_`|~m",
+    'authorization',
+    'a'.repeat(MAX_NAME_LENGTH),
+  ];
+  for (const name of valid) {
+    it(`accepts the token ${JSON.stringify(name.length > 20 ? `${name.slice(0, 10)}…(${name.length})` : name)}`, () => {
+      assert.equal(invalidNameReason(name), undefined);
+    });
+  }
+
+  const invalid: [string, string][] = [
+    ['', 'empty'],
+    [' x', 'leading space'],
+    ['x ', 'trailing space'],
+    ['x y', 'interior space'],
+    ['x:y', 'colon'],
+    ['x\r\ny', 'CRLF'],
+    ['x\ny', 'LF'],
+    ['x\ty', 'tab'],
+    ['x\u0000y', 'NUL'],
+    ['x\u007fy', 'DEL'],
+    ['é', 'non-ASCII'],
+    ['ключ', 'Cyrillic'],
+    ['x😀', 'emoji'],
+    ['a'.repeat(MAX_NAME_LENGTH + 1), `${MAX_NAME_LENGTH + 1} chars`],
+    ['*', 'wildcard'],
+    ['x-*', 'prefix wildcard'],
+    ['*-key', 'suffix wildcard'],
+    ['__proto__', 'prototype accessor'],
+    ['constructor', 'constructor'],
+    ['toString', 'toString'],
+    ['hasOwnProperty', 'hasOwnProperty'],
+    ['prototype', 'prototype'],
+    ['valueOf', 'valueOf'],
+    ['isPrototypeOf', 'isPrototypeOf'],
+    ['__defineGetter__', '__defineGetter__'],
+  ];
+  for (const [name, label] of invalid) {
+    it(`rejects ${label} (${JSON.stringify(name.length > 20 ? `${name.slice(0, 10)}…` : name)})`, () => {
+      const reason = invalidNameReason(name);
+      assert.equal(typeof reason, 'string');
+      assert.ok(reason!.length > 0);
+    });
+  }
+
+  it('rejects every RFC 9110 delimiter and control character inside a name', () => {
+    for (const c of '"(),/:;<=>?@[\\]{} \t') assert.notEqual(invalidNameReason(`x${c}y`), undefined, JSON.stringify(c));
+    for (let code = 0; code < 0x20; code++) {
+      assert.notEqual(invalidNameReason(`x${String.fromCharCode(code)}y`), undefined, `0x${code.toString(16)}`);
+    }
+    for (const code of [0x7f, 0x80, 0xe9, 0xff, 0x100]) {
+      assert.notEqual(invalidNameReason(`x${String.fromCharCode(code)}y`), undefined, `0x${code.toString(16)}`);
+    }
+  });
+
+  it('rejects every Object.prototype member name and "prototype", in any casing (A5/C7 shape)', () => {
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), 'prototype']) {
+      for (const variant of casings(name)) {
+        assert.notEqual(invalidNameReason(variant), undefined, variant);
+      }
+    }
+  });
+
+  it('says why: length, token, wildcard and reserved names have distinct reasons', () => {
+    assert.match(invalidNameReason('')!, /1-256/);
+    assert.match(invalidNameReason('a'.repeat(257))!, /1-256/);
+    assert.match(invalidNameReason('x:y')!, /token/);
+    assert.match(invalidNameReason('x-*')!, /wildcard/);
+    assert.match(invalidNameReason('constructor')!, /reserved/);
+  });
+});
+
+describe('invalidValueReason', () => {
+  it('accepts every visible ASCII character, space and tab', () => {
+    let all = '';
+    for (let c = 0x21; c <= 0x7e; c++) all += String.fromCharCode(c);
+    assert.equal(invalidValueReason(all, 1000), undefined);
+    assert.equal(invalidValueReason('a b', 100), undefined);
+    assert.equal(invalidValueReason('a\tb', 100), undefined);
+    assert.equal(invalidValueReason('Bearer abc.def-ghi_jkl', 100), undefined);
+  });
+
+  const bad: [string, string][] = [
+    ['a\rb', 'CR'],
+    ['a\nb', 'LF'],
+    ['a\r\nX-Evil: 1', 'CRLF injection'],
+    ['a\u0000b', 'NUL'],
+    ['a\u0001b', '0x01'],
+    ['a\u001fb', '0x1f'],
+    ['a\u007fb', 'DEL 0x7f'],
+    ['caf\u00e9', 'é (latin1 0xe9)'],
+    ['\u00ff', 'ÿ (0xff)'],
+    ['\u0080', '0x80'],
+    ['\u0100', 'U+0100'],
+    ['ключ', 'Cyrillic'],
+    ['😀', 'emoji'],
+    ['a\u2028b', 'U+2028 line separator'],
+  ];
+  for (const [value, label] of bad) {
+    it(`rejects ${label}`, () => {
+      assert.equal(invalidValueReason(value, 100), 'bad_characters');
+    });
+  }
+
+  it('rejects every C0 control except tab', () => {
+    for (let code = 0; code < 0x20; code++) {
+      const expected = code === 0x09 ? undefined : 'bad_characters';
+      assert.equal(invalidValueReason(`a${String.fromCharCode(code)}b`, 100), expected, `0x${code.toString(16)}`);
+    }
+  });
+
+  it('the length boundary is inclusive at maxLength', () => {
+    for (const max of [1, 10, DEFAULT_MAX_VALUE_LENGTH]) {
+      assert.equal(invalidValueReason('a'.repeat(max), max), undefined, `${max}`);
+      assert.equal(invalidValueReason('a'.repeat(max + 1), max), 'too_long', `${max + 1}`);
+    }
+    assert.equal(DEFAULT_MAX_VALUE_LENGTH, 8192);
+  });
+
+  it('a value that is both too long and has bad characters is still refused', () => {
+    assert.notEqual(invalidValueReason('\r\n'.repeat(10), 5), undefined);
+  });
+});
+
+describe('connectionTokens', () => {
+  it('D5: "close ,  X-Foo ,, " gives close and x-foo (trim, empty elements skipped, case folded)', () => {
+    assert.deepEqual(connectionTokens(['close ,  X-Foo ,, ']), ['close', 'x-foo']);
+  });
+
+  it('D4: every line is parsed, an empty first line does not hide the second (CVE-2021-33197 shape)', () => {
+    assert.deepEqual(connectionTokens(['', 'x-foo']), ['x-foo']);
+    assert.deepEqual(connectionTokens(['keep-alive', 'X-MCP-API-Key, Upgrade']), ['keep-alive', 'x-mcp-api-key', 'upgrade']);
+  });
+
+  it('tabs are optional whitespace too; only-separator lines give nothing', () => {
+    assert.deepEqual(connectionTokens(['\tX-A\t,\t x-b ']), ['x-a', 'x-b']);
+    assert.deepEqual(connectionTokens([',,, ,']), []);
+  });
+
+  it('no Connection header gives no tokens', () => {
+    assert.deepEqual(connectionTokens(undefined), []);
+    assert.deepEqual(connectionTokens([]), []);
+  });
+});
+
+describe('displayName', () => {
+  it('keeps short names and truncates long client-supplied names to 64 characters plus an ellipsis', () => {
+    assert.equal(displayName('x-mcp-api-key'), 'x-mcp-api-key');
+    assert.equal(displayName('a'.repeat(64)), 'a'.repeat(64));
+    assert.equal(displayName('a'.repeat(8000)), `${'a'.repeat(64)}…`);
+  });
+});

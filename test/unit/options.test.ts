@@ -1,0 +1,456 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it, mock } from 'node:test';
+import express from 'express';
+import {
+  HeaderConfigError,
+  captureHeaders,
+  envSecrets,
+  getForwardedHeaders,
+  mcpProxy,
+  type CaptureHeadersOptions,
+  type HeaderConfigErrorCode,
+  type McpProxyOptions,
+} from '../../lib/index.js';
+import { captureLogger } from '../helpers/capture-logger.js';
+import { listen, type Listening } from '../helpers/listen.js';
+import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+
+const TARGET = 'http://127.0.0.1:9/mcp';
+const SENTINEL = 'S3NT1NEL-options-7f3a9c';
+
+/** Runs `fn`, asserts it throws a HeaderConfigError with this code and path, and returns the error. */
+function expectConfigError(fn: () => unknown, code: HeaderConfigErrorCode, path: string): HeaderConfigError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  assert.ok(thrown instanceof HeaderConfigError, `expected a HeaderConfigError, got ${String(thrown)}`);
+  assert.equal(thrown.name, 'HeaderConfigError');
+  assert.equal(thrown.code, code, thrown.message);
+  assert.equal(thrown.path, path, thrown.message);
+  assert.ok(thrown.message.includes(path), `message names the path: ${thrown.message}`);
+  assert.ok(thrown.message.includes(code), `message names the code: ${thrown.message}`);
+  assert.ok(thrown.rule.length > 0);
+  assert.ok(!thrown.message.includes(SENTINEL), `message leaks a value: ${thrown.message}`);
+  return thrown;
+}
+
+const proxy = (extra: Record<string, unknown>): unknown =>
+  mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });
+const capture = (extra: Record<string, unknown>): unknown =>
+  captureHeaders({ allow: ['x-a'], logger: captureLogger(), ...extra });
+
+/** Freezes objects and arrays recursively, but never the logger (it records into an array). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const [key, child] of Object.entries(value)) if (key !== 'logger') deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** A JSON snapshot of everything but the logger. */
+const snapshot = (options: object): string => JSON.stringify(options, (key, v: unknown) => (key === 'logger' ? '<logger>' : v));
+
+describe('options: defaults and normalisation', () => {
+  let backend: RecordingBackend;
+  let gateway: Listening;
+  const routeLogger = captureLogger();
+
+  before(async () => {
+    backend = await recordingBackend();
+    const app = express();
+    app.use(captureHeaders({ allow: ['X-MCP-API-Key', 'Authorization', 'X-Tenant'], allowCredentials: true, logger: routeLogger }));
+    app.get('/captured', (req, res) => {
+      res.json(getForwardedHeaders(req));
+    });
+    // Default passthrough: every captured header except the credentials.
+    app.use('/default', mcpProxy({ target: `${backend.url}/mcp`, logger: routeLogger }));
+    gateway = await listen(app);
+  });
+  after(async () => {
+    await gateway.close();
+    await backend.close();
+  });
+
+  it('allow names in any casing are stored lower-case and matched case-insensitively', async () => {
+    const res = await fetch(`${gateway.url}/captured`, { headers: { 'x-mcp-api-key': 'k1', 'X-TENANT': 't1' } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { 'x-mcp-api-key': 'k1', 'x-tenant': 't1' });
+  });
+
+  it('default passthrough forwards every captured header except authorization/cookie', async () => {
+    const res = await fetch(`${gateway.url}/default`, {
+      headers: { 'x-mcp-api-key': 'k1', 'x-tenant': 't1', authorization: 'Bearer client-token' },
+    });
+    assert.equal(res.status, 200);
+    const seen = backend.last().headers;
+    assert.equal(seen['x-mcp-api-key'], 'k1');
+    assert.equal(seen['x-tenant'], 't1');
+    assert.equal(seen.authorization, undefined);
+  });
+
+  it('default maxValueLength of captureHeaders is 8192: 8192 bytes captured, 8193 → 431', async () => {
+    const ok = await fetch(`${gateway.url}/captured`, { headers: { 'x-tenant': 'a'.repeat(8192) } });
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as Record<string, string>)['x-tenant']?.length, 8192);
+    const tooLong = await fetch(`${gateway.url}/captured`, { headers: { 'x-tenant': 'a'.repeat(8193) } });
+    assert.equal(tooLong.status, 431);
+    const body = (await tooLong.json()) as { error: { data: { reason: string } } };
+    assert.equal(body.error.data.reason, 'header_too_large');
+  });
+
+  it('default maxValueLength of mcpProxy is 8192 for static values', () => {
+    assert.doesNotThrow(() => proxy({ headers: { plaintext: { 'x-p': 'a'.repeat(8192) } } }));
+    expectConfigError(() => proxy({ headers: { plaintext: { 'x-p': 'a'.repeat(8193) } } }), 'ERR_INVALID_HEADER_VALUE', 'headers.plaintext["x-p"]');
+  });
+
+  it('an explicit maxValueLength replaces the default', () => {
+    assert.doesNotThrow(() => proxy({ maxValueLength: 10, headers: { plaintext: { 'x-p': 'a'.repeat(10) } } }));
+    expectConfigError(() => proxy({ maxValueLength: 10, headers: { plaintext: { 'x-p': 'a'.repeat(11) } } }), 'ERR_INVALID_HEADER_VALUE', 'headers.plaintext["x-p"]');
+    assert.doesNotThrow(() => proxy({ maxValueLength: 65_536, headers: { plaintext: { 'x-p': 'a'.repeat(20_000) } } }));
+  });
+
+  it('the default secret provider is the process environment, read at construction', () => {
+    const name = 'MCP_RELAY_OPTIONS_TEST_KEY';
+    delete process.env[name];
+    const err = expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Api-Key': name } } }), 'ERR_SECRET_MISSING', 'headers.fromSecret["X-Api-Key"]');
+    assert.match(err.message, /environment variable/);
+    assert.ok(err.message.includes(name));
+    process.env[name] = 'value-1';
+    try {
+      assert.doesNotThrow(() => proxy({ headers: { fromSecret: { 'X-Api-Key': name } } }));
+    } finally {
+      delete process.env[name];
+    }
+  });
+
+  it("session defaults to 'request' and accepts it explicitly; timeout accepts 1 and 2^31-1", () => {
+    assert.doesNotThrow(() => proxy({}));
+    assert.doesNotThrow(() => proxy({ session: 'request' }));
+    assert.doesNotThrow(() => proxy({ timeout: 1 }));
+    assert.doesNotThrow(() => proxy({ timeout: 2 ** 31 - 1 }));
+    expectConfigError(() => proxy({ timeout: 2 ** 31 }), 'ERR_INVALID_OPTION', 'timeout');
+  });
+
+  it('without a logger option, the allowCredentials warning goes to console.warn', () => {
+    const warn = mock.method(console, 'warn', () => {});
+    try {
+      captureHeaders({ allow: ['Authorization'], allowCredentials: true });
+      assert.equal(warn.mock.callCount(), 1);
+      assert.match(String(warn.mock.calls[0]!.arguments[0]), /authorization/);
+    } finally {
+      warn.mock.restore();
+    }
+  });
+
+  it('names are case-insensitive: X-A and x-a in one list are duplicates', () => {
+    const err = expectConfigError(() => capture({ allow: ['X-A', 'x-a'] }), 'ERR_DUPLICATE_HEADER', 'allow[1]');
+    assert.match(err.message, /"x-a"/);
+    expectConfigError(() => proxy({ passthrough: ['x-b', 'X-Tenant', 'X-TENANT'] }), 'ERR_DUPLICATE_HEADER', 'passthrough[2]');
+  });
+});
+
+describe('options: the user object is read, never mutated or kept', () => {
+  it('deep-frozen captureHeaders options construct successfully and stay unchanged', () => {
+    const options = deepFreeze({ allow: ['X-MCP-API-Key', 'Authorization'], allowCredentials: true, maxValueLength: 100, logger: captureLogger() });
+    const before = snapshot(options);
+    assert.doesNotThrow(() => captureHeaders(options));
+    assert.equal(snapshot(options), before);
+    assert.deepEqual(options.allow, ['X-MCP-API-Key', 'Authorization']);
+  });
+
+  it('deep-frozen mcpProxy options (every option set) construct successfully and stay unchanged', () => {
+    const options = deepFreeze({
+      target: new URL('http://127.0.0.1:9/mcp?x=1'),
+      passthrough: ['X-MCP-API-Key', 'Cookie'],
+      headers: { plaintext: { 'X-Toolsets': 'projects' }, fromSecret: { 'X-Api-Key': 'GITHUB_KEY' } },
+      secrets: envSecrets({ GITHUB_KEY: 'value-1' }),
+      session: 'request' as const,
+      allowCredentials: true,
+      timeout: 1000,
+      maxValueLength: 200,
+      logger: captureLogger(),
+    });
+    const before = snapshot(options);
+    assert.doesNotThrow(() => mcpProxy(options));
+    assert.equal(snapshot(options), before);
+    assert.equal(options.target.href, 'http://127.0.0.1:9/mcp?x=1');
+  });
+
+  it('non-frozen options are not normalised in place (names keep the caller casing)', () => {
+    const options = {
+      target: TARGET,
+      passthrough: ['X-A'],
+      headers: { plaintext: { 'X-P': 'v' }, fromSecret: { 'X-S': 'K' } },
+      secrets: envSecrets({ K: 'v' }),
+      logger: captureLogger(),
+    };
+    const before = snapshot(options);
+    mcpProxy(options);
+    assert.equal(snapshot(options), before);
+    assert.deepEqual(Object.keys(options), ['target', 'passthrough', 'headers', 'secrets', 'logger']);
+  });
+
+  it('mutating the options after construction changes nothing (the config is a copy)', async () => {
+    const backend = await recordingBackend();
+    const options = { allow: ['x-a'], logger: captureLogger() };
+    const proxyOptions = { target: `${backend.url}/mcp`, passthrough: ['x-a'], headers: { plaintext: { 'x-p': 'static' } as Record<string, string> }, logger: captureLogger() };
+    const app = express();
+    app.use(captureHeaders(options));
+    app.use('/r', mcpProxy(proxyOptions));
+    const gateway = await listen(app);
+    try {
+      options.allow.push('x-b');
+      proxyOptions.passthrough.push('x-b');
+      proxyOptions.headers.plaintext['x-p'] = 'changed\r\nX-Evil: 1';
+      proxyOptions.headers.plaintext['x-q'] = 'added';
+      proxyOptions.target = 'http://127.0.0.1:1/evil';
+      const res = await fetch(`${gateway.url}/r`, { headers: { 'x-a': '1', 'x-b': '2' } });
+      assert.equal(res.status, 200);
+      const seen = backend.last();
+      assert.equal(seen.url, '/mcp');
+      assert.equal(seen.headers['x-a'], '1');
+      assert.equal(seen.headers['x-b'], undefined);
+      assert.equal(seen.headers['x-p'], 'static');
+      assert.equal(seen.headers['x-q'], undefined);
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+});
+
+describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
+  it('not an options object', () => {
+    for (const bad of [undefined, null, 'x', 1, [], new Map()]) {
+      expectConfigError(() => mcpProxy(bad as unknown as McpProxyOptions), 'ERR_INVALID_OPTION', '(options)');
+      expectConfigError(() => captureHeaders(bad as unknown as CaptureHeadersOptions), 'ERR_INVALID_OPTION', '(options)');
+    }
+  });
+
+  it('unknown keys name the key and suggest the near miss', () => {
+    const a = expectConfigError(() => proxy({ pasthrough: ['x-a'] }), 'ERR_INVALID_OPTION', 'pasthrough');
+    assert.match(a.message, /did you mean "passthrough"/);
+    const b = expectConfigError(() => proxy({ headers: { plaintxt: {} } }), 'ERR_INVALID_OPTION', 'headers.plaintxt');
+    assert.match(b.message, /did you mean "plaintext"/);
+    const c = expectConfigError(() => capture({ alow: ['x-b'] }), 'ERR_INVALID_OPTION', 'alow');
+    assert.match(c.message, /did you mean "allow"/);
+    const d = expectConfigError(() => proxy({ Timeout: 5 }), 'ERR_INVALID_OPTION', 'Timeout');
+    assert.match(d.message, /did you mean "timeout"/);
+    const e = expectConfigError(() => proxy({ completelyUnrelated: true }), 'ERR_INVALID_OPTION', 'completelyUnrelated');
+    assert.doesNotMatch(e.message, /did you mean/);
+    // An mcpProxy-only option passed to captureHeaders is unknown there.
+    expectConfigError(() => capture({ passthrough: ['x-a'] }), 'ERR_INVALID_OPTION', 'passthrough');
+  });
+
+  for (const bad of [0, -1, NaN, Infinity, -Infinity, '30', 1.5, null, true]) {
+    it(`timeout ${String(bad)} (${typeof bad}) is rejected`, () => {
+      expectConfigError(() => proxy({ timeout: bad }), 'ERR_INVALID_OPTION', 'timeout');
+    });
+  }
+
+  for (const bad of [0, -1, NaN, Infinity, '30', 1.5, 65_537, null]) {
+    it(`maxValueLength ${String(bad)} (${typeof bad}) is rejected by both constructors`, () => {
+      expectConfigError(() => proxy({ maxValueLength: bad }), 'ERR_INVALID_OPTION', 'maxValueLength');
+      expectConfigError(() => capture({ maxValueLength: bad }), 'ERR_INVALID_OPTION', 'maxValueLength');
+    });
+  }
+
+  it('allowCredentials must be a boolean', () => {
+    for (const bad of ['yes', 'true', 1, 0, null, {}]) {
+      expectConfigError(() => capture({ allowCredentials: bad }), 'ERR_INVALID_OPTION', 'allowCredentials');
+      expectConfigError(() => proxy({ allowCredentials: bad }), 'ERR_INVALID_OPTION', 'allowCredentials');
+    }
+  });
+
+  it('logger must have warn() and error()', () => {
+    const bads = [{ error() {} }, { warn() {} }, { warn: 'x', error() {} }, 'console', 1, null];
+    for (const bad of bads) {
+      expectConfigError(() => proxy({ logger: bad }), 'ERR_INVALID_OPTION', 'logger');
+      expectConfigError(() => capture({ logger: bad }), 'ERR_INVALID_OPTION', 'logger');
+    }
+    assert.doesNotThrow(() => proxy({ logger: { warn() {}, error() {} } }));
+  });
+
+  it('secrets must be a provider with description and read()', () => {
+    for (const bad of [{}, { read: () => 'x' }, { description: 'd' }, { description: 1, read: () => 'x' }, 'env', () => 'x', null]) {
+      expectConfigError(() => proxy({ secrets: bad }), 'ERR_INVALID_OPTION', 'secrets');
+    }
+    assert.doesNotThrow(() => proxy({ secrets: { description: 'custom', read: () => undefined } }));
+  });
+
+  it("session must be 'request' ('bind', 'pin', objects and booleans are refused)", () => {
+    for (const bad of ['bind', 'pin', 'Request', '', true, { pin: ['x-a'] }, null]) {
+      const err = expectConfigError(() => proxy({ session: bad }), 'ERR_INVALID_OPTION', 'session');
+      assert.match(err.message, /'request'/);
+    }
+  });
+
+  it('allow and passthrough must be arrays of strings', () => {
+    expectConfigError(() => capture({ allow: 'x-a' }), 'ERR_INVALID_OPTION', 'allow');
+    expectConfigError(() => capture({ allow: undefined }), 'ERR_INVALID_OPTION', 'allow');
+    expectConfigError(() => capture({ allow: ['x-a', 1] }), 'ERR_INVALID_OPTION', 'allow[1]');
+    expectConfigError(() => capture({ allow: new Set(['x-a']) }), 'ERR_INVALID_OPTION', 'allow');
+    expectConfigError(() => proxy({ passthrough: 'x-a' }), 'ERR_INVALID_OPTION', 'passthrough');
+    expectConfigError(() => proxy({ passthrough: [null] }), 'ERR_INVALID_OPTION', 'passthrough[0]');
+  });
+
+  it('`allow: []` is rejected: a capture that captures nothing is a mistake', () => {
+    const err = expectConfigError(() => capture({ allow: [] }), 'ERR_INVALID_OPTION', 'allow');
+    assert.match(err.rule, /at least one/);
+  });
+
+  it('headers, plaintext and fromSecret must be plain objects', () => {
+    expectConfigError(() => proxy({ headers: 'x' }), 'ERR_INVALID_OPTION', 'headers');
+    expectConfigError(() => proxy({ headers: [] }), 'ERR_INVALID_OPTION', 'headers');
+    expectConfigError(() => proxy({ headers: { plaintext: [] } }), 'ERR_INVALID_OPTION', 'headers.plaintext');
+    expectConfigError(() => proxy({ headers: { plaintext: new Map([['x-a', 'v']]) } }), 'ERR_INVALID_OPTION', 'headers.plaintext');
+    expectConfigError(() => proxy({ headers: { fromSecret: 'KEY' } }), 'ERR_INVALID_OPTION', 'headers.fromSecret');
+    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 123 } } }), 'ERR_INVALID_OPTION', 'headers.fromSecret["X-K"]');
+  });
+
+  it('secret names are plain names: paths and empty names are refused', () => {
+    for (const bad of ['', '../etc/passwd', 'a/b', '.hidden', '-x', 'a b', 'a'.repeat(256)]) {
+      expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': bad } }, secrets: envSecrets({}) }), 'ERR_INVALID_OPTION', 'headers.fromSecret["X-K"]');
+    }
+  });
+});
+
+describe('options: target', () => {
+  const bad: [string, unknown][] = [
+    ['relative path', '/mcp'],
+    ['bare word', 'mcp'],
+    ['ftp: scheme', 'ftp://127.0.0.1/mcp'],
+    ['file: scheme', 'file:///etc/passwd'],
+    ['ws: scheme', 'ws://127.0.0.1/mcp'],
+    ['user:pw@ credentials', 'http://user:pw@127.0.0.1/mcp'],
+    ['user@ credentials', 'https://user@127.0.0.1/mcp'],
+    [':pw@ credentials', 'http://:pw@127.0.0.1/mcp'],
+    ['#fragment', 'http://127.0.0.1/mcp#frag'],
+    ['URL object with credentials', new URL('http://u:p@127.0.0.1/mcp')],
+  ];
+  for (const [label, target] of bad) {
+    it(`${label} is rejected with ERR_INVALID_TARGET`, () => {
+      expectConfigError(() => mcpProxy({ target: target as string, logger: captureLogger() }), 'ERR_INVALID_TARGET', 'target');
+    });
+  }
+
+  it('a non-string, non-URL target is a shape error', () => {
+    for (const t of [undefined, 1, {}, null]) expectConfigError(() => proxy({ target: t }), 'ERR_INVALID_OPTION', 'target');
+  });
+
+  it('http, https, a query string and URL objects are accepted', () => {
+    for (const target of ['http://127.0.0.1:9/mcp', 'https://example.com/mcp', 'http://127.0.0.1:9/mcp?tenant=a', 'http://127.0.0.1:9', new URL('http://127.0.0.1:9/x')]) {
+      assert.doesNotThrow(() => mcpProxy({ target, logger: captureLogger() }));
+    }
+  });
+});
+
+describe('options: credentials opt-in', () => {
+  it('authorization/cookie in allow or passthrough without allowCredentials is ERR_CREDENTIAL_HEADER naming the opt-in', () => {
+    for (const name of ['authorization', 'Authorization', 'COOKIE']) {
+      const a = expectConfigError(() => capture({ allow: ['x-a', name] }), 'ERR_CREDENTIAL_HEADER', 'allow[1]');
+      assert.match(a.message, /allowCredentials/);
+      const b = expectConfigError(() => proxy({ passthrough: [name] }), 'ERR_CREDENTIAL_HEADER', 'passthrough[0]');
+      assert.match(b.message, /allowCredentials/);
+    }
+  });
+
+  it('with allowCredentials the startup warning names the header (lower-case) and carries no value', () => {
+    const log = captureLogger();
+    captureHeaders({ allow: ['X-A', 'Authorization'], allowCredentials: true, logger: log });
+    const warns = log.lines.filter((l) => l.level === 'warn');
+    assert.equal(warns.length, 1);
+    assert.deepEqual(warns[0]!.fields, { header: 'authorization', option: 'allow' });
+    assert.match(warns[0]!.message, /"authorization"/);
+
+    const proxyLog = captureLogger();
+    mcpProxy({
+      target: TARGET,
+      passthrough: ['Cookie', 'x-a'],
+      allowCredentials: true,
+      headers: { plaintext: { 'X-P': SENTINEL }, fromSecret: { 'X-S': 'K' } },
+      secrets: envSecrets({ K: `${SENTINEL}-secret` }),
+      logger: proxyLog,
+    });
+    const proxyWarns = proxyLog.lines.filter((l) => l.level === 'warn');
+    assert.equal(proxyWarns.length, 1);
+    assert.deepEqual(proxyWarns[0]!.fields, { header: 'cookie', option: 'passthrough' });
+    assert.ok(!proxyLog.text().includes(SENTINEL), proxyLog.text());
+  });
+
+  it('allowCredentials without any credential name logs no warning; credentials as static headers need no opt-in', () => {
+    const log = captureLogger();
+    captureHeaders({ allow: ['x-a'], allowCredentials: true, logger: log });
+    mcpProxy({
+      target: TARGET,
+      headers: { plaintext: { Cookie: 'a=b' }, fromSecret: { Authorization: 'K' } },
+      secrets: envSecrets({ K: 'Bearer t' }),
+      logger: log,
+    });
+    assert.equal(log.lines.filter((l) => l.level === 'warn').length, 0);
+  });
+});
+
+describe('options: overlaps, duplicates and limits', () => {
+  it('ERR_HEADER_OVERLAP: a name in explicit passthrough and in static headers (any casing)', () => {
+    const a = expectConfigError(() => proxy({ passthrough: ['x-a'], headers: { plaintext: { 'X-A': 'v' } } }), 'ERR_HEADER_OVERLAP', 'headers.plaintext["X-A"]');
+    assert.match(a.message, /"x-a"/);
+    expectConfigError(
+      () => proxy({ passthrough: ['X-KEY'], headers: { fromSecret: { 'x-key': 'K' } }, secrets: envSecrets({ K: 'v' }) }),
+      'ERR_HEADER_OVERLAP',
+      'headers.fromSecret["x-key"]',
+    );
+  });
+
+  it('ERR_DUPLICATE_HEADER within plaintext, within fromSecret, and across plaintext and fromSecret with different casing', () => {
+    expectConfigError(() => proxy({ headers: { plaintext: { 'X-Key': 'a', 'x-key': 'b' } } }), 'ERR_DUPLICATE_HEADER', 'headers.plaintext["x-key"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-Key': 'A', 'X-KEY': 'B' } }, secrets: envSecrets({ A: '1', B: '2' }) }),
+      'ERR_DUPLICATE_HEADER',
+      'headers.fromSecret["X-KEY"]',
+    );
+    const err = expectConfigError(
+      () => proxy({ headers: { plaintext: { 'X-Api-Key': 'a' }, fromSecret: { 'x-API-key': 'K' } }, secrets: envSecrets({ K: 'v' }) }),
+      'ERR_DUPLICATE_HEADER',
+      'headers.fromSecret["x-API-key"]',
+    );
+    assert.ok(err.message.includes('headers.plaintext["X-Api-Key"]'), 'names the earlier entry');
+  });
+
+  it('ERR_TOO_MANY_HEADERS: 65 entries in allow, passthrough, plaintext or fromSecret; 64 is fine', () => {
+    const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `x-h${i}`);
+    const map = (n: number, value: (i: number) => string): Record<string, string> =>
+      Object.fromEntries(names(n).map((name, i) => [name, value(i)]));
+    const env = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`K${i}`, `v${i}`]));
+
+    assert.doesNotThrow(() => capture({ allow: names(64) }));
+    expectConfigError(() => capture({ allow: names(65) }), 'ERR_TOO_MANY_HEADERS', 'allow');
+    assert.doesNotThrow(() => proxy({ passthrough: names(64) }));
+    expectConfigError(() => proxy({ passthrough: names(65) }), 'ERR_TOO_MANY_HEADERS', 'passthrough');
+    assert.doesNotThrow(() => proxy({ headers: { plaintext: map(64, (i) => `v${i}`) } }));
+    expectConfigError(() => proxy({ headers: { plaintext: map(65, (i) => `v${i}`) } }), 'ERR_TOO_MANY_HEADERS', 'headers.plaintext');
+    assert.doesNotThrow(() => proxy({ headers: { fromSecret: map(64, (i) => `K${i}`) }, secrets: envSecrets(env) }));
+    expectConfigError(() => proxy({ headers: { fromSecret: map(65, (i) => `K${i}`) }, secrets: envSecrets(env) }), 'ERR_TOO_MANY_HEADERS', 'headers.fromSecret');
+  });
+
+  it('restricted and invalid names carry the option path of the offending entry', () => {
+    expectConfigError(() => capture({ allow: ['x-a', 'Host'] }), 'ERR_RESTRICTED_HEADER', 'allow[1]');
+    expectConfigError(() => proxy({ passthrough: ['x-a', 'x-b', 'X-Forwarded-For'] }), 'ERR_RESTRICTED_HEADER', 'passthrough[2]');
+    expectConfigError(() => proxy({ headers: { plaintext: { 'X-Forwarded-For': '1.2.3.4' } } }), 'ERR_RESTRICTED_HEADER', 'headers.plaintext["X-Forwarded-For"]');
+    expectConfigError(() => proxy({ headers: { plaintext: { 'x y': 'v' } } }), 'ERR_INVALID_HEADER_NAME', 'headers.plaintext["x y"]');
+    const long = 'x'.repeat(300);
+    const err = expectConfigError(() => proxy({ headers: { plaintext: { [long]: 'v' } } }), 'ERR_INVALID_HEADER_NAME', `headers.plaintext["${'x'.repeat(64)}…"]`);
+    assert.ok(err.message.length < 400, 'a long key is shortened in the path');
+  });
+
+  it('static values: wrong type, empty, bad characters and surrounding whitespace are ERR_INVALID_HEADER_VALUE', () => {
+    for (const bad of [123, ['a', 'b'], {}, null, undefined, true, '', ' lead', 'trail\t', 'a\r\nb', 'caf\u00e9']) {
+      expectConfigError(() => proxy({ headers: { plaintext: { 'X-P': bad } } }), 'ERR_INVALID_HEADER_VALUE', 'headers.plaintext["X-P"]');
+    }
+    assert.doesNotThrow(() => proxy({ headers: { plaintext: { 'X-P': 'a b\tc' } } }));
+  });
+});
