@@ -168,7 +168,9 @@ describe('A: header-name attacks', () => {
     await withRelay({}, async (r) => {
       const junk = Array.from({ length: 999 }, (_, i) => `h${i}: v`);
       const res = await r.send([...junk, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
-      assertRejected(r, res, 431, 'too_many_headers');
+      // Node 22+ answers an over-long header list itself (layer P); Node 20 hands the relay a split view.
+      if (res.body === '') await assertParserRejected(r, res, 431);
+      else assertRejected(r, res, 431, 'too_many_headers');
       await assertAlive(r);
     });
   });
@@ -191,7 +193,9 @@ describe('A: header-name attacks', () => {
     await withRelay({ capture: false }, async (r) => {
       const junk = Array.from({ length: 999 }, (_, i) => `h${i}: v`);
       const res = await r.send([...junk, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
-      assertRejected(r, res, 431, 'too_many_headers');
+      // Node 22+ answers an over-long header list itself (layer P); Node 20 hands the relay a split view.
+      if (res.body === '') await assertParserRejected(r, res, 431);
+      else assertRejected(r, res, 431, 'too_many_headers');
       await assertAlive(r);
     });
   });
