@@ -5,7 +5,7 @@
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { replayBody, type ReplayBody } from './body-replay.js';
+import { replayBody } from './body-replay.js';
 import type { RelayMiddleware } from './capture.js';
 import { reject, sendRejection, type Rejection } from './error-response.js';
 import { buildOutgoingHeaders } from './forwarding-policy.js';
@@ -37,12 +37,10 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const states = new WeakMap<IncomingMessage, RequestState>();
   const { logger } = config;
 
-  const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection): void => {
-    const level = rejection.status >= 500 ? 'warn' : 'info';
-    logger[level](
-      { reason: rejection.reason, status: rejection.status, header: rejection.header, detail: rejection.detail, method: req.method },
-      `mcpProxy: ${rejection.status} ${rejection.reason}`,
-    );
+  /** Logs the decision (names and codes only) and answers with the JSON-RPC error. */
+  const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
+    const { reason, status, header, detail } = rejection;
+    logger[status >= 500 ? 'warn' : 'info']({ reason, status, header, detail, code, method: req.method }, `mcpProxy: ${status} ${reason}`);
     sendRejection(res, rejection);
   };
 
@@ -92,17 +90,12 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
           if (!res.writableEnded) res.destroy();
           return;
         }
-        const rejection = backendFailure(err, state?.timedOut ?? false);
-        logger.warn(
-          { reason: rejection.reason, status: rejection.status, code: errorCode(err), method: req.method },
-          `mcpProxy: ${rejection.status} ${rejection.reason}`,
-        );
-        sendRejection(res, rejection);
+        fail(req, res, backendFailure(err, state?.timedOut ?? false), errorCode(err));
       },
     },
   });
 
-  logger.info?.(
+  logger.info(
     {
       target: `${config.origin}${config.targetPath}`,
       passthrough: config.passthrough ? [...config.passthrough] : 'all captured',
@@ -144,14 +137,14 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
 function startRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  body: ReplayBody,
+  body: Buffer | undefined,
   config: ProxyConfig,
   states: WeakMap<IncomingMessage, RequestState>,
   fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
 ): RequestState {
   const state: RequestState = {
     clientHeaders: req.headers,
-    body: body === 'lost' ? undefined : body,
+    body,
     timer: undefined,
     proxyReq: undefined,
     responded: false,
