@@ -6,6 +6,8 @@ import type { ServerResponse } from 'node:http';
 
 /** Implementation-defined JSON-RPC server error, as the SDK uses for transport problems. */
 export const GATEWAY_ERROR_CODE = -32000;
+/** The SDK's code for an unknown session; its 404 body is reproduced byte for byte. */
+export const SESSION_NOT_FOUND_CODE = -32001;
 
 export type RejectReason =
   | 'duplicate_header'
@@ -19,6 +21,10 @@ export type RejectReason =
   | 'backend_bad_response'
   | 'backend_timeout'
   | 'secret_unavailable'
+  | 'invalid_session_id'
+  | 'session_not_found'
+  | 'session_limit'
+  | 'session_store_unavailable'
   | 'internal_error';
 
 /**
@@ -31,10 +37,24 @@ export interface Rejection {
   readonly message: string;
   readonly header?: string;
   readonly detail?: string;
+  /** Seconds, sent as `Retry-After`. */
+  readonly retryAfter?: number;
+  /** A session id's keyed hash (never the id), for the log. */
+  readonly session?: string;
+  /** Logged as a warning: someone may be probing (a session mismatch). */
+  readonly suspicious?: boolean;
 }
 
 export function reject(status: number, reason: RejectReason, message: string, header?: string): Rejection {
   return header === undefined ? { status, reason, message } : { status, reason, message, header };
+}
+
+/**
+ * The answer to an unknown session and to a session whose headers do not match alike: the SDK's own
+ * 404 body, so neither the client nor an attacker can tell the two apart, or the relay from the backend.
+ */
+export function sessionNotFound(): Rejection {
+  return reject(404, 'session_not_found', 'Session not found');
 }
 
 /**
@@ -46,18 +66,20 @@ export function sendRejection(res: ServerResponse, rejection: Rejection): void {
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const data: Record<string, string> = { reason: rejection.reason };
-  if (rejection.header !== undefined) data.header = rejection.header;
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    error: { code: GATEWAY_ERROR_CODE, message: rejection.message, data },
-    id: null,
-  });
+  const body = JSON.stringify({ jsonrpc: '2.0', error: rpcError(rejection), id: null });
   // Headers set earlier by the host app (CORS, request ids) stay; none describing another body may.
   for (const name of ['content-encoding', 'content-range', 'etag', 'last-modified']) res.removeHeader(name);
   res.statusCode = rejection.status;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.setHeader('Cache-Control', 'no-store');
+  if (rejection.retryAfter !== undefined) res.setHeader('Retry-After', String(rejection.retryAfter));
   res.end(body);
+}
+
+function rpcError(rejection: Rejection): { code: number; message: string; data?: Record<string, string> } {
+  if (rejection.reason === 'session_not_found') return { code: SESSION_NOT_FOUND_CODE, message: rejection.message };
+  const data: Record<string, string> = { reason: rejection.reason };
+  if (rejection.header !== undefined) data.header = rejection.header;
+  return { code: GATEWAY_ERROR_CODE, message: rejection.message, data };
 }

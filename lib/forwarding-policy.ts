@@ -105,7 +105,8 @@ function copyFraming(req: IncomingMessage, outgoing: OutgoingHeaders): void {
   else if (req.headers['content-length'] !== undefined) outgoing['content-length'] = req.headers['content-length'];
 }
 
-function takesCaptured(name: string, config: ProxyConfig): boolean {
+/** Whether this backend receives captured header `name` (before static headers override it). */
+export function takesCaptured(name: string, config: ProxyConfig): boolean {
   if (config.passthrough) return config.passthrough.has(name);
   return config.allowCredentials || !CREDENTIAL_HEADERS.has(name);
 }

@@ -9,5 +9,15 @@ export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
 export { HeaderConfigError } from './errors.js';
 export type { HeaderConfigErrorCode } from './errors.js';
-export type { CaptureHeadersOptions, McpProxyOptions, StaticHeaders } from './options.js';
+export type {
+  BindSessionOptions,
+  CaptureHeadersOptions,
+  McpProxyOptions,
+  PinSessionOptions,
+  SessionLimits,
+  SessionOptions,
+  StaticHeaders,
+} from './options.js';
+export { memorySessionStore } from './session-store.js';
+export type { SessionStore, SessionTtl } from './session-store.js';
 export type { LogFields, RelayLogger } from './logger.js';

@@ -3,6 +3,8 @@
  * fully resolved configurations. Every rule is checked here, once, at construction: a mistake throws
  * a HeaderConfigError with the option path and the rule, never the value.
  */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { HeaderConfigError, keyPath } from './errors.js';
 import {
@@ -21,6 +23,7 @@ import {
   readSecret,
   type SecretProvider,
 } from './secrets.js';
+import type { SessionStore, SessionTtl } from './session-store.js';
 
 /** Options of {@link captureHeaders}. */
 export interface CaptureHeadersOptions {
@@ -62,8 +65,13 @@ export interface McpProxyOptions {
   headers?: StaticHeaders;
   /** Where `headers.fromSecret` values come from. @default envSecrets() */
   secrets?: SecretProvider;
-  /** Session handling. Only `'request'` (stateless, headers read per request) exists in this version. @default 'request' */
-  session?: 'request';
+  /**
+   * Session handling, see docs/sessions.md. `'request'`: stateless, headers read per request.
+   * `'bind'`: a session must keep presenting the captured headers it was initialized with.
+   * `{ mode: 'pin', principal }`: the initialize's captured values are kept for the session and its principal.
+   * @default 'request'
+   */
+  session?: SessionOptions;
   /** Permit forwarding captured `authorization` and `cookie` (token passthrough). @default false */
   allowCredentials?: boolean;
   /** Milliseconds to wait for the backend's response headers before answering 504. Never cuts a flowing stream. @default 30000 */
@@ -73,6 +81,47 @@ export interface McpProxyOptions {
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
   logger?: RelayLogger;
 }
+
+/** The `session` option of {@link mcpProxy}. The string forms use every default. */
+export type SessionOptions = 'request' | 'bind' | { mode: 'request' } | BindSessionOptions | PinSessionOptions;
+
+/** Limits shared by `bind` and `pin`. */
+export interface SessionLimits {
+  /** A session unused this long (milliseconds) is forgotten; every request on it restarts the clock. @default 1800000 (30 min) */
+  idleTtl?: number;
+  /** A session is forgotten this long (milliseconds) after its initialize, however active. @default 86400000 (24 h) */
+  absoluteTtl?: number;
+  /** Sessions this route keeps at once; beyond it a new initialize gets 503 with Retry-After. @default 10000 */
+  maxSessions?: number;
+}
+
+/** `bind`: every request of a session must present the same captured headers as its initialize. */
+export interface BindSessionOptions extends SessionLimits {
+  mode: 'bind';
+  /** Where fingerprints are kept. @default an in-memory store per route */
+  store?: SessionStore;
+  /** HMAC key (at least 32 bytes) for fingerprints. Required with `store`: every replica must share it. @default 32 random bytes per process */
+  sessionKey?: string | Uint8Array;
+}
+
+/** `pin`: the initialize's captured values are kept in process memory, for that principal only. */
+export interface PinSessionOptions extends SessionLimits {
+  mode: 'pin';
+  /**
+   * The authenticated identity behind the request (for example `req.user.id`), set by the host app's
+   * auth middleware. `undefined` means none: such a request never gets pinned values.
+   */
+  principal(req: IncomingMessage): string | undefined;
+  /** Sessions one principal keeps at once; beyond it a new initialize gets 503. @default 20 */
+  maxSessionsPerPrincipal?: number;
+}
+
+export const DEFAULT_IDLE_TTL_MS = 30 * 60_000;
+export const DEFAULT_ABSOLUTE_TTL_MS = 24 * 60 * 60_000;
+export const DEFAULT_MAX_SESSIONS = 10_000;
+export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 20;
+/** The HMAC key's minimum length: SHA-256's block of security. */
+export const MIN_SESSION_KEY_BYTES = 32;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** More entries than this in one list or map is a configuration smell, and a per-request cost. */
@@ -107,6 +156,22 @@ export interface ProxyConfig {
   readonly timeout: number;
   readonly maxValueLength: number;
   readonly logger: Required<RelayLogger>;
+  readonly session: SessionConfig;
+}
+
+export type SessionConfig = { readonly mode: 'request' } | SessionModeConfig;
+
+export interface SessionModeConfig {
+  readonly mode: 'bind' | 'pin';
+  /** A store passed for `bind`; otherwise the relay keeps its own in-memory one. */
+  readonly store: SessionStore | undefined;
+  /** Prefix of store keys: the backend, so routes sharing a store never see each other's sessions. */
+  readonly namespace: string;
+  readonly key: Buffer;
+  readonly ttl: SessionTtl;
+  readonly maxSessions: number;
+  readonly maxPerPrincipal: number;
+  readonly principal: ((req: IncomingMessage) => string | undefined) | undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -136,7 +201,7 @@ const proxySchema = z.strictObject({
   passthrough: nameList.optional(),
   headers: z.strictObject({ plaintext: headerMap.optional(), fromSecret: headerMap.optional() }).optional(),
   secrets: secretsSchema.optional(),
-  session: z.literal('request', { message: "must be 'request' (session binding arrives in a later version)" }).optional(),
+  session: z.unknown().optional(),
   allowCredentials: z.boolean().optional(),
   timeout: z.number().int().min(1).max(2 ** 31 - 1).optional(),
   maxValueLength: maxValueLengthSchema,
@@ -207,11 +272,111 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     timeout: parsed.timeout ?? DEFAULT_TIMEOUT_MS,
     maxValueLength,
     logger,
+    session: parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`),
+  });
+}
+
+const ttlSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();
+const countSchema = z.number().int().min(1).max(10_000_000).optional();
+const sessionKeySchema = z.custom<string | Uint8Array>(
+  (v) => (typeof v === 'string' || v instanceof Uint8Array) && Buffer.byteLength(v) >= MIN_SESSION_KEY_BYTES,
+  { message: `must be a string or Uint8Array of at least ${MIN_SESSION_KEY_BYTES} bytes, e.g. crypto.randomBytes(32)` },
+);
+const storeSchema = z.custom<SessionStore>(
+  (v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'),
+  { message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()' },
+);
+const bindSchema = z.strictObject({
+  mode: z.literal('bind'),
+  store: storeSchema.optional(),
+  sessionKey: sessionKeySchema.optional(),
+  idleTtl: ttlSchema,
+  absoluteTtl: ttlSchema,
+  maxSessions: countSchema,
+});
+const pinSchema = z.strictObject({
+  mode: z.literal('pin'),
+  principal: z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', {
+    message: 'pin needs a principal: a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id',
+  }),
+  idleTtl: ttlSchema,
+  absoluteTtl: ttlSchema,
+  maxSessions: countSchema,
+  maxSessionsPerPrincipal: countSchema,
+});
+const requestSchema = z.strictObject({ mode: z.literal('request') });
+
+/** `session`: a mode name, or an object whose `mode` picks the schema. */
+function parseSessionOptions(session: unknown, backend: string): SessionConfig {
+  if (session === undefined || session === 'request') return { mode: 'request' };
+  if (session === 'bind') session = { mode: 'bind' };
+  if (session === 'pin') {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', 'session', "pin needs a principal: { mode: 'pin', principal: (req) => req.user?.id }");
+  }
+  if (!isRecord(session)) {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', 'session', "must be 'request', 'bind' or { mode: 'pin', principal }");
+  }
+  const mode = session.mode;
+  if (mode === 'request') {
+    validateShape(requestSchema, session, 'mcpProxy', 'session');
+    return { mode: 'request' };
+  }
+  if (mode === 'pin' && Object.hasOwn(session, 'store')) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_OPTION',
+      'session.store',
+      'pin keeps header values in this process only, in its own store; a shared store is for bind (see docs/sessions.md)',
+    );
+  }
+  if (mode === 'bind') {
+    const bind = validateShape(bindSchema, session, 'mcpProxy', 'session');
+    if (bind.store && bind.sessionKey === undefined) {
+      throw new HeaderConfigError(
+        'ERR_INVALID_OPTION',
+        'session.sessionKey',
+        'required with session.store: every replica sharing the store must use the same key, e.g. 32 random bytes from your secret store',
+      );
+    }
+    return sessionMode('bind', bind, backend, { store: bind.store, key: bind.sessionKey });
+  }
+  if (mode === 'pin') {
+    const pin = validateShape(pinSchema, session, 'mcpProxy', 'session');
+    return sessionMode('pin', pin, backend, { maxPerPrincipal: pin.maxSessionsPerPrincipal, principal: pin.principal });
+  }
+  throw new HeaderConfigError('ERR_INVALID_OPTION', 'session.mode', "must be 'request', 'bind' or 'pin'");
+}
+
+function sessionMode(
+  mode: 'bind' | 'pin',
+  limits: SessionLimits,
+  backend: string,
+  extra: { store?: SessionStore | undefined; key?: string | Uint8Array | undefined; maxPerPrincipal?: number | undefined; principal?: PinSessionOptions['principal'] },
+): SessionModeConfig {
+  const ttl = { idleMs: limits.idleTtl ?? DEFAULT_IDLE_TTL_MS, absoluteMs: limits.absoluteTtl ?? DEFAULT_ABSOLUTE_TTL_MS };
+  if (ttl.absoluteMs < ttl.idleMs) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_OPTION',
+      limits.absoluteTtl === undefined ? 'session.idleTtl' : 'session.absoluteTtl',
+      `the absolute TTL (${ttl.absoluteMs} ms) is shorter than the idle TTL (${ttl.idleMs} ms), so the idle TTL would never apply`,
+    );
+  }
+  const principal = extra.principal;
+  return Object.freeze({
+    mode,
+    // A store passed in may be shared by several routes: keys carry the backend.
+    store: extra.store,
+    namespace: extra.store ? `${backend}\n` : '',
+    key: extra.key === undefined ? randomBytes(MIN_SESSION_KEY_BYTES) : Buffer.from(extra.key),
+    ttl: Object.freeze(ttl),
+    maxSessions: limits.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    maxPerPrincipal: extra.maxPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+    // Called as a plain function: the host app's `this` is not ours to supply.
+    principal: principal && ((req: IncomingMessage) => principal(req)),
   });
 }
 
 /** Shape and type checks with zod; the first problem becomes a HeaderConfigError. */
-function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string): T {
+function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string, at = ''): T {
   if (!isRecord(options)) {
     throw new HeaderConfigError('ERR_INVALID_OPTION', '(options)', `${fn}() takes an options object`);
   }
@@ -219,7 +384,7 @@ function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string): T
   // zod's output is a plain object: read back through a null prototype so absent options stay absent.
   if (result.success) return ownProperties(result.data as Record<string, unknown>) as T;
   const issue = result.error.issues[0]!;
-  const base = formatPath(issue.path);
+  const base = [at, formatPath(issue.path)].filter(Boolean).join('.');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = base ? `${base}.${key}` : key;

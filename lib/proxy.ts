@@ -8,9 +8,10 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { replayBody } from './body-replay.js';
 import type { RelayMiddleware } from './capture.js';
 import { reject, sendRejection, type Rejection } from './error-response.js';
-import { buildOutgoingHeaders } from './forwarding-policy.js';
+import { buildOutgoingHeaders, type OutgoingHeaders } from './forwarding-policy.js';
 import { parseProxyOptions, type McpProxyOptions, type ProxyConfig } from './options.js';
 import { isEventStream, sanitizeResponseHeaders } from './response-headers.js';
+import { SessionGuard, type Admission, type SessionTicket } from './session-guard.js';
 
 interface RequestState {
   readonly clientHeaders: IncomingMessage['headers'];
@@ -20,6 +21,8 @@ interface RequestState {
   /** The backend's response headers arrived: from here on errors close the connection. */
   responded: boolean;
   timedOut: boolean;
+  /** Set in `bind` and `pin` modes: what the response must record, or which session it belongs to. */
+  readonly session: SessionTicket | undefined;
 }
 
 /** Marks the upstream request we abort ourselves when the backend is too slow to answer. */
@@ -36,11 +39,13 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const secretHeaders = new Set(config.fromSecret.map((h) => h.name));
   const states = new WeakMap<IncomingMessage, RequestState>();
   const { logger } = config;
+  const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
 
   /** Logs the decision (names and codes only) and answers with the JSON-RPC error. */
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
-    const { reason, status, header, detail } = rejection;
-    logger[status >= 500 ? 'warn' : 'info']({ reason, status, header, detail, code, method: req.method }, `mcpProxy: ${status} ${reason}`);
+    const { reason, status, header, detail, session } = rejection;
+    const level = status >= 500 || rejection.suspicious ? 'warn' : 'info';
+    logger[level]({ reason, status, header, detail, session, code, method: req.method }, `mcpProxy: ${status} ${reason}`);
     sendRejection(res, rejection);
   };
 
@@ -65,6 +70,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         if (state) {
           state.responded = true;
           clearTimeout(state.timer);
+          if (state.session) sessions?.onResponse(state.session, req.method, proxyRes.statusCode ?? 0, proxyRes.headers);
         }
         sanitizeResponseHeaders(proxyRes.headers, secretHeaders);
         // httpxy would otherwise echo the client's Connection header into the response.
@@ -80,6 +86,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         const state = states.get(req);
         if (state) {
           clearTimeout(state.timer);
+          sessions?.release(state.session);
           setHeaders(req, clientView(req, state));
         }
         if (!isServerResponse(res)) {
@@ -100,36 +107,61 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       target: `${config.origin}${config.targetPath}`,
       passthrough: config.passthrough ? [...config.passthrough] : 'all captured',
       static: [...config.plaintext.keys(), ...secretHeaders],
+      session: config.session.mode,
     },
     'mcpProxy: route configured',
   );
+
+  /** Hands a request that passed every check to http-proxy-middleware. */
+  const forward = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, session: SessionTicket | undefined): void => {
+    const body = replayBody(req);
+    if (body === 'lost') {
+      sessions?.release(session);
+      return fail(req, res, reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
+    }
+    if (body) {
+      delete outgoing['transfer-encoding'];
+      delete outgoing['content-encoding'];
+      outgoing['content-length'] = String(body.length);
+    }
+    const state = startRequest(req, res, body, session, config, states, fail);
+    res.once('close', () => sessions?.release(session));
+    setHeaders(req, outgoing);
+    proxy(req, res, (err) => {
+      clearTimeout(state.timer);
+      if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
+    }).catch((err: unknown) => {
+      logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected proxy failure');
+      sendRejection(res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
+    });
+  };
+
+  /** Continues after the session check, which a shared store may answer asynchronously. */
+  const admitted = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, admission: Admission): void => {
+    if (!admission.ok) return fail(req, res, admission.rejection);
+    if (res.destroyed || res.writableEnded) {
+      sessions?.release(admission.ticket); // the client left while the store answered
+      return;
+    }
+    forward(req, res, outgoing, admission.ticket);
+  };
+
+  const unexpected = (res: ServerResponse, err: unknown): void => {
+    logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected relay failure');
+    sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
+  };
 
   return function mcpProxyMiddleware(req, res) {
     try {
       const policy = buildOutgoingHeaders(req, config);
       if (!policy.ok) return fail(req, res, policy.rejection);
       const outgoing = policy.headers;
-      const body = replayBody(req);
-      if (body === 'lost') {
-        return fail(req, res, reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
-      }
-      if (body) {
-        delete outgoing['transfer-encoding'];
-        delete outgoing['content-encoding'];
-        outgoing['content-length'] = String(body.length);
-      }
-      const state = startRequest(req, res, body, config, states, fail);
-      setHeaders(req, outgoing);
-      proxy(req, res, (err) => {
-        clearTimeout(state.timer);
-        if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
-      }).catch((err: unknown) => {
-        logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected proxy failure');
-        sendRejection(res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
-      });
+      if (!sessions) return forward(req, res, outgoing, undefined);
+      const admission = sessions.admit(req, outgoing);
+      if (!(admission instanceof Promise)) return admitted(req, res, outgoing, admission);
+      admission.then((result) => admitted(req, res, outgoing, result)).catch((err: unknown) => unexpected(res, err));
     } catch (err) {
-      logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected relay failure');
-      sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
+      unexpected(res, err);
     }
   };
 }
@@ -138,6 +170,7 @@ function startRequest(
   req: IncomingMessage,
   res: ServerResponse,
   body: Buffer | undefined,
+  session: SessionTicket | undefined,
   config: ProxyConfig,
   states: WeakMap<IncomingMessage, RequestState>,
   fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
@@ -149,6 +182,7 @@ function startRequest(
     proxyReq: undefined,
     responded: false,
     timedOut: false,
+    session,
   };
   states.set(req, state);
   // Time to response headers only: once the backend answers, a stream may stay quiet for hours.

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import express from 'express';
 import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
-import type { ForwardedHeaders } from '../../lib/index.js';
+import type { ForwardedHeaders, SessionOptions } from '../../lib/index.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
@@ -41,6 +41,8 @@ export interface SecRelayOptions {
   target?: string;
   /** Mount captureHeaders before the relay (default true). */
   capture?: boolean;
+  /** mcpProxy's `session` option (default: not set, i.e. 'request'). */
+  session?: SessionOptions;
 }
 
 export type CapturedLogger = ReturnType<typeof captureLogger>;
@@ -97,6 +99,7 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
       secrets: envSecrets(env),
       allowCredentials,
       ...(options.timeout ? { timeout: options.timeout } : {}),
+      ...(options.session ? { session: options.session } : {}),
       logger,
     }),
   );

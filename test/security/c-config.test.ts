@@ -439,10 +439,42 @@ describe('C: configuration attacks (layer S)', () => {
     assert.doesNotThrow(() => capture({ allow: ['a'.repeat(256)] }));
   });
 
-  it("C14/C15 (session pinning) do not apply yet: session must be 'request', so 'pin', 'bind' and pin configs throw ERR_INVALID_OPTION", () => {
-    for (const session of ['pin', 'bind', { pin: ['authorization'] }, { pin: ['x-mcp-api-key'], binding: 'none' }, true]) {
-      const err = expectConfigError(() => proxy({ session }), 'ERR_INVALID_OPTION', 'session');
-      assert.match(err.message, /'request'/);
+  it('C14: pin has no list of headers to pin, so no credential or static name can be put in one (the relay excludes them itself; e-sessions proves it)', () => {
+    const principal = () => 'alice';
+    for (const key of ['pin', 'headers', 'pinHeaders']) {
+      const err = expectConfigError(() => proxy({ session: { mode: 'pin', principal, [key]: ['authorization', 'cookie', 'proxy-authorization', 'x-static'] } }), 'ERR_INVALID_OPTION', `session.${key}`);
+      assert.match(err.rule, /unknown option/);
+    }
+  });
+
+  it('C15: pin without a binding source throws; there is no unsafe opt-in', () => {
+    for (const session of ['pin', { mode: 'pin' }, { mode: 'pin', principal: 'req.user.id' }, { mode: 'pin', principal: null }]) {
+      const err = expectConfigError(() => proxy({ session }), 'ERR_INVALID_OPTION', typeof session === 'string' ? 'session' : 'session.principal');
+      assert.match(err.rule, /principal/);
+    }
+    for (const unsafe of ['unsafe', 'allowUnbound', 'bearer']) {
+      assert.throws(
+        () => proxy({ session: { mode: 'pin', [unsafe]: true } }),
+        (e: unknown) => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION' && /^session\.(principal|\w+)$/.test(e.path),
+      );
+    }
+  });
+
+  for (const option of ['idleTtl', 'absoluteTtl', 'maxSessions', 'maxSessionsPerPrincipal'] as const) {
+    it(`C16: session.${option} of 0, negative, NaN, Infinity or a string throws ERR_INVALID_OPTION`, () => {
+      for (const bad of [0, -1, -0.5, NaN, Infinity, -Infinity, '30', '', 1.5, null]) {
+        expectConfigError(() => proxy({ session: { mode: 'pin', principal: () => 'a', [option]: bad } }), 'ERR_INVALID_OPTION', `session.${option}`);
+        if (option !== 'maxSessionsPerPrincipal') {
+          expectConfigError(() => proxy({ session: { mode: 'bind', [option]: bad } }), 'ERR_INVALID_OPTION', `session.${option}`);
+        }
+      }
+    });
+  }
+
+  it('C16: a sessionKey shorter than 32 bytes throws without echoing the key', () => {
+    for (const sessionKey of [`${SENTINEL}-short`, Buffer.from(`${SENTINEL}`), '', 42]) {
+      const err = expectConfigError(() => proxy({ session: { mode: 'bind', sessionKey } }), 'ERR_INVALID_OPTION', 'session.sessionKey');
+      assert.ok(!err.message.includes(SENTINEL) && !inspect(err).includes(SENTINEL));
     }
   });
 

@@ -282,11 +282,43 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     assert.doesNotThrow(() => proxy({ secrets: { description: 'custom', read: () => undefined } }));
   });
 
-  it("session must be 'request' ('bind', 'pin', objects and booleans are refused)", () => {
-    for (const bad of ['bind', 'pin', 'Request', '', true, { pin: ['x-a'] }, null]) {
-      const err = expectConfigError(() => proxy({ session: bad }), 'ERR_INVALID_OPTION', 'session');
-      assert.match(err.message, /'request'/);
+  it("session accepts 'request', 'bind', { mode: 'request' }, { mode: 'bind', ... } and { mode: 'pin', principal }", () => {
+    for (const session of ['request', 'bind', { mode: 'request' }, { mode: 'bind' }, { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 }, { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 }]) {
+      assert.equal(typeof proxy({ session }), 'function');
     }
+  });
+
+  it('session: a wrong mode, type or key is refused with the path and what to write instead', () => {
+    for (const bad of ['Request', '', true, null, 1, ['bind']]) {
+      const err = expectConfigError(() => proxy({ session: bad }), 'ERR_INVALID_OPTION', 'session');
+      assert.match(err.rule, /'request', 'bind'/);
+    }
+    expectConfigError(() => proxy({ session: { mode: 'sticky' } }), 'ERR_INVALID_OPTION', 'session.mode');
+    expectConfigError(() => proxy({ session: {} }), 'ERR_INVALID_OPTION', 'session.mode');
+    assert.match(expectConfigError(() => proxy({ session: 'pin' }), 'ERR_INVALID_OPTION', 'session').rule, /principal/);
+    assert.match(expectConfigError(() => proxy({ session: { mode: 'bind', idleTTL: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTTL').rule, /did you mean "idleTtl"/);
+    expectConfigError(() => proxy({ session: { mode: 'request', idleTtl: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTtl');
+    expectConfigError(() => proxy({ session: { mode: 'bind', principal: () => 'a' } }), 'ERR_INVALID_OPTION', 'session.principal');
+    expectConfigError(() => proxy({ session: { mode: 'pin', principal: () => 'a', sessionKey: 'k'.repeat(32) } }), 'ERR_INVALID_OPTION', 'session.sessionKey');
+  });
+
+  it('session: an absolute TTL shorter than the idle TTL is refused', () => {
+    assert.match(expectConfigError(() => proxy({ session: { mode: 'bind', idleTtl: 10, absoluteTtl: 5 } }), 'ERR_INVALID_OPTION', 'session.absoluteTtl').rule, /shorter than the idle TTL/);
+    expectConfigError(() => proxy({ session: { mode: 'bind', idleTtl: 2 ** 31 - 1 } }), 'ERR_INVALID_OPTION', 'session.idleTtl');
+  });
+
+  it('session.store: needs get/set/delete/size; with bind it needs a sessionKey; pin refuses any store', () => {
+    const store = { get: () => undefined, set: () => true, delete: () => {}, size: () => 0 };
+    expectConfigError(() => proxy({ session: { mode: 'bind', store: { get: () => undefined } } }), 'ERR_INVALID_OPTION', 'session.store');
+    assert.match(expectConfigError(() => proxy({ session: { mode: 'bind', store } }), 'ERR_INVALID_OPTION', 'session.sessionKey').rule, /same key/);
+    assert.equal(typeof proxy({ session: { mode: 'bind', store, sessionKey: 'k'.repeat(32) } }), 'function');
+    assert.equal(typeof proxy({ session: { mode: 'bind', store, sessionKey: new Uint8Array(32) } }), 'function');
+    assert.match(expectConfigError(() => proxy({ session: { mode: 'pin', principal: () => 'a', store } }), 'ERR_INVALID_OPTION', 'session.store').rule, /bind/);
+  });
+
+  it('session options are read as own properties only (a polluted prototype cannot switch pin on)', () => {
+    const session = Object.create({ mode: 'pin', principal: () => 'a' }) as Record<string, unknown>;
+    expectConfigError(() => proxy({ session }), 'ERR_INVALID_OPTION', 'session.mode');
   });
 
   it('allow and passthrough must be arrays of strings', () => {
