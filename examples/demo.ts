@@ -2,7 +2,8 @@
  * mcp-header-relay demo: `npm run demo`.
  *
  * Starts two real MCP backends and a relay (captureHeaders + two mcpProxy routes) on 127.0.0.1,
- * runs an MCP SDK client through each route (initialize, tool call, session DELETE), then prints which
+ * runs an MCP SDK client through each route (initialize, tool call, session DELETE; on the `bind`
+ * route also a request with a swapped key, which gets 404), then prints which
  * headers each backend received on each HTTP leg, with values masked.
  */
 import http from 'node:http';
@@ -29,6 +30,8 @@ interface Route {
   description: string;
   /** Lower-case names of this route's secret-backed headers: masked completely. */
   secretHeaders: string[];
+  /** The route uses session: 'bind'. */
+  bind?: boolean;
 }
 
 const LEG_ORDER = ['initialize', 'notifications/initialized', 'tools/call', 'GET stream', 'DELETE'];
@@ -90,6 +93,23 @@ async function waitFor(condition: () => boolean, ms: number): Promise<void> {
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
+/** Under session: 'bind', a request on the same session with another key never reaches the backend. */
+async function trySwappedKey(relayUrl: string, route: Route, sessionId: string | undefined): Promise<void> {
+  const response = await fetch(`${relayUrl}${route.path}`, {
+    method: 'POST',
+    headers: {
+      ...CLIENT_HEADERS,
+      'x-mcp-api-key': 'demo-key-mallory-0666',
+      'mcp-session-id': sessionId ?? '',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+  });
+  const body = (await response.json()) as { error?: { message?: string } };
+  console.log(`same session via ${route.path} with another x-mcp-api-key (session: 'bind'): ${response.status} ${body.error?.message ?? ''}`);
+}
+
 async function runClient(relayUrl: string, route: Route): Promise<string> {
   const transport = new StreamableHTTPClientTransport(new URL(`${relayUrl}${route.path}`), { requestInit: { headers: CLIENT_HEADERS } });
   const client = new Client({ name: 'demo-client', version: '1.0.0' });
@@ -98,6 +118,7 @@ async function runClient(relayUrl: string, route: Route): Promise<string> {
     // The client opens its GET stream in the background after initialize; let it arrive for the table.
     await waitFor(() => route.backend.legs.some((l) => l.leg === 'GET stream'), 2000);
     const result = await client.callTool({ name: 'whoami', arguments: {} });
+    if (route.bind) await trySwappedKey(relayUrl, route, transport.sessionId);
     await transport.terminateSession();
     const content = result.content as { type: string; text?: string }[];
     return content[0]?.text ?? '';
@@ -119,6 +140,8 @@ async function main(): Promise<number> {
       passthrough: ['x-mcp-api-key'],
       headers: { plaintext: { 'X-MCP-Toolsets': 'projects,issues' }, fromSecret: { 'X-Api-Key': 'DEMO_GITHUB_API_KEY' } },
       secrets: envSecrets(),
+      // Every request of a session must carry the x-mcp-api-key it was initialized with.
+      session: 'bind',
     }),
   );
   app.use('/search', mcpProxy({ target: search.url }));
@@ -130,8 +153,9 @@ async function main(): Promise<number> {
     {
       path: '/github',
       backend: github,
-      description: 'passthrough [x-mcp-api-key]; static X-MCP-Toolsets; X-Api-Key from env DEMO_GITHUB_API_KEY (masked)',
+      description: "passthrough [x-mcp-api-key]; static X-MCP-Toolsets; X-Api-Key from env DEMO_GITHUB_API_KEY (masked); session: 'bind'",
       secretHeaders: ['x-api-key'],
+      bind: true,
     },
     { path: '/search', backend: search, description: 'passthrough: default (every captured header except credentials)', secretHeaders: [] },
   ];

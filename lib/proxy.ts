@@ -45,7 +45,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
     const { reason, status, header, detail, session } = rejection;
     const level = status >= 500 || rejection.suspicious ? 'warn' : 'info';
-    logger[level]({ reason, status, header, detail, session, code, method: req.method }, `mcpProxy: ${status} ${reason}`);
+    const fields = { reason, status, header, detail, session, code, method: req.method };
+    logger[level](withoutUndefined(fields), `mcpProxy: ${status} ${reason}`);
     sendRejection(res, rejection);
   };
 
@@ -125,7 +126,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       outgoing['content-length'] = String(body.length);
     }
     const state = startRequest(req, res, body, session, config, states, fail);
-    res.once('close', () => sessions?.release(session));
+    if (session?.kind === 'candidate') res.once('close', () => sessions?.release(session));
     setHeaders(req, outgoing);
     proxy(req, res, (err) => {
       clearTimeout(state.timer);
@@ -252,6 +253,11 @@ function wantsKeepAlive(headers: IncomingMessage['headers']): boolean {
 
 function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
   return /(^|,)\s*close\s*(,|$)/i.test(headers?.connection ?? '');
+}
+
+/** Console prints `header: undefined`; a log line lists only what is known. */
+function withoutUndefined<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function isServerResponse(res: unknown): res is ServerResponse {

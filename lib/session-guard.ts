@@ -44,6 +44,8 @@ export class SessionGuard {
   #pending = 0;
   readonly #pendingByPrincipal = new Map<string, number>();
   readonly #byPrincipal = new Map<string, number>();
+  /** Writes to an asynchronous store still under way, by key: a lookup of that key waits for its write. */
+  readonly #writes = new Map<string, Promise<void>>();
 
   constructor(config: SessionModeConfig, proxy: ProxyConfig) {
     this.#config = config;
@@ -65,8 +67,13 @@ export class SessionGuard {
     if (principal === false) return refuse(principalFailure());
     const key = this.#config.namespace + id;
     const verify = (found: string | PinnedSession | undefined | typeof FAILED): Admission => this.#verify(req, outgoing, key, id, found, principal);
-    const found = this.#call(() => this.#store.get(key));
-    return isThenable(found) ? Promise.resolve(found).then(verify, () => this.#storeFailure('get')) : verify(found);
+    const lookup = (): Admission | Promise<Admission> => {
+      const found = this.#call(() => this.#store.get(key));
+      return isThenable(found) ? Promise.resolve(found).then(verify, () => this.#storeFailure('get')) : verify(found);
+    };
+    // The client may follow up before an asynchronous store has taken this relay's own write.
+    const writing = this.#writes.get(key);
+    return writing ? writing.then(lookup) : lookup();
   }
 
   /**
@@ -102,8 +109,15 @@ export class SessionGuard {
         this.#byPrincipal.set(record.principal, (this.#byPrincipal.get(record.principal) ?? 0) + 1);
       }
     };
-    if (isThenable(stored)) Promise.resolve(stored).then(done, () => this.#logStoreFailure('set'));
-    else if (stored !== FAILED) done(stored);
+    if (stored === FAILED) this.#logStoreFailure('set');
+    else if (!isThenable(stored)) done(stored);
+    else {
+      const key = this.#config.namespace + id;
+      const write = Promise.resolve(stored)
+        .then(done, () => this.#logStoreFailure('set'))
+        .finally(() => this.#writes.delete(key));
+      this.#writes.set(key, write);
+    }
   }
 
   /** Frees an initialize's place under the caps (once). */

@@ -1,0 +1,186 @@
+/**
+ * `bind` with a store shared by several relay replicas: an asynchronous store (as Redis would be)
+ * behind two Express gateways, one backend that mints session ids. A session initialized through one
+ * replica is honoured by the other only with the same headers and the same sessionKey; the store
+ * holds fingerprints, never a header value.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import express from 'express';
+import { captureHeaders, mcpProxy, type SessionStore, type SessionTtl } from '../../lib/index.js';
+import { captureLogger } from '../helpers/capture-logger.js';
+import { listen, type Listening } from '../helpers/listen.js';
+import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+
+const KEY = 'S3NT1NEL-apikey-shared-store';
+/** Writes are slow enough that a client's next request always arrives before the write lands. */
+const SLOW_WRITE_MS = 80;
+const writeLanded = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SLOW_WRITE_MS + 40));
+
+/** A Map behind promises and a timer tick, like a network store. Records every call. */
+class AsyncMapStore implements SessionStore {
+  readonly map = new Map<string, string>();
+  readonly calls: string[] = [];
+  failing = false;
+
+  async get(key: string): Promise<string | undefined> {
+    return this.#op('get', () => this.map.get(key));
+  }
+  async set(key: string, value: string, _ttl: SessionTtl): Promise<boolean> {
+    return this.#op('set', () => (this.map.has(key) ? false : (this.map.set(key, value), true)), SLOW_WRITE_MS);
+  }
+  async delete(key: string): Promise<void> {
+    return this.#op('delete', () => void this.map.delete(key));
+  }
+  async size(): Promise<number> {
+    return this.#op('size', () => this.map.size);
+  }
+  async #op<T>(name: string, fn: () => T, delay = 2): Promise<T> {
+    this.calls.push(name);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (this.failing) throw new Error(`store down (${KEY})`);
+    return fn();
+  }
+}
+
+/** Answers like an MCP server: a request without a session id gets a new one. */
+function mintingBackend(): Promise<RecordingBackend> {
+  return recordingBackend((req, res) => {
+    if (req.headers['mcp-session-id'] === undefined) res.setHeader('Mcp-Session-Id', randomUUID());
+    res.setHeader('content-type', 'application/json');
+    res.end('{"jsonrpc":"2.0","result":{},"id":1}');
+  });
+}
+
+async function replica(backend: RecordingBackend, store: SessionStore, sessionKey: Uint8Array, logger = captureLogger()): Promise<Listening> {
+  const app = express();
+  app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
+  app.use('/mcp', mcpProxy({ target: `${backend.url}/mcp`, session: { mode: 'bind', store, sessionKey }, logger }));
+  return listen(app);
+}
+
+async function post(gateway: Listening, headers: Record<string, string>): Promise<Response> {
+  return fetch(`${gateway.url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: '{"jsonrpc":"2.0","method":"ping","id":1}',
+  });
+}
+
+describe('bind with a shared asynchronous store', () => {
+  const sessionKey = randomBytes(32);
+  const store = new AsyncMapStore();
+  const logger = captureLogger();
+  let backend: RecordingBackend;
+  let a: Listening;
+  let b: Listening;
+
+  before(async () => {
+    backend = await mintingBackend();
+    a = await replica(backend, store, sessionKey, logger);
+    b = await replica(backend, store, sessionKey, logger);
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+    await backend.close();
+  });
+
+  it('a session initialized on replica A works on replica B with the same headers', async () => {
+    const init = await post(a, { 'x-mcp-api-key': KEY });
+    assert.equal(init.status, 200);
+    const id = init.headers.get('mcp-session-id');
+    assert.ok(id);
+    assert.equal(store.map.size, 0, 'precondition: the write has not landed yet');
+    // Straight away on the same replica: the lookup waits for this replica's own write.
+    assert.equal((await post(a, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 200);
+    await writeLanded();
+    const res = await post(b, { 'x-mcp-api-key': KEY, 'mcp-session-id': id });
+    assert.equal(res.status, 200);
+    assert.equal(backend.last().headers['mcp-session-id'], id);
+    assert.equal(backend.last().headers['x-mcp-api-key'], KEY);
+  });
+
+  it('replica B refuses the same session with another key: 404, not forwarded', async () => {
+    const init = await post(a, { 'x-mcp-api-key': KEY });
+    const id = init.headers.get('mcp-session-id')!;
+    await writeLanded();
+    const before = backend.requests.length;
+    const res = await post(b, { 'x-mcp-api-key': `${KEY}-other`, 'mcp-session-id': id });
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+    assert.equal(backend.requests.length, before);
+  });
+
+  it('the store holds fingerprints under backend-scoped keys, never a header value', () => {
+    assert.ok(store.map.size >= 2);
+    for (const [key, value] of store.map) {
+      assert.ok(key.startsWith(`${backend.url}/mcp\n`), `key is scoped to the backend: ${key}`);
+      assert.match(value, /^[A-Za-z0-9_-]{43}$/, 'a base64url SHA-256 digest');
+      assert.ok(!value.includes(KEY) && !key.includes(KEY));
+    }
+    assert.ok(!logger.text().includes(KEY));
+  });
+
+  it('a replica with a different sessionKey cannot verify the shared records (the key must be shared)', async () => {
+    const init = await post(a, { 'x-mcp-api-key': KEY });
+    const id = init.headers.get('mcp-session-id')!;
+    await writeLanded();
+    const stranger = await replica(backend, store, randomBytes(32));
+    try {
+      assert.equal((await post(stranger, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 404);
+      assert.equal((await post(b, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 200);
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  it('a failing store answers 503 session_store_unavailable, logs no value, and the gateway recovers', async () => {
+    const init = await post(a, { 'x-mcp-api-key': KEY });
+    const id = init.headers.get('mcp-session-id')!;
+    await writeLanded();
+    store.failing = true;
+    try {
+      for (const headers of [{ 'x-mcp-api-key': KEY, 'mcp-session-id': id }, { 'x-mcp-api-key': KEY }] as Record<string, string>[]) {
+        const res = await post(b, headers);
+        assert.equal(res.status, 503);
+        const body = (await res.json()) as { error: { data: { reason: string } } };
+        assert.equal(body.error.data.reason, 'session_store_unavailable');
+      }
+    } finally {
+      store.failing = false;
+    }
+    assert.ok(!logger.text().includes(KEY) && !logger.text().includes(id));
+    assert.equal((await post(b, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 200);
+  });
+});
+
+describe('one memory store shared by two routes', () => {
+  it('keys are scoped per backend: a session of route 1 is unknown on route 2', async () => {
+    const one = await mintingBackend();
+    const two = await mintingBackend();
+    const { memorySessionStore } = await import('../../lib/index.js');
+    const store = memorySessionStore();
+    const sessionKey = randomBytes(32);
+    const app = express();
+    app.use(captureHeaders({ allow: ['x-mcp-api-key'] }));
+    app.use('/one', mcpProxy({ target: `${one.url}/mcp`, session: { mode: 'bind', store, sessionKey } }));
+    app.use('/two', mcpProxy({ target: `${two.url}/mcp`, session: { mode: 'bind', store, sessionKey } }));
+    const gateway = await listen(app);
+    try {
+      const send = (path: string, headers: Record<string, string>) =>
+        fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
+      const init = await send('/one', { 'x-mcp-api-key': KEY });
+      const id = init.headers.get('mcp-session-id')!;
+      assert.equal(store.size(), 1);
+      assert.equal((await send('/one', { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 200);
+      assert.equal((await send('/two', { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 404);
+      assert.equal(two.requests.length, 0);
+    } finally {
+      await gateway.close();
+      await one.close();
+      await two.close();
+    }
+  });
+});
