@@ -87,7 +87,6 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         const state = states.get(req);
         if (state) {
           clearTimeout(state.timer);
-          sessions?.release(state.session);
           setHeaders(req, clientView(req, state));
         }
         if (!isServerResponse(res)) {
@@ -117,7 +116,6 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const forward = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, session: SessionTicket | undefined): void => {
     const body = replayBody(req);
     if (body === 'lost') {
-      sessions?.release(session);
       return fail(req, res, reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
     }
     if (body) {
@@ -126,7 +124,6 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       outgoing['content-length'] = String(body.length);
     }
     const state = startRequest(req, res, body, session, config, states, fail);
-    if (session?.kind === 'candidate') res.once('close', () => sessions?.release(session));
     setHeaders(req, outgoing);
     proxy(req, res, (err) => {
       clearTimeout(state.timer);
@@ -140,10 +137,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   /** Continues after the session check, which a shared store may answer asynchronously. */
   const admitted = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, admission: Admission): void => {
     if (!admission.ok) return fail(req, res, admission.rejection);
-    if (res.destroyed || res.writableEnded) {
-      sessions?.release(admission.ticket); // the client left while the store answered
-      return;
-    }
+    if (res.destroyed || res.writableEnded) return; // the client left while the store answered
     forward(req, res, outgoing, admission.ticket);
   };
 

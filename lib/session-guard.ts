@@ -29,7 +29,7 @@ interface PinnedSession {
 
 /** What a request carries from admission to its response. */
 export type SessionTicket =
-  | { readonly kind: 'candidate'; readonly record: string | PinnedSession | undefined; settled: boolean }
+  | { readonly kind: 'candidate'; readonly record: string | PinnedSession | undefined }
   | { readonly kind: 'session'; readonly key: string; readonly tag: string };
 
 export type Admission = { ok: true; ticket: SessionTicket } | { ok: false; rejection: Rejection };
@@ -40,9 +40,7 @@ export class SessionGuard {
   readonly #store: SessionStore<string | PinnedSession>;
   /** Names set statically: they win over captured ones, so they are never part of a session's record. */
   readonly #static: ReadonlySet<string>;
-  /** Initializes in flight: they count against the caps until their response arrives. */
-  #pending = 0;
-  readonly #pendingByPrincipal = new Map<string, number>();
+  /** Recorded `pin` sessions per principal (HMAC), kept in step by the store's onRemove. */
   readonly #byPrincipal = new Map<string, number>();
   /** Writes to an asynchronous store still under way, by key: a lookup of that key waits for its write. */
   readonly #writes = new Map<string, Promise<void>>();
@@ -83,11 +81,11 @@ export class SessionGuard {
   onResponse(ticket: SessionTicket, method: string | undefined, status: number, headers: IncomingHttpHeaders): void {
     if (ticket.kind === 'session') {
       if (status === 404 || (method === 'DELETE' && status >= 200 && status < 300)) {
+        this.#proxy.logger.debug({ session: ticket.tag, status, method }, 'mcpProxy: session ended by the backend; record removed');
         this.#settle(this.#call(() => this.#store.delete(ticket.key)), 'delete');
       }
       return;
     }
-    this.release(ticket);
     const id = headers['mcp-session-id'];
     if (status < 200 || status >= 300 || id === undefined) return;
     const log = this.#proxy.logger;
@@ -101,13 +99,20 @@ export class SessionGuard {
       return;
     }
     const record = ticket.record;
+    // Concurrent initializes all passed admission; only as many as fit are recorded.
+    const full = this.#limitReached(record);
+    if (full) {
+      log.warn({ session: tag, limit: full }, 'mcpProxy: session limit reached while this session initialized; not recorded, so its later requests get 404');
+      return;
+    }
     const stored = this.#call(() => this.#store.set(this.#config.namespace + id, record, this.#config.ttl));
     const done = (added: boolean): void => {
       if (!added) {
         log.warn({ session: tag }, 'mcpProxy: the backend issued a session id that is already recorded; the existing record is kept');
-      } else if (typeof record !== 'string') {
-        this.#byPrincipal.set(record.principal, (this.#byPrincipal.get(record.principal) ?? 0) + 1);
+        return;
       }
+      if (typeof record !== 'string') this.#byPrincipal.set(record.principal, (this.#byPrincipal.get(record.principal) ?? 0) + 1);
+      log.debug({ session: tag, mode: this.#config.mode }, 'mcpProxy: session recorded');
     };
     if (stored === FAILED) this.#logStoreFailure('set');
     else if (!isThenable(stored)) done(stored);
@@ -120,14 +125,6 @@ export class SessionGuard {
     }
   }
 
-  /** Frees an initialize's place under the caps (once). */
-  release(ticket: SessionTicket | undefined): void {
-    if (ticket?.kind !== 'candidate' || ticket.settled) return;
-    ticket.settled = true;
-    this.#pending--;
-    if (ticket.record !== undefined && typeof ticket.record !== 'string') decrement(this.#pendingByPrincipal, ticket.record.principal);
-  }
-
   #admitCandidate(req: IncomingMessage): Admission | Promise<Admission> {
     const principal = this.#principal(req);
     if (principal === false) return refuse(principalFailure());
@@ -137,19 +134,27 @@ export class SessionGuard {
     else if (principal !== undefined) {
       record = Object.freeze({ fingerprint: this.#fingerprint(principal, headers).toString('base64url'), principal, values: headers });
     }
+    // Only recorded sessions count: a backend without sessions never fills the store, however busy.
     const admitWith = (size: number): Admission => {
-      if (size + this.#pending >= this.#config.maxSessions) return refuse(this.#full('sessions'));
-      if (record !== undefined && typeof record !== 'string') {
-        const owned = (this.#byPrincipal.get(record.principal) ?? 0) + (this.#pendingByPrincipal.get(record.principal) ?? 0);
-        if (owned >= this.#config.maxPerPrincipal) return refuse(this.#full('principal'));
-        this.#pendingByPrincipal.set(record.principal, (this.#pendingByPrincipal.get(record.principal) ?? 0) + 1);
-      }
-      this.#pending++;
-      return { ok: true, ticket: { kind: 'candidate', record, settled: false } };
+      if (size >= this.#config.maxSessions) return refuse(this.#full('sessions'));
+      if (this.#principalFull(record)) return refuse(this.#full('principal'));
+      return { ok: true, ticket: { kind: 'candidate', record } };
     };
     const size = this.#call(() => this.#store.size());
     if (isThenable(size)) return Promise.resolve(size).then(admitWith, () => this.#storeFailure('size'));
     return size === FAILED ? this.#storeFailure('size') : admitWith(size);
+  }
+
+  #principalFull(record: string | PinnedSession | undefined): boolean {
+    if (record === undefined || typeof record === 'string') return false;
+    return (this.#byPrincipal.get(record.principal) ?? 0) >= this.#config.maxPerPrincipal;
+  }
+
+  /** At record time: a store that answers size() synchronously is checked again (a shared one was checked on admission). */
+  #limitReached(record: string | PinnedSession): 'sessions' | 'principal' | undefined {
+    if (this.#principalFull(record)) return 'principal';
+    const size = this.#call(() => this.#store.size());
+    return typeof size === 'number' && size >= this.#config.maxSessions ? 'sessions' : undefined;
   }
 
   #verify(

@@ -18,6 +18,11 @@ export interface McpBackend extends Listening {
   notifyAll(): void;
   /** Ids of the live sessions. */
   sessionIds(): string[];
+  /**
+   * Forgets every session as a restart would: each session's server and transport are closed (open
+   * streams end) and the ids are dropped. The HTTP server keeps listening on the same port.
+   */
+  restart(): Promise<void>;
 }
 
 export interface McpBackendOptions {
@@ -26,10 +31,24 @@ export interface McpBackendOptions {
   /** The MCP endpoint path. Default `/mcp`. */
   path?: string;
   name?: string;
+  /**
+   * How a request carrying an Mcp-Session-Id the backend does not know is answered. Default: handed to
+   * a fresh SDK transport (which answers 400 "Server not initialized"). `'not-found'`: 404 with the
+   * SDK's body, as a real server answers for a session it lost in a restart.
+   */
+  unknownSession?: 'not-found';
+  /**
+   * No sessions at all (`sessionIdGenerator: undefined`), like a 2026-07-28 server: a fresh server and
+   * transport per POST, no Mcp-Session-Id in any response; GET and DELETE are answered 405. Default false.
+   */
+  stateless?: boolean;
 }
 
+/** The SDK server transport's answer for an unknown session, byte for byte. */
+export const SESSION_NOT_FOUND_BODY = '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}';
+
 /**
- * A real @modelcontextprotocol/sdk McpServer over Streamable HTTP with sessions on, on 127.0.0.1:0.
+ * A real @modelcontextprotocol/sdk McpServer over Streamable HTTP with sessions on (unless `stateless`), on 127.0.0.1:0.
  * Tools:
  *  - `headers`: returns the request headers the backend saw on that tools/call, as JSON text.
  *  - `echo`: returns its `text` argument.
@@ -45,17 +64,41 @@ export async function mcpBackend(options: McpBackendOptions = {}): Promise<McpBa
     next();
   });
   app.use(express.json());
+  const newServer = (): McpServer => {
+    const server = new McpServer({ name: options.name ?? 'test-backend', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    server.registerTool('headers', { description: 'Returns the request headers seen by the backend' }, (extra) => ({
+      content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
+    }));
+    return server;
+  };
   app.all(path, async (req, res) => {
+    if (options.stateless) {
+      if (req.method !== 'POST') {
+        // As the SDK's stateless example: no standalone stream and no session to delete.
+        res.status(405).set('Allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
+        return;
+      }
+      const server = newServer();
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: options.jsonResponse ?? false });
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+      return;
+    }
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (existing) {
       await existing.transport.handleRequest(req, res, req.body);
       return;
     }
-    const server = new McpServer({ name: options.name ?? 'test-backend', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
-    server.registerTool('headers', { description: 'Returns the request headers seen by the backend' }, (extra) => ({
-      content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
-    }));
+    if (sessionId !== undefined && options.unknownSession === 'not-found') {
+      res.status(404).type('application/json').send(SESSION_NOT_FOUND_BODY);
+      return;
+    }
+    const server = newServer();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: options.jsonResponse ?? false,
@@ -78,6 +121,11 @@ export async function mcpBackend(options: McpBackendOptions = {}): Promise<McpBa
       for (const { server } of sessions.values()) server.sendToolListChanged();
     },
     sessionIds: () => [...sessions.keys()],
+    async restart() {
+      const open = [...sessions.values()];
+      sessions.clear();
+      for (const { server } of open) await server.close().catch(() => {});
+    },
     async close() {
       for (const { server } of sessions.values()) await server.close().catch(() => {});
       sessions.clear();

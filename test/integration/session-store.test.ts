@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { captureHeaders, mcpProxy, type SessionStore, type SessionTtl } from '../../lib/index.js';
+import { captureHeaders, mcpProxy, memorySessionStore, type McpProxyOptions, type SessionStore, type SessionTtl } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
@@ -160,7 +160,6 @@ describe('one memory store shared by two routes', () => {
   it('keys are scoped per backend: a session of route 1 is unknown on route 2', async () => {
     const one = await mintingBackend();
     const two = await mintingBackend();
-    const { memorySessionStore } = await import('../../lib/index.js');
     const store = memorySessionStore();
     const sessionKey = randomBytes(32);
     const app = express();
@@ -181,6 +180,71 @@ describe('one memory store shared by two routes', () => {
       await gateway.close();
       await one.close();
       await two.close();
+    }
+  });
+});
+
+describe('limits count recorded sessions only', () => {
+  /** Answers after `delay` ms, minting a session id only when `mint` is set. */
+  async function slowBackend(delay: number, mint: boolean): Promise<RecordingBackend> {
+    return recordingBackend((req, res) => {
+      setTimeout(() => {
+        if (mint && req.headers['mcp-session-id'] === undefined) res.setHeader('Mcp-Session-Id', randomUUID());
+        res.setHeader('content-type', 'application/json');
+        res.end('{"jsonrpc":"2.0","result":{},"id":1}');
+      }, delay);
+    });
+  }
+
+  async function gatewayFor(backend: RecordingBackend, session: McpProxyOptions['session'], logger = captureLogger()): Promise<Listening> {
+    const app = express();
+    app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
+    app.use((req, _res, next) => {
+      (req as typeof req & { user?: string }).user = req.headers['x-user'] as string | undefined;
+      next();
+    });
+    app.use('/mcp', mcpProxy({ target: `${backend.url}/mcp`, session, logger }));
+    return listen(app);
+  }
+
+  const principal = (req: unknown): string | undefined => (req as { user?: string }).user;
+
+  it('a backend without sessions is never limited: 8 concurrent requests at maxSessions 2 and 8 per principal at a cap of 1 all pass', async () => {
+    const backend = await slowBackend(200, false);
+    const bind = await gatewayFor(backend, { mode: 'bind', maxSessions: 2 });
+    const pin = await gatewayFor(backend, { mode: 'pin', principal, maxSessionsPerPrincipal: 1 });
+    try {
+      const burst = (gateway: Listening) => Promise.all(Array.from({ length: 8 }, () => post(gateway, { 'x-mcp-api-key': KEY, 'x-user': 'alice' })));
+      for (const responses of [await burst(bind), await burst(pin)]) {
+        assert.deepEqual(responses.map((r) => r.status), Array(8).fill(200));
+      }
+      assert.equal(backend.requests.length, 16);
+    } finally {
+      await bind.close();
+      await pin.close();
+      await backend.close();
+    }
+  });
+
+  it('initializes racing at the limit are all answered, but only as many as fit are recorded', async () => {
+    const backend = await slowBackend(100, true);
+    const store = memorySessionStore();
+    const logger = captureLogger();
+    const gateway = await gatewayFor(backend, { mode: 'bind', store, sessionKey: randomBytes(32), maxSessions: 2 }, logger);
+    try {
+      const responses = await Promise.all(Array.from({ length: 5 }, () => post(gateway, { 'x-mcp-api-key': KEY })));
+      assert.deepEqual(responses.map((r) => r.status), Array(5).fill(200));
+      assert.equal(store.size(), 2);
+      const ids = responses.map((r) => r.headers.get('mcp-session-id')!);
+      const later = await Promise.all(ids.map((id) => post(gateway, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })));
+      assert.deepEqual(later.map((r) => r.status).sort(), [200, 200, 404, 404, 404]);
+      assert.equal(logger.lines.filter((l) => /limit reached while this session initialized/.test(l.message)).length, 3);
+      const third = await post(gateway, { 'x-mcp-api-key': KEY });
+      assert.equal(third.status, 503);
+      assert.match(third.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    } finally {
+      await gateway.close();
+      await backend.close();
     }
   });
 });
