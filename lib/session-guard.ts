@@ -1,5 +1,5 @@
 /**
- * Session binding for `bind` and `pin` (docs/sessions.md). A request without `Mcp-Session-Id` is a
+ * Session binding for `bind` and `pin` (docs/sessions.md). A POST without `Mcp-Session-Id` is a
  * candidate initialize: if the backend answers 2xx with an id, the request's captured headers are
  * recorded under that id (a fingerprint for `bind`; the values and the principal for `pin`). A request
  * with an id must match its record, or gets the SDK's 404 without being forwarded.
@@ -32,7 +32,7 @@ export type SessionTicket =
   | { readonly kind: 'candidate'; readonly record: string | PinnedSession | undefined }
   | { readonly kind: 'session'; readonly key: string; readonly tag: string };
 
-export type Admission = { ok: true; ticket: SessionTicket } | { ok: false; rejection: Rejection };
+export type Admission = { ok: true; ticket: SessionTicket | undefined } | { ok: false; rejection: Rejection };
 
 export class SessionGuard {
   readonly #config: SessionModeConfig;
@@ -57,7 +57,8 @@ export class SessionGuard {
   /** Decides whether the request may go on; for `pin`, adds the pinned values to `outgoing`. */
   admit(req: IncomingMessage, outgoing: OutgoingHeaders): Admission | Promise<Admission> {
     const id = req.headers['mcp-session-id'];
-    if (id === undefined) return this.#admitCandidate(req);
+    // Only a POST can be an initialize; a GET, DELETE or CORS preflight without an id is no session's business.
+    if (id === undefined) return req.method === 'POST' ? this.#admitCandidate(req) : { ok: true, ticket: undefined };
     if (typeof id !== 'string' || !SESSION_ID.test(id)) {
       return refuse(reject(400, 'invalid_session_id', 'Bad request: Mcp-Session-Id must be 1-256 visible ASCII characters', 'mcp-session-id'));
     }

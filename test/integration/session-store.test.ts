@@ -226,6 +226,28 @@ describe('limits count recorded sessions only', () => {
     }
   });
 
+  it('only a POST is an initialize: at the limit a GET or OPTIONS without an id is forwarded, and an id on its answer is not recorded', async () => {
+    const backend = await slowBackend(0, true);
+    const store = memorySessionStore();
+    const gateway = await gatewayFor(backend, { mode: 'bind', store, sessionKey: randomBytes(32), maxSessions: 1 });
+    try {
+      for (const method of ['GET', 'OPTIONS', 'DELETE']) {
+        const res = await fetch(`${gateway.url}/mcp`, { method, headers: { 'x-mcp-api-key': KEY } });
+        assert.equal(res.status, 200, method);
+        assert.ok(res.headers.get('mcp-session-id'), 'the backend issued an id');
+        assert.equal(store.size(), 0, `${method}: not recorded`);
+      }
+      assert.equal((await post(gateway, { 'x-mcp-api-key': KEY })).status, 200);
+      assert.equal(store.size(), 1);
+      assert.equal((await post(gateway, { 'x-mcp-api-key': KEY })).status, 503);
+      assert.equal((await fetch(`${gateway.url}/mcp`, { method: 'GET', headers: { 'x-mcp-api-key': KEY } })).status, 200, 'GET at the limit');
+      assert.equal(backend.requests.length, 5);
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+
   it('initializes racing at the limit are all answered, but only as many as fit are recorded', async () => {
     const backend = await slowBackend(100, true);
     const store = memorySessionStore();

@@ -7,17 +7,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { captureHeaders, mcpProxy } from '../../lib/index.js';
+import { captureHeaders, mcpProxy, type SessionStore } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen } from '../helpers/listen.js';
 import { httpText, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import type { Responder } from '../helpers/recording-backend.js';
 import {
   SECRET_ENV_NAME,
   SENTINEL,
@@ -29,6 +32,7 @@ import {
   assertNoLeak,
   rawValues,
   withRelay,
+  type SecRelay,
   type SecRelayOptions,
 } from '../helpers/sec-relay.js';
 
@@ -66,6 +70,48 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** The SDK's 404 for an unknown session, byte for byte: no `data`, so no reason for a prober to read. */
+const SESSION_NOT_FOUND_BODY = '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}';
+
+/** Answers like an MCP server with sessions, minting ids that carry the sentinel (none may reach a log). */
+const mintingBackend: Responder = (req, res) => {
+  if (req.headers['mcp-session-id'] === undefined) res.setHeader('Mcp-Session-Id', `${SENTINEL}-sid-${randomUUID()}`);
+  res.setHeader('content-type', 'application/json');
+  res.end('{"jsonrpc":"2.0","result":{},"id":1}');
+};
+
+/** `pin`'s principal, from a header the relay never forwards; its values carry the sentinel too. */
+const principalOf = (req: IncomingMessage): string | undefined => {
+  const user = req.headers['x-user'];
+  return typeof user === 'string' ? user : undefined;
+};
+const USER = `X-User: ${SENTINEL}-user-alice`;
+const OTHER_USER = `X-User: ${SENTINEL}-user-mallory`;
+
+/** A store whose every method fails with a message that carries the sentinel, synchronously or as a rejection. */
+function brokenStore(how: 'throw' | 'reject'): SessionStore {
+  const fail = (op: string): never => {
+    throw new Error(`${SENTINEL}-store-${op} failed for redis://user:${SENTINEL}-password@store.example`);
+  };
+  const call = <T>(op: string): T => (how === 'throw' ? fail(op) : (Promise.reject(new Error(`${SENTINEL}-store-${op} rejected`)) as T));
+  return { get: () => call('get'), set: () => call('set'), delete: () => call('delete'), size: () => call('size') };
+}
+
+/** An initialize through the relay: 200 and the backend's id. */
+async function initialize(r: SecRelay, lines: string[]): Promise<string> {
+  const res = await r.send(lines, { method: 'POST', body: '{}' });
+  assert.equal(res.status, 200, res.raw.slice(0, 200));
+  const id = res.headers['mcp-session-id'] ?? '';
+  assert.ok(id.startsWith(`${SENTINEL}-sid-`));
+  return id;
+}
+
+interface SessionLeakCase {
+  reason: string;
+  label: string;
+  run(): Promise<void>;
 }
 
 describe('H: leakage of header and secret values (run time)', () => {
@@ -130,6 +176,110 @@ describe('H: leakage of header and secret values (run time)', () => {
     });
   }
 
+  /** Values any session rejection might be tempted to show: captured, static, secret, ids, principals. */
+  const sessionValues = [SENTINEL_SECRET, STATIC_SENTINEL, SENTINEL_KEY, SENTINEL_TENANT, SENTINEL_CLIENT_AUTH];
+
+  /** The relay's 404: the SDK body exactly, nothing forwarded, no sentinel in the answer or the log. */
+  const assertNotFound = (r: SecRelay, res: RawResponse, backendBefore: number, id: string): void => {
+    assert.equal(res.status, 404);
+    assert.match(res.headers['content-type'] ?? '', /^application\/json/);
+    assert.equal(res.body, SESSION_NOT_FOUND_BODY);
+    assert.equal(r.backend.requests.length, backendBefore);
+    assertNoLeak(res, r, [...sessionValues, id]);
+    const line = r.logger.lines.findLast((l) => (l.fields as { reason?: string }).reason === 'session_not_found');
+    assert.ok(line, 'the rejection was logged');
+    assert.match(String((line.fields as { session?: unknown }).session), /^[0-9a-f]{12}$/, 'the id is logged as a keyed tag only');
+  };
+
+  const sessionCases: SessionLeakCase[] = [
+    {
+      reason: 'invalid_session_id',
+      label: 'a space or 257 characters in the id (bind and pin)',
+      run: async () => {
+        for (const session of ['bind', { mode: 'pin', principal: principalOf }] as const) {
+          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+            for (const id of [`${SENTINEL}-session id`, `${SENTINEL}-${'i'.repeat(257)}`]) {
+              const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, USER, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]);
+              assertGatewayError(res, 400, 'invalid_session_id', 'mcp-session-id');
+              assertNoLeak(res, r, [...sessionValues, id]);
+            }
+            assert.equal(r.backend.requests.length, 0);
+          });
+        }
+      },
+    },
+    {
+      reason: 'session_not_found',
+      label: 'an unknown id that carries the sentinel',
+      run: async () => {
+        await withRelay({ ...withSentinelStatic, session: 'bind', respond: mintingBackend }, async (r) => {
+          const id = `${SENTINEL}-unknown-session-${randomUUID()}`;
+          assertNotFound(r, await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]), 0, id);
+        });
+      },
+    },
+    {
+      reason: 'session_not_found',
+      label: 'a mismatch: other captured values (bind), another principal (pin)',
+      run: async () => {
+        await withRelay({ ...withSentinelStatic, session: 'bind', respond: mintingBackend }, async (r) => {
+          const id = await initialize(r, [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`]);
+          const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL}-other-key`, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]);
+          assertNotFound(r, res, 1, id);
+          assertNoLeak(res, r, [`${SENTINEL}-other-key`]);
+        });
+        await withRelay({ ...withSentinelStatic, session: { mode: 'pin', principal: principalOf }, respond: mintingBackend }, async (r) => {
+          const id = await initialize(r, [USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`]);
+          assertNotFound(r, await r.send([OTHER_USER, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]), 1, id);
+          assertNotFound(r, await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL}-other-key`, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]), 1, id);
+        });
+      },
+    },
+    {
+      reason: 'session_limit',
+      label: 'maxSessions (bind) and maxSessionsPerPrincipal (pin) reached',
+      run: async () => {
+        const limited = [
+          { mode: 'bind', maxSessions: 1, sessionKey: randomBytes(32) },
+          { mode: 'pin', principal: principalOf, maxSessionsPerPrincipal: 1 },
+        ] as const;
+        for (const session of limited) {
+          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+            const id = await initialize(r, [USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
+            const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', body: '{}' });
+            assertGatewayError(res, 503, 'session_limit');
+            assert.match(res.headers['retry-after'] ?? '', /^[1-9][0-9]*$/);
+            assert.equal(r.backend.requests.length, 1);
+            assertNoLeak(res, r, [...sessionValues, id]);
+          });
+        }
+      },
+    },
+    {
+      reason: 'session_store_unavailable',
+      label: 'a store that throws or rejects with the sentinel in its error message',
+      run: async () => {
+        for (const how of ['throw', 'reject'] as const) {
+          const session = { mode: 'bind', store: brokenStore(how), sessionKey: randomBytes(32) } as const;
+          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+            for (const lines of [[], [`Mcp-Session-Id: ${SENTINEL}-sid-${randomUUID()}`]]) {
+              const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...lines, ...sentinelHeaders], { method: 'POST', body: '{}' });
+              assertGatewayError(res, 503, 'session_store_unavailable');
+              assertNoLeak(res, r, [...sessionValues, 'redis://', 'store.example']);
+            }
+            assert.equal(r.backend.requests.length, 0);
+            const logged = r.logger.lines.filter((l) => (l.fields as { reason?: string }).reason === 'session_store_unavailable');
+            assert.ok(logged.length >= 2, 'the store failure was logged (operation names only)');
+          });
+        }
+      },
+    },
+  ];
+
+  for (const c of sessionCases) {
+    it(`H1: ${c.reason}, ${c.label}: no sentinel value in the body, the response headers or the log`, () => c.run());
+  }
+
   it('H1: 502 backend_unreachable (closed port): no sentinel in the body, the response headers or the log', async () => {
     const port = await closedPort();
     await withRelay({ ...withSentinelStatic, target: `http://127.0.0.1:${port}/mcp` }, async (r) => {
@@ -180,7 +330,13 @@ describe('H: leakage of header and secret values (run time)', () => {
   });
 
   it('H1: the cases above cover every rejection reason lib/error-response.ts declares', () => {
-    const covered = new Set([...cases.map((c) => c.reason), 'backend_unreachable', 'backend_bad_response', 'internal_error']);
+    const covered = new Set([
+      ...cases.map((c) => c.reason),
+      ...sessionCases.map((c) => c.reason),
+      'backend_unreachable',
+      'backend_bad_response',
+      'internal_error',
+    ]);
     const declared = rejectReasons();
     assert.ok(declared.length >= 10, `parsed RejectReason: ${declared.join(', ')}`);
     assert.deepEqual(declared.filter((r) => !covered.has(r)), [], 'a rejection reason without a leak test');
