@@ -16,6 +16,7 @@ import { captureHeaders, envSecrets, mcpProxy } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { mcpBackend, type McpBackend, type McpBackendRequest } from '../helpers/mcp-backend.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
 
 const A_SECRET = 'sk-e2e-a-secret-0123456789';
 const A_STATIC = { 'x-mcp-toolsets': 'projects,issues', 'x-api-key': A_SECRET } as const;
@@ -125,22 +126,6 @@ function newSession(gatewayUrl: string, path: string, headers: Record<string, st
   });
   const client = new Client({ name: 'e2e-client', version: '1.0.0' });
   return { client, transport, legs };
-}
-
-async function waitFor(condition: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function callHeadersTool(client: Client): Promise<Record<string, string>> {

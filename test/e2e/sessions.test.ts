@@ -21,6 +21,7 @@ import type { SessionOptions, SessionStore } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { mcpBackend, SESSION_NOT_FOUND_BODY, type McpBackend, type McpBackendOptions } from '../helpers/mcp-backend.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
 import { SENTINEL } from '../helpers/sec-relay.js';
 
 /** Captured values and user ids all carry the sentinel: none may show up in a log line or a rejection. */
@@ -146,22 +147,6 @@ async function connectSession(s: McpSession, backend: McpBackend): Promise<strin
   assert.ok(backend.sessionIds().includes(id), "the client's session id is the backend's");
   assert.equal(s.legs.find((l) => l.method === 'GET')?.status, 200, 'the GET stream opened through the relay');
   return id;
-}
-
-async function waitFor(condition: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The headers the backend's `headers` tool saw on this tools/call. */
