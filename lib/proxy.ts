@@ -3,8 +3,9 @@
  * to http-proxy-middleware, and maps everything that can go wrong to a JSON-RPC error (or, once a
  * response is flowing, to closing the connection). Nothing a client or backend does throws out of here.
  */
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { createProxyMiddleware } from 'http-proxy-middleware';
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
 import { replayBody } from './body-replay.js';
 import type { RelayMiddleware } from './capture.js';
 import { reject, sendRejection, type Rejection } from './error-response.js';
@@ -18,8 +19,8 @@ interface RequestState {
   readonly body: Buffer | undefined;
   timer: NodeJS.Timeout | undefined;
   proxyReq: ClientRequest | undefined;
-  /** The backend's response headers arrived: from here on errors close the connection. */
-  responded: boolean;
+  /** The backend's response, once its headers arrived: from then on errors close the connection. */
+  proxyRes: IncomingMessage | undefined;
   timedOut: boolean;
   /** Set in `bind` and `pin` modes: what the response must record, or which session it belongs to. */
   readonly session: SessionTicket | undefined;
@@ -56,6 +57,11 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     xfwd: false,
     followRedirects: false,
     pathRewrite: (path) => upstreamPath(path, config),
+    agent: upstreamAgent(config.origin),
+    // HPM's default plugins log each response (building a URL per request) and add two listeners per
+    // request for errors and SSE aborts; the handlers below and httpxy's own abort cover both.
+    ejectPlugins: true,
+    plugins: [proxyEventsPlugin],
     on: {
       proxyReq(proxyReq, req) {
         const state = states.get(req);
@@ -68,15 +74,17 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       },
       proxyRes(proxyRes, req, res) {
         const state = states.get(req);
+        const stream = isEventStream(proxyRes.headers['content-type']);
         if (state) {
-          state.responded = true;
-          clearTimeout(state.timer);
+          state.proxyRes = proxyRes;
+          // An event stream may stay quiet for hours; any other response must start (a body byte) within `timeout`.
+          if (stream) clearTimeout(state.timer);
           if (state.session) sessions?.onResponse(state.session, req.method, proxyRes.statusCode ?? 0, proxyRes.headers);
         }
         sanitizeResponseHeaders(proxyRes.headers, secretHeaders);
         // httpxy would otherwise echo the client's Connection header into the response.
         proxyRes.headers.connection = wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
-        if (isEventStream(proxyRes.headers['content-type'])) {
+        if (stream) {
           // Headers go out now, not with the first event: a quiet GET stream must still open.
           queueMicrotask(() => {
             if (!res.headersSent && !res.destroyed) res.flushHeaders();
@@ -93,7 +101,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
           res.destroy();
           return;
         }
-        if (state?.responded || res.headersSent) {
+        if (state?.proxyRes || res.headersSent) {
           if (!res.writableEnded) res.destroy();
           return;
         }
@@ -175,22 +183,42 @@ function startRequest(
     body,
     timer: undefined,
     proxyReq: undefined,
-    responded: false,
+    proxyRes: undefined,
     timedOut: false,
     session,
   };
   states.set(req, state);
-  // Time to response headers only: once the backend answers, a stream may stay quiet for hours.
+  // Cleared when an event stream's headers arrive, or when the response is over (`close`).
   state.timer = setTimeout(() => {
     state.timedOut = true;
-    if (state.proxyReq) state.proxyReq.destroy(new BackendTimeout());
+    if (state.proxyRes) {
+      // Once a body byte went out the response is under way: a slow reader must not be cut off.
+      if (!res.headersSent) abandonResponse(req, res, state.proxyRes, fail);
+    } else if (state.proxyReq) state.proxyReq.destroy(new BackendTimeout());
     else fail(req, res, timeoutRejection()); // still waiting for a pooled socket
   }, config.timeout);
   res.once('close', () => {
     clearTimeout(state.timer);
     setHeaders(req, clientView(req, state));
   });
+  // A client connection failing mid-write is not the process's problem; httpxy already aborts upstream on close.
+  res.on('error', ignore);
   return state;
+}
+
+/**
+ * The backend sent its headers but no body byte in time: nothing has reached the client yet, so it
+ * still gets a 504 instead of a hung connection. httpxy ends the upstream request when the 504 is over.
+ */
+function abandonResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  proxyRes: IncomingMessage,
+  fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
+): void {
+  proxyRes.unpipe(res);
+  for (const name of Object.keys(proxyRes.headers)) res.removeHeader(name);
+  fail(req, res, timeoutRejection());
 }
 
 /**
@@ -203,11 +231,16 @@ function clientView(req: IncomingMessage, state: RequestState): IncomingMessage[
 }
 
 /**
- * Replaces the headers http-proxy-middleware copies into the outgoing request. An own data property,
- * because node:http2's compatibility request exposes `headers` as a getter only.
+ * Replaces the headers http-proxy-middleware copies into the outgoing request. node:http has a
+ * setter; node:http2's compatibility request a getter only, so there it becomes an own data property.
  */
 function setHeaders(req: IncomingMessage, headers: IncomingMessage['headers']): void {
-  Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true, enumerable: true });
+  try {
+    req.headers = headers;
+  } catch {
+    // a getter without a setter throws in strict mode
+  }
+  if (req.headers !== headers) Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true, enumerable: true });
 }
 
 /**
@@ -222,6 +255,16 @@ export function upstreamPath(url: string, config: Pick<ProxyConfig, 'targetPath'
   const joined = path === '/' || path === '' ? base : `${base.endsWith('/') ? base.slice(0, -1) : base}${path}`;
   const query = [config.targetSearch.slice(1), search].filter(Boolean).join('&');
   return query ? `${joined}?${query}` : joined;
+}
+
+/**
+ * This route's own keep-alive pool. httpxy's shared default allows 256 sockets per backend, and every
+ * open event stream holds one, so request 257 (a short POST too) would queue behind the streams until
+ * `timeout`. Without a socket cap a request waits for no other; the inbound connections bound the count.
+ */
+function upstreamAgent(origin: string): http.Agent {
+  const options = { keepAlive: true, maxFreeSockets: 64 };
+  return origin.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
 }
 
 function timeoutRejection(): Rejection {
@@ -253,6 +296,8 @@ function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
 function withoutUndefined<T extends Record<string, unknown>>(fields: T): Partial<T> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
+
+function ignore(): void {}
 
 function isServerResponse(res: unknown): res is ServerResponse {
   return typeof (res as ServerResponse).setHeader === 'function';

@@ -18,8 +18,11 @@ export interface WireRequest {
   readonly body: Buffer;
 }
 
-/** What to write back for one request; `'hold'` writes nothing (the test drives `socket` itself). */
-export type RawResponder = (request: WireRequest, socket: net.Socket) => Buffer | string | 'hold';
+/** A responder's answer that writes nothing: the test drives `socket` itself. */
+export const HOLD: unique symbol = Symbol('hold');
+
+/** What to write back for one request. */
+export type RawResponder = (request: WireRequest, socket: net.Socket) => Buffer | string | typeof HOLD;
 
 export interface RawBackend {
   readonly url: string;
@@ -64,7 +67,7 @@ export async function rawBackend(respond: RawResponder = () => OK_JSON): Promise
         pending = pending.subarray(parsed.consumed);
         requests.push(parsed.request);
         const answer = respond(parsed.request, socket);
-        if (answer !== 'hold' && !socket.destroyed) socket.write(answer);
+        if (answer !== HOLD && !socket.destroyed) socket.write(answer);
       }
     });
   });

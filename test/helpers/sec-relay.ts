@@ -1,9 +1,13 @@
 /**
- * The standard gateway of the request-side security suite (test/security/a-, b-, d-, h-*.test.ts):
+ * The standard gateway of the request-side security suite (test/security/a-, b-, d-, e-, h-*.test.ts):
  * a real Express app with captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] }) and
  * `app.use('/b', mcpProxy(...))` in front of a recording backend, one static plaintext header and one
  * secret-backed header, plus the assertions those suites share (SDK-shaped error body, no sentinel
  * anywhere, Node's parser answered before any relay code ran, process still alive).
+ *
+ * Every request the backend records is checked on the wire as it arrives (`wireProblems`): only the
+ * names this route may send, each once, values of visible ASCII/SP/HTAB only, the static and secret
+ * values exactly once. `withRelay` and `assertAlive` fail on any problem found (`assertWireClean`).
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
@@ -13,7 +17,14 @@ import type { ForwardedHeaders, SessionOptions } from '../../lib/index.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
-import { recordingBackend, type RecordedRequest, type RecordingBackend, type Responder } from './recording-backend.js';
+import {
+  answerOk,
+  recordingBackend,
+  type RecordedRequest,
+  type RecordingBackend,
+  type Responder,
+  type WireRequest,
+} from './recording-backend.js';
 
 /** Every sentinel starts with this; no response, log line or error may ever contain it. */
 export const SENTINEL = 'S3NT1NEL';
@@ -24,6 +35,11 @@ export const SENTINEL_CLIENT_AUTH = `${SENTINEL}-client-bearer-55aa`;
 
 export const SECRET_ENV_NAME = 'SOME_ENV_NAME';
 export const STATIC_VALUE = 'gw-injected';
+
+/** The standard route: what it captures, its static header and its secret-backed header. */
+const DEFAULT_ALLOW = ['x-mcp-api-key', 'x-tenant'];
+const DEFAULT_PLAINTEXT: Record<string, string> = { 'X-Static': STATIC_VALUE };
+const DEFAULT_FROM_SECRET: Record<string, string> = { 'X-Backend-Auth': SECRET_ENV_NAME };
 
 export interface SecRelayOptions {
   allow?: string[];
@@ -61,6 +77,8 @@ export interface SecRelay {
   env: Record<string, string>;
   /** Whether captureHeaders is mounted. */
   captureMounted: boolean;
+  /** Wire problems found in the requests the backend recorded so far (see `wireProblems`). */
+  wireProblems: string[];
   /** `METHOD path HTTP/1.1` + `Host: gw.test` + lines (+ Content-Length and body when body is given). */
   send(lines: string[], options?: { method?: string; path?: string; body?: string }): Promise<RawResponse>;
   raw(request: string | Buffer): Promise<RawResponse>;
@@ -68,9 +86,17 @@ export interface SecRelay {
 }
 
 export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay> {
-  const backend = await recordingBackend(options.respond);
-  const logger = captureLogger();
   const env = options.env ?? { [SECRET_ENV_NAME]: SENTINEL_SECRET };
+  const wireProblemsFound: string[] = [];
+  const respond = options.respond ?? answerOk;
+  // Checked as each request arrives, so a secret rotated later is compared with the value then in force.
+  const backend = await recordingBackend((req, res, recorded) => {
+    const where = `request ${backend.requests.length} (${recorded.method} ${recorded.url})`;
+    for (const problem of checkRecorded(recorded, policy)) wireProblemsFound.push(`${where}: ${problem}`);
+    respond(req, res, recorded);
+  });
+  const policy = wirePolicy(options, env, new URL(options.target ?? backend.url).host);
+  const logger = captureLogger();
   const appHits: string[] = [];
   const captured: ForwardedHeaders[] = [];
   const allowCredentials = options.allowCredentials ?? false;
@@ -81,7 +107,7 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     next();
   });
   if (options.capture ?? true) {
-    app.use(captureHeaders({ allow: options.allow ?? ['x-mcp-api-key', 'x-tenant'], allowCredentials, logger }));
+    app.use(captureHeaders({ allow: options.allow ?? DEFAULT_ALLOW, allowCredentials, logger }));
   }
   app.use((req, _res, next) => {
     captured.push(getForwardedHeaders(req));
@@ -93,8 +119,8 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
       target: options.target ?? `${backend.url}/mcp`,
       ...(options.passthrough ? { passthrough: options.passthrough } : {}),
       headers: {
-        plaintext: options.plaintext ?? { 'X-Static': STATIC_VALUE },
-        fromSecret: options.fromSecret ?? { 'X-Backend-Auth': SECRET_ENV_NAME },
+        plaintext: options.plaintext ?? DEFAULT_PLAINTEXT,
+        fromSecret: options.fromSecret ?? DEFAULT_FROM_SECRET,
       },
       secrets: envSecrets(env),
       allowCredentials,
@@ -117,6 +143,7 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     captured,
     env,
     captureMounted: options.capture ?? true,
+    wireProblems: wireProblemsFound,
     raw,
     send(lines, { method = 'GET', path = '/b', body } = {}) {
       const all = ['Host: gw.test', ...lines];
@@ -135,6 +162,7 @@ export async function withRelay(options: SecRelayOptions, fn: (relay: SecRelay) 
   const relay = await secRelay(options);
   try {
     await fn(relay);
+    assertWireClean(relay);
   } finally {
     await relay.close();
   }
@@ -176,37 +204,48 @@ export function assertNoLeak(res: RawResponse | undefined, relay: Pick<SecRelay,
   }
 }
 
-/** Lower-cased names of the raw header lines a backend received. */
-export function rawNames(recorded: RecordedRequest): string[] {
-  return recorded.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+/** Lower-cased names of the header lines the backend received, from the wire. */
+export function wireNames(recorded: RecordedRequest): string[] {
+  return recorded.wire.lines.map(([name]) => name.toLowerCase());
 }
 
-/** Values of every raw line named `name` (any casing). */
-export function rawValues(recorded: RecordedRequest, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < recorded.rawHeaders.length; i += 2) {
-    if (recorded.rawHeaders[i]!.toLowerCase() === name.toLowerCase()) out.push(recorded.rawHeaders[i + 1]!);
-  }
-  return out;
+/** Values of every header line named `name` (any casing) as sent: only the `: ` separator removed. */
+export function wireValues(recorded: RecordedRequest, name: string): string[] {
+  const lower = name.toLowerCase();
+  return recorded.wire.lines.filter(([n]) => n.toLowerCase() === lower).map(([, value]) => value.replace(/^ /, ''));
 }
 
-/** The gateway still serves a normal request end to end (process alive, relay working). */
-export async function assertAlive(relay: SecRelay): Promise<void> {
-  const before = relay.backend.requests.length;
-  const res = await relay.send([`X-Mcp-Api-Key: alive-key`]);
-  assert.equal(res.status, 200, `gateway no longer answers normally: ${res.raw.slice(0, 200)}`);
-  assert.equal(relay.backend.requests.length, before + 1);
-  assert.equal(relay.backend.last().headers['x-mcp-api-key'], relay.captureMounted ? 'alive-key' : undefined);
-  assert.equal(relay.backend.last().headers['x-static'], STATIC_VALUE);
+/** The request head as received (request line and every header line), for "appears nowhere" checks. */
+export function wireText(recorded: RecordedRequest): string {
+  return recorded.wire.head.toString('latin1');
 }
 
 /**
- * Layer P: Node's parser answered `status` itself. No relay code ran (the app saw nothing, the
- * backend got nothing, nothing was logged) and the server still answers afterwards.
+ * Headers outside the standard route's names that every liveness probe carries: the wire check of
+ * its forwarded request fails if any of them gets through.
+ */
+const PROBE_NOISE = ['User-Agent: probe/1.0', 'Origin: http://evil.example', 'X-Forwarded-For: 6.6.6.6', 'Authorization: Bearer probe-token'];
+
+/** The gateway still serves a normal request end to end (process alive, relay working, wire clean). */
+export async function assertAlive(relay: SecRelay): Promise<void> {
+  const before = relay.backend.requests.length;
+  const res = await relay.send(['X-Mcp-Api-Key: alive-key', ...PROBE_NOISE]);
+  assert.equal(res.status, 200, `gateway no longer answers normally: ${res.raw.slice(0, 200)}`);
+  assert.equal(relay.backend.requests.length, before + 1);
+  const got = relay.backend.last();
+  assert.deepEqual(wireValues(got, 'x-mcp-api-key'), relay.captureMounted ? ['alive-key'] : []);
+  assert.deepEqual(wireValues(got, 'x-static'), [STATIC_VALUE]);
+  assertWireClean(relay);
+}
+
+/**
+ * Layer P: Node's parser answered `status` itself (empty body, `Connection: close`). No relay code ran
+ * (the app saw nothing, the backend got nothing, nothing was logged) and the server still answers.
  */
 export async function assertParserRejected(relay: SecRelay, res: RawResponse, status: number): Promise<void> {
   assert.equal(res.status, status, `expected Node's own ${status}, got: ${res.raw.slice(0, 200)}`);
   assert.equal(res.body, '', 'Node parser errors carry no body');
+  assert.equal(res.headers.connection, 'close', 'Node closes the connection after a parser error');
   assert.deepEqual(relay.appHits, [], 'the Express app must not have been reached');
   assert.equal(relay.backend.requests.length, 0, 'the backend must not have been reached');
   assert.deepEqual(relay.logger.lines, [], 'the relay must not have logged anything');
@@ -214,9 +253,129 @@ export async function assertParserRejected(relay: SecRelay, res: RawResponse, st
   await assertAlive(relay);
 }
 
-/** Layer R rejection: exact JSON error, nothing forwarded, no value leaked. */
-export function assertRejected(relay: SecRelay, res: RawResponse, status: number, reason: string, header?: string, values: string[] = []): void {
+/**
+ * A refusal by the relay: the SDK-shaped error, and no sentinel (nor any of `values`) in the status
+ * line, the response headers, the body or any log line. Every refusal in test/security goes through here.
+ */
+export function assertRefusal(
+  res: RawResponse,
+  relay: Pick<SecRelay, 'logger' | 'startupLines'>,
+  status: number,
+  reason: string,
+  header?: string,
+  values: string[] = [],
+): void {
   assertGatewayError(res, status, reason, header);
-  assert.equal(relay.backend.requests.length, 0, 'a rejected request must not reach the backend');
   assertNoLeak(res, relay, values);
+}
+
+/** Layer R rejection: exact JSON error, nothing forwarded (on a fresh relay), no value leaked. */
+export function assertRejected(relay: SecRelay, res: RawResponse, status: number, reason: string, header?: string, values: string[] = []): void {
+  assertRefusal(res, relay, status, reason, header, values);
+  assert.equal(relay.backend.requests.length, 0, 'a rejected request must not reach the backend');
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Wire checks: what a route may put on the wire, checked on the bytes the backend received.        */
+/* ------------------------------------------------------------------------------------------------ */
+
+/** What one route may send upstream. */
+export interface WirePolicy {
+  /** Captured names the route forwards (lower-case). */
+  readonly captured: ReadonlySet<string>;
+  /** Static and secret-backed names (lower-case) → the value each must carry when the request arrives. */
+  readonly statics: ReadonlyMap<string, () => string | undefined>;
+  /** The `Host` the target implies. */
+  readonly host: string;
+}
+
+/** The MCP protocol headers docs/security.md lists, written out here rather than imported from lib/. */
+const PROTOCOL_NAMES = new Set(['content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name']);
+/** Set by the relay, the engine or Node's client; checked for their values below. */
+const TRANSPORT_NAMES = new Set(['host', 'connection', 'content-length', 'transfer-encoding']);
+const CREDENTIAL_NAMES = new Set(['authorization', 'cookie']);
+/** RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** As sent after the colon: one SP, then visible ASCII with interior SP/HTAB only (no CR, LF, NUL, obs-text). */
+const FIELD_VALUE = /^ [\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?$/;
+
+const lower = (name: string): string => name.toLowerCase();
+
+/** The policy of a sec-relay gateway built from `options`; secrets are read from `env` when checked. */
+function wirePolicy(options: SecRelayOptions, env: Record<string, string>, host: string): WirePolicy {
+  const allow = (options.capture ?? true) ? (options.allow ?? DEFAULT_ALLOW).map(lower) : [];
+  const passthrough = options.passthrough?.map(lower);
+  const takes = (name: string): boolean => (passthrough ? passthrough.includes(name) : !!options.allowCredentials || !CREDENTIAL_NAMES.has(name));
+  const statics = new Map<string, () => string | undefined>();
+  for (const [name, value] of Object.entries(options.plaintext ?? DEFAULT_PLAINTEXT)) statics.set(lower(name), () => value);
+  for (const [name, secret] of Object.entries(options.fromSecret ?? DEFAULT_FROM_SECRET)) statics.set(lower(name), () => env[secret]);
+  return { captured: new Set(allow.filter(takes)), statics, host };
+}
+
+function mayForward(name: string, policy: WirePolicy): boolean {
+  return (
+    PROTOCOL_NAMES.has(name) || name.startsWith('mcp-param-') || TRANSPORT_NAMES.has(name) || policy.captured.has(name) || policy.statics.has(name)
+  );
+}
+
+/** The offending bytes of a value, as hex, for a failure message that does not print the value. */
+function badBytes(value: string): string {
+  const bad = [...value.slice(1)].filter((c) => !/[\x20-\x7e\t]/.test(c)).map((c) => `0x${c.charCodeAt(0).toString(16)}`);
+  return bad.length ? `bytes ${bad.join(' ')}` : 'missing separator or leading/trailing whitespace';
+}
+
+/** Host, Connection and the body framing: each from the relay's side only, with the values it may have. */
+function transportProblems(lines: ReadonlyMap<string, string[]>, host: string, bodyLength: number): string[] {
+  const problems: string[] = [];
+  const one = (name: string): string | undefined => lines.get(name)?.[0];
+  if (!lines.has('host') || one('host') !== host) problems.push(`host must be the target's (${host}), got ${one('host')}`);
+  const connection = one('connection');
+  if (connection !== undefined && !['keep-alive', 'close'].includes(connection)) problems.push(`connection "${connection}" is not the agent's own`);
+  const te = one('transfer-encoding');
+  if (te !== undefined && te !== 'chunked') problems.push(`transfer-encoding "${te}"`);
+  if (te !== undefined && lines.has('content-length')) problems.push('both transfer-encoding and content-length');
+  const length = one('content-length');
+  if (length !== undefined && length !== String(bodyLength)) problems.push(`content-length ${length} for a body of ${bodyLength} bytes`);
+  return problems;
+}
+
+/**
+ * Everything wrong with one request as it went over the wire: a request line that is not origin-form
+ * HTTP/1.1; a name that is not a token or not one this route forwards; a value with a byte outside
+ * visible ASCII/SP/HTAB; any name on more than one line; Host, Connection or framing not the relay's
+ * (or a content-length that is not the body's); a static or secret-backed header missing, repeated
+ * or with another value.
+ */
+export function wireProblems(wire: WireRequest, policy: WirePolicy): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Z]+ \/[\x21-\x7e]* HTTP\/1\.1$/.test(wire.requestLine)) problems.push(`request line ${JSON.stringify(wire.requestLine.slice(0, 120))}`);
+  const byName = new Map<string, string[]>();
+  for (const [name, value] of wire.lines) {
+    const key = lower(name);
+    if (!TOKEN.test(name)) problems.push(`name ${JSON.stringify(name.slice(0, 80))} is not a token`);
+    else if (!mayForward(key, policy)) problems.push(`${key} is not a name this route forwards`);
+    if (!FIELD_VALUE.test(value)) problems.push(`${key}: ${badBytes(value)}`);
+    byName.set(key, [...(byName.get(key) ?? []), value.slice(1)]);
+  }
+  for (const [name, values] of byName) if (values.length > 1) problems.push(`${name} sent on ${values.length} lines`);
+  problems.push(...transportProblems(byName, policy.host, wire.body.length));
+  for (const [name, expected] of policy.statics) {
+    const values = byName.get(name) ?? [];
+    if (values.length !== 1 || values[0] !== expected()) problems.push(`${name} must be sent once, with its configured value`);
+  }
+  return problems;
+}
+
+/** `wireProblems` of a recorded request; a request the tap could not split is a problem too. */
+export function checkRecorded(recorded: RecordedRequest, policy: WirePolicy): string[] {
+  try {
+    return wireProblems(recorded.wire, policy);
+  } catch (err) {
+    return [String(err)];
+  }
+}
+
+/** Every request this relay's backend received so far was clean on the wire. */
+export function assertWireClean(relay: Pick<SecRelay, 'wireProblems'>): void {
+  assert.deepEqual(relay.wireProblems, [], 'a request left the relay with wire problems');
 }

@@ -20,15 +20,23 @@ import {
   SENTINEL_TENANT,
   STATIC_VALUE,
   assertAlive,
-  assertGatewayError,
   assertNoLeak,
   assertParserRejected,
+  assertRefusal,
   assertRejected,
+  checkRecorded,
   jsonBody,
-  rawNames,
-  rawValues,
+  wireNames,
+  wireText,
+  wireValues,
   withRelay,
+  type WirePolicy,
 } from '../helpers/sec-relay.js';
+
+/** A11's bare routes: no captured headers, one static header, Host from the target. */
+function staticOnlyPolicy(port: number): WirePolicy {
+  return { captured: new Set(), statics: new Map([['x-static', () => STATIC_VALUE]]), host: `127.0.0.1:${port}` };
+}
 
 describe('A: header-name attacks', () => {
   it('A1: an allowlist entry written "X-MCP-API-Key" captures the header in any casing and forwards it lower-case, once', async () => {
@@ -37,8 +45,8 @@ describe('A: header-name attacks', () => {
         const res = await r.send([`${sent}: ${SENTINEL_KEY}`]);
         assert.equal(res.status, 200);
         const got = r.backend.last();
-        assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY], `sent as ${sent}`);
-        assert.ok(got.rawHeaders.includes('x-mcp-api-key'), 'forwarded under the lower-case name');
+        assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY], `sent as ${sent}`);
+        assert.ok(got.wire.lines.some(([name]) => name === 'x-mcp-api-key'), 'forwarded under the lower-case name');
         assert.deepEqual(Object.keys(r.captured.at(-1)!), ['x-mcp-api-key']);
       }
     });
@@ -49,9 +57,9 @@ describe('A: header-name attacks', () => {
       const res = await r.send(['x_mcp_api_key: evil-underscore', 'X_Mcp_Api_Key: evil-underscore-2']);
       assert.equal(res.status, 200);
       const got = r.backend.last();
-      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), []);
-      assert.ok(!rawNames(got).some((n) => n.includes('_')), `no underscore name may reach the backend: ${got.rawHeaders.join(' | ')}`);
-      assert.ok(!got.rawHeaders.join('\n').includes('evil-underscore'));
+      assert.deepEqual(wireValues(got, 'x-mcp-api-key'), []);
+      assert.ok(!wireNames(got).some((n) => n.includes('_')), `no underscore name may reach the backend: ${wireText(got)}`);
+      assert.ok(!wireText(got).includes('evil-underscore'));
       assert.deepEqual(r.captured.at(-1), {});
     });
   });
@@ -68,11 +76,11 @@ describe('A: header-name attacks', () => {
         const res = await r.send(lines);
         assert.equal(res.status, 200);
         const got = r.backend.last();
-        assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
-        assert.deepEqual(rawValues(got, 'x-static'), [STATIC_VALUE]);
-        assert.deepEqual(rawValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
-        assert.ok(!rawNames(got).some((n) => n.includes('_')), `underscore twin forwarded: ${got.rawHeaders.join(' | ')}`);
-        assert.ok(!got.rawHeaders.join('\n').includes('evil-underscore'));
+        assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
+        assert.deepEqual(wireValues(got, 'x-static'), [STATIC_VALUE]);
+        assert.deepEqual(wireValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
+        assert.ok(!wireNames(got).some((n) => n.includes('_')), `underscore twin forwarded: ${wireText(got)}`);
+        assert.ok(!wireText(got).includes('evil-underscore'));
       }
     });
   });
@@ -82,9 +90,9 @@ describe('A: header-name attacks', () => {
       const res = await r.send(['X-Static: forged-static', 'x-backend-auth: forged-auth', 'X-BACKEND-AUTH: forged-auth-2', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
       assert.equal(res.status, 200);
       const got = r.backend.last();
-      assert.deepEqual(rawValues(got, 'x-static'), [STATIC_VALUE]);
-      assert.deepEqual(rawValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
-      assert.ok(!got.rawHeaders.join('\n').includes('forged'), `client copy forwarded: ${got.rawHeaders.join(' | ')}`);
+      assert.deepEqual(wireValues(got, 'x-static'), [STATIC_VALUE]);
+      assert.deepEqual(wireValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
+      assert.ok(!wireText(got).includes('forged'), `client copy forwarded: ${wireText(got)}`);
     });
   });
 
@@ -94,8 +102,8 @@ describe('A: header-name attacks', () => {
       assert.equal(res.status, 200);
       assert.equal(r.captured.at(-1)?.['x-static'], 'forged-static', 'precondition: the client copy was captured');
       const got = r.backend.last();
-      assert.deepEqual(rawValues(got, 'x-static'), [STATIC_VALUE]);
-      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
+      assert.deepEqual(wireValues(got, 'x-static'), [STATIC_VALUE]);
+      assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
     });
   });
 
@@ -111,9 +119,9 @@ describe('A: header-name attacks', () => {
       assert.equal((({}) as Record<string, unknown>).polluted, undefined, 'Object.prototype unpolluted');
       assert.equal(Object.getOwnPropertyNames(Object.prototype).includes('polluted'), false);
       const got = r.backend.last();
-      assert.ok(!rawNames(got).includes('__proto__'), `forwarded: ${got.rawHeaders.join(' | ')}`);
-      assert.ok(!got.rawHeaders.join('\n').includes('polluted'));
-      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
+      assert.ok(!wireNames(got).includes('__proto__'), `forwarded: ${wireText(got)}`);
+      assert.ok(!wireText(got).includes('polluted'));
+      assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
     });
   });
 
@@ -129,10 +137,10 @@ describe('A: header-name attacks', () => {
         assert.equal(typeof Object.prototype.toString, 'function', 'Object.prototype intact');
         assert.equal(typeof Object.prototype.hasOwnProperty, 'function', 'Object.prototype intact');
         const got = r.backend.last();
-        for (const name of prototypeNames) assert.ok(!rawNames(got).includes(name.toLowerCase()), `${name} forwarded`);
-        assert.ok(!got.rawHeaders.join('\n').includes('proto-'));
+        for (const name of prototypeNames) assert.ok(!wireNames(got).includes(name.toLowerCase()), `${name} forwarded`);
+        assert.ok(!wireText(got).includes('proto-'));
         // Only the explicit passthrough list narrows what the backend takes.
-        assert.deepEqual(rawValues(got, 'x-tenant'), passthrough ? [] : [SENTINEL_TENANT]);
+        assert.deepEqual(wireValues(got, 'x-tenant'), passthrough ? [] : [SENTINEL_TENANT]);
       });
     });
   }
@@ -164,6 +172,7 @@ describe('A: header-name attacks', () => {
     });
   });
 
+  // Deviation A8: on Node 22 and later Node's parser answers the over-long header list itself (bare 431, layer P) before the relay runs.
   it('A8: 999 junk headers then X-Mcp-Api-Key as field #1001 (Node would drop it from req.headers) → 431 JSON, nothing forwarded', async () => {
     await withRelay({}, async (r) => {
       const junk = Array.from({ length: 999 }, (_, i) => `h${i}: v`);
@@ -183,9 +192,8 @@ describe('A: header-name attacks', () => {
       assert.equal(r.backend.requests.length, 1);
       // 499 junk + X-Tenant + Host = 501 lines.
       const refused = await r.send([...lines(500), `X-Tenant: ${SENTINEL_TENANT}`]);
-      assertGatewayError(refused, 431, 'too_many_headers');
+      assertRefusal(refused, r, 431, 'too_many_headers');
       assert.equal(r.backend.requests.length, 1, 'the 501-line request was not forwarded');
-      assertNoLeak(refused, r);
     });
   });
 
@@ -213,9 +221,9 @@ describe('A: header-name attacks', () => {
       const res = await r.send([`${longName}: ${SENTINEL}-long-name-value`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
       assert.equal(res.status, 200);
       const got = r.backend.last();
-      assert.ok(!rawNames(got).includes(longName), 'the long name was forwarded');
-      assert.ok(!got.rawHeaders.join('\n').includes('long-name-value'));
-      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
+      assert.ok(!wireNames(got).includes(longName), 'the long name was forwarded');
+      assert.ok(!wireText(got).includes('long-name-value'));
+      assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
       assert.ok(!r.logger.text().includes(longName.slice(0, 100)), 'a log line carries the long name');
     });
   });
@@ -275,15 +283,14 @@ describe('A: header-name attacks', () => {
         stream.on('error', reject);
       });
       for (const got of backend.requests) {
-        assert.ok(!rawNames(got).some((n) => n.startsWith(':')), `pseudo-header forwarded: ${got.rawHeaders.join(' | ')}`);
-        assert.ok(!got.rawHeaders.includes('evil.example'), 'the client :authority became a header');
+        assert.ok(!wireNames(got).some((n) => n.startsWith(':')), `pseudo-header forwarded: ${wireText(got)}`);
+        assert.ok(!wireText(got).includes('evil.example'), 'the client :authority became a header');
       }
       // Forwarded, with Host from the target and the captured-free static header set.
       assert.equal(result.status, 200, result.body);
       assert.equal(backend.requests.length, 1);
-      assert.equal(backend.last().headers.host, `127.0.0.1:${backend.port}`);
       assert.equal(backend.last().url, '/mcp/x?y=1');
-      assert.equal(backend.last().headers['x-static'], STATIC_VALUE);
+      assert.deepEqual(checkRecorded(backend.last(), staticOnlyPolicy(backend.port)), []);
       assert.ok(!result.body.includes(SENTINEL));
       assert.ok(!logger.text().includes(SENTINEL));
     } finally {
@@ -319,13 +326,12 @@ describe('A: header-name attacks', () => {
       const res = await rawRequest(gateway.port, httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Mcp-Session-Id: s1']));
       assert.equal(res.status, 200, res.body);
       const got = backend.last();
-      assert.ok(!rawNames(got).some((n) => n.startsWith(':')), `pseudo-header forwarded: ${got.rawHeaders.join(' | ')}`);
-      assert.ok(!got.rawHeaders.includes('evil.example'));
+      assert.ok(!wireNames(got).some((n) => n.startsWith(':')), `pseudo-header forwarded: ${wireText(got)}`);
+      assert.ok(!wireText(got).includes('evil.example'));
       assert.equal(got.method, 'GET');
       assert.equal(got.url, '/mcp');
-      assert.equal(got.headers.host, `127.0.0.1:${backend.port}`);
-      assert.deepEqual(rawValues(got, 'mcp-session-id'), ['s1']);
-      assert.deepEqual(rawValues(got, 'x-static'), [STATIC_VALUE]);
+      assert.deepEqual(wireValues(got, 'mcp-session-id'), ['s1']);
+      assert.deepEqual(checkRecorded(got, staticOnlyPolicy(backend.port)), []);
     } finally {
       await gateway.close();
       await backend.close();

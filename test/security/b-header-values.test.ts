@@ -12,12 +12,12 @@ import {
   SENTINEL_TENANT,
   STATIC_VALUE,
   assertAlive,
-  assertGatewayError,
-  assertNoLeak,
   assertParserRejected,
+  assertRefusal,
   assertRejected,
-  rawNames,
-  rawValues,
+  wireNames,
+  wireText,
+  wireValues,
   withRelay,
 } from '../helpers/sec-relay.js';
 
@@ -51,8 +51,8 @@ describe('B: header-value attacks (run time)', () => {
       const ok = await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}\r\nX-Injected: evil`));
       assert.equal(ok.status, 200);
       const got = r.backend.last();
-      assert.ok(!rawNames(got).includes('x-injected'), `injected line forwarded: ${got.rawHeaders.join(' | ')}`);
-      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
+      assert.ok(!wireNames(got).includes('x-injected'), `injected line forwarded: ${wireText(got)}`);
+      assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
     });
   });
 
@@ -84,8 +84,8 @@ describe('B: header-value attacks (run time)', () => {
       const ok = await r.raw(requestBytes('X-Other: a\x00b', `X-Mcp-Api-Key: ${SENTINEL_KEY}`));
       assert.equal(ok.status, 200);
       const got = r.backend.last();
-      assert.ok(!rawNames(got).includes('x-other'));
-      assert.ok(!got.rawHeaders.some((v) => v.includes('\x00')));
+      assert.ok(!wireNames(got).includes('x-other'));
+      assert.ok(!got.wire.head.includes(0), 'a NUL byte went over the wire');
     });
   });
 
@@ -100,8 +100,8 @@ describe('B: header-value attacks (run time)', () => {
       const res = await r.raw(requestBytes(`X-Mcp-Api-Key: ${SENTINEL_KEY}`, '  continued'));
       assert.equal(res.status, 200);
       const got = r.backend.last();
-      assert.deepEqual(rawValues(got, 'x-mcp-api-key'), [`${SENTINEL_KEY}  continued`]);
-      assert.ok(!rawNames(got).includes('continued'));
+      assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [`${SENTINEL_KEY}  continued`]);
+      assert.ok(!wireNames(got).includes('continued'));
     });
   });
 
@@ -158,12 +158,11 @@ describe('B: header-value attacks (run time)', () => {
       // Positive control: one Authorization line is forwarded when opted in.
       const one = await r.send([`Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]);
       assert.equal(one.status, 200);
-      assert.deepEqual(rawValues(r.backend.last(), 'authorization'), [`Bearer ${SENTINEL_CLIENT_AUTH}`]);
+      assert.deepEqual(wireValues(r.backend.last(), 'authorization'), [`Bearer ${SENTINEL_CLIENT_AUTH}`]);
       const before = r.backend.requests.length;
       const res = await r.send([`Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, `authorization: Bearer ${SENTINEL}-second-token`]);
       assert.equal(r.backend.requests.length, before, 'not forwarded');
-      assertGatewayError(res, 400, 'duplicate_header', 'authorization');
-      assertNoLeak(res, r);
+      assertRefusal(res, r, 400, 'duplicate_header', 'authorization');
     });
   });
 
@@ -172,8 +171,8 @@ describe('B: header-value attacks (run time)', () => {
       const res = await r.send([`Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, `Authorization: Bearer ${SENTINEL}-second-token`]);
       assert.equal(res.status, 200);
       const got = r.backend.last();
-      assert.deepEqual(rawValues(got, 'authorization'), []);
-      assert.ok(!got.rawHeaders.join('\n').includes(SENTINEL_CLIENT_AUTH));
+      assert.deepEqual(wireValues(got, 'authorization'), []);
+      assert.ok(!wireText(got).includes(SENTINEL_CLIENT_AUTH));
     });
   });
 
@@ -181,7 +180,7 @@ describe('B: header-value attacks (run time)', () => {
     await withRelay({}, async (r) => {
       const res = await r.send([`X-Mcp-Api-Key:  \t ${SENTINEL_KEY} \t `]);
       assert.equal(res.status, 200);
-      assert.deepEqual(rawValues(r.backend.last(), 'x-mcp-api-key'), [SENTINEL_KEY]);
+      assert.deepEqual(wireValues(r.backend.last(), 'x-mcp-api-key'), [SENTINEL_KEY]);
     });
   });
 
@@ -192,7 +191,7 @@ describe('B: header-value attacks (run time)', () => {
         assert.equal(res.status, 200, JSON.stringify(line));
         assert.deepEqual(r.captured.at(-1), { 'x-tenant': SENTINEL_TENANT });
         const got = r.backend.last();
-        assert.ok(!rawNames(got).includes('x-mcp-api-key'), `an empty key was forwarded: ${got.rawHeaders.join(' | ')}`);
+        assert.ok(!wireNames(got).includes('x-mcp-api-key'), `an empty key was forwarded: ${wireText(got)}`);
       }
     });
   });
@@ -212,12 +211,11 @@ describe('B: header-value attacks (run time)', () => {
       const exact = `${SENTINEL_KEY}${'k'.repeat(8192 - SENTINEL_KEY.length)}`;
       const ok = await r.send([`X-Mcp-Api-Key: ${exact}`]);
       assert.equal(ok.status, 200);
-      assert.deepEqual(rawValues(r.backend.last(), 'x-mcp-api-key'), [exact]);
+      assert.deepEqual(wireValues(r.backend.last(), 'x-mcp-api-key'), [exact]);
       const count = r.backend.requests.length;
       const res = await r.send([`X-Mcp-Api-Key: ${exact}k`]);
       assert.equal(r.backend.requests.length, count, 'the 8193-byte value was forwarded');
-      assertGatewayError(res, 431, 'header_too_large', 'x-mcp-api-key');
-      assertNoLeak(res, r);
+      assertRefusal(res, r, 431, 'header_too_large', 'x-mcp-api-key');
     });
   });
 
@@ -226,7 +224,7 @@ describe('B: header-value attacks (run time)', () => {
       for (const value of [`${SENTINEL_KEY},k2`, `${SENTINEL_KEY}, k2`]) {
         const res = await r.send([`X-Mcp-Api-Key: ${value}`]);
         assert.equal(res.status, 200);
-        assert.deepEqual(rawValues(r.backend.last(), 'x-mcp-api-key'), [value]);
+        assert.deepEqual(wireValues(r.backend.last(), 'x-mcp-api-key'), [value]);
       }
     });
   });
@@ -237,10 +235,10 @@ describe('B: header-value attacks (run time)', () => {
       const res = await r.send([`Mcp-Param-X: ${encoded}`, 'Mcp-Param-Region: us west\t1', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
       assert.equal(res.status, 200);
       const got = r.backend.last();
-      assert.deepEqual(rawValues(got, 'mcp-param-x'), [encoded]);
-      assert.deepEqual(rawValues(got, 'mcp-param-region'), ['us west\t1']);
-      assert.deepEqual(rawValues(got, 'x-static'), [STATIC_VALUE]);
-      assert.deepEqual(rawValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
+      assert.deepEqual(wireValues(got, 'mcp-param-x'), [encoded]);
+      assert.deepEqual(wireValues(got, 'mcp-param-region'), ['us west\t1']);
+      assert.deepEqual(wireValues(got, 'x-static'), [STATIC_VALUE]);
+      assert.deepEqual(wireValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
     });
   });
 });

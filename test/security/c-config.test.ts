@@ -27,7 +27,9 @@ import {
 import { HOP_BY_HOP_HEADERS, PROTOCOL_HEADERS } from '../../lib/header-rules.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { assertRefusal, wireText, wireValues } from '../helpers/sec-relay.js';
 
 const SENTINEL = 'S3NT1NEL-cconfig-91d4e7';
 const TARGET = 'http://127.0.0.1:9/mcp';
@@ -263,14 +265,13 @@ describe('C: configuration attacks (layer S)', () => {
     );
   });
 
+  // Deviation C4: no error and no precedence flag for allow + static; the static value wins (only passthrough + static throws).
   it('C4: captured (allow) and static with the same name and default passthrough: the static value wins, sent once', async () => {
     const res = await fetch(`${gateway.url}/c4`, { headers: { 'X-Key': 'client-forged' } });
     assert.equal(res.status, 200);
     const seen = backend.last();
-    assert.equal(seen.headers['x-key'], 'static-value');
-    const lines = seen.rawHeaders.filter((_, i) => i % 2 === 0 && seen.rawHeaders[i]!.toLowerCase() === 'x-key');
-    assert.equal(lines.length, 1);
-    assert.ok(!seen.rawHeaders.includes('client-forged'));
+    assert.deepEqual(wireValues(seen, 'x-key'), ['static-value']);
+    assert.ok(!wireText(seen).includes('client-forged'));
   });
 
   it('C5: names "", " x", "x ", "x:y", "x\\r\\ny", "x\\ty", "é" throw ERR_INVALID_HEADER_NAME everywhere, without raw CR/LF in the message', () => {
@@ -344,16 +345,17 @@ describe('C: configuration attacks (layer S)', () => {
     }
   });
 
+  // Deviation C8: underscore names are accepted (RFC 9110 tokens); a client's twin of a managed name is never forwarded anyway.
   it('C8: underscore names are RFC 9110 tokens and accepted (project decision); a configured x_tenant never forwards its dash twin', async () => {
     assert.doesNotThrow(() => capture({ allow: ['x_tenant'] }));
     assert.doesNotThrow(() => proxy({ passthrough: ['x_tenant'], headers: { plaintext: { x_static: 'v' } } }));
     const res = await fetch(`${gateway.url}/c8`, { headers: { 'x-tenant': 'dash-twin-evil', x_tenant: 'acme', x_mcp_api_key: 'underscore-twin-evil' } });
     assert.equal(res.status, 200);
-    const seen = backend.last().headers;
-    assert.equal(seen.x_tenant, 'acme');
-    assert.equal(seen['x-tenant'], undefined);
-    assert.equal(seen.x_mcp_api_key, undefined);
-    assert.equal(seen['x-mcp-api-key'], undefined);
+    const seen = backend.last();
+    assert.deepEqual(wireValues(seen, 'x_tenant'), ['acme']);
+    assert.deepEqual(wireValues(seen, 'x-tenant'), []);
+    assert.deepEqual(wireValues(seen, 'x_mcp_api_key'), []);
+    assert.deepEqual(wireValues(seen, 'x-mcp-api-key'), []);
   });
 
   it('C9: wildcard allowlists ("*", "x-*", "*-key") are rejected in every list and map', () => {
@@ -431,6 +433,7 @@ describe('C: configuration attacks (layer S)', () => {
     );
   });
 
+  // Deviation C13: names may have up to 256 characters (ToolHive's limit), not 64.
   it('C13: a name longer than 256 characters throws ERR_INVALID_HEADER_NAME (project limit 256; the catalogue suggests 64)', () => {
     const long = `x-${'a'.repeat(255)}`;
     expectConfigError(() => capture({ allow: [long] }), 'ERR_INVALID_HEADER_NAME', 'allow[0]');
@@ -439,6 +442,7 @@ describe('C: configuration attacks (layer S)', () => {
     assert.doesNotThrow(() => capture({ allow: ['a'.repeat(256)] }));
   });
 
+  // Deviation C14: pin takes no header list; it pins every captured header except credentials and static names.
   it('C14: pin has no list of headers to pin, so no credential or static name can be put in one (the relay excludes them itself; e-sessions proves it)', () => {
     const principal = () => 'alice';
     for (const key of ['pin', 'headers', 'pinHeaders']) {
@@ -502,6 +506,7 @@ describe('C: configuration attacks (layer S)', () => {
     }
   });
 
+  // Deviation C17: the target's query is not inspected for credentials; only user:pass@ and #fragment are refused.
   it('C17: a secret in the target query is allowed (documented), but neither the relay log nor the console prints it', async () => {
     const log = captureLogger();
     const printed: string[] = [];
@@ -544,9 +549,9 @@ describe('B14–B19: static value attacks (layer S)', () => {
   it('B15: a secret file ending in "\\n" or "\\r\\n" is accepted with one newline stripped; the backend gets the exact value', async () => {
     const res = await fetch(`${gateway.url}/b15`);
     assert.equal(res.status, 200);
-    const seen = backend.last().headers;
-    assert.equal(seen['x-newline'], 'file-value-1');
-    assert.equal(seen['x-crlf'], 'file-value-2');
+    const seen = backend.last();
+    assert.deepEqual(wireValues(seen, 'x-newline'), ['file-value-1']);
+    assert.deepEqual(wireValues(seen, 'x-crlf'), ['file-value-2']);
   });
 
   it('B16: a secret with a leading/trailing space or tab, or interior CR/LF, throws ERR_SECRET_INVALID without the value', () => {
@@ -657,27 +662,22 @@ describe('H1/H2 for configuration: no configured value in errors, logs or printe
   it('H1: a secret broken after start-up gives 502 secret_unavailable; body and logs name the header and secret, never the value', async () => {
     runtimeEnv.RUNTIME_KEY = `${SENTINEL}\r\nX-Evil: 1`;
     try {
-      const res = await fetch(`${gateway.url}/h1`);
-      assert.equal(res.status, 502);
-      const text = await res.text();
-      const body = JSON.parse(text) as { error: { code: number; data: { reason: string } } };
-      assert.equal(body.error.code, -32000);
-      assert.equal(body.error.data.reason, 'secret_unavailable');
-      assert.ok(!text.includes(SENTINEL));
-      assert.ok(!text.includes('RUNTIME_KEY'), 'the secret name stays in the log, not in the client body');
+      const res = await rawRequest(gateway.port, httpText('GET /h1 HTTP/1.1', ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL}-client-key`]));
+      assertRefusal(res, { logger: gatewayLog, startupLines: [] }, 502, 'secret_unavailable');
+      assert.ok(!res.raw.includes('RUNTIME_KEY'), 'the secret name stays in the log, not in the response');
       const line = gatewayLog.lines.find((l) => l.message.includes('secret_unavailable'));
       assert.ok(line, gatewayLog.text());
       assert.match(JSON.stringify(line.fields), /x-runtime/);
       assert.match(JSON.stringify(line.fields), /RUNTIME_KEY/);
-      assert.ok(!gatewayLog.text().includes(SENTINEL), gatewayLog.text());
     } finally {
       runtimeEnv.RUNTIME_KEY = 'good-value';
     }
     const ok = await fetch(`${gateway.url}/h1`);
     assert.equal(ok.status, 200);
-    assert.equal(backend.last().headers['x-runtime'], 'good-value');
+    assert.deepEqual(wireValues(backend.last(), 'x-runtime'), ['good-value']);
   });
 
+  // Deviation H2: providers print as SecretProvider(<description>), not [REDACTED]; no configuration object holds a secret value.
   it('H2: util.inspect, JSON.stringify and String of the middleware functions and providers contain no secret value', () => {
     fs.writeFileSync(path.join(dir, 'H2_FILE'), `${SENTINEL}-file\n`);
     const env = envSecrets({ H2_ENV: `${SENTINEL}-env` });

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { mcpProxy, type SecretProvider } from '../../lib/index.js';
+import { envSecrets, mcpProxy, type SecretProvider } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { SENTINEL, SENTINEL_CLIENT_AUTH, SENTINEL_KEY, SENTINEL_SECRET, assertRefusal, jsonBody, wireValues } from '../helpers/sec-relay.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
@@ -98,23 +99,16 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
-interface GatewayErrorBody {
-  jsonrpc: string;
-  error: { code: number; message: string; data: { reason: string; header?: string } };
-  id: null;
-}
+/** Every fault route carries a secret-backed header, so a refusal could leak a configured value too. */
+const WITH_SECRET = { headers: { fromSecret: { 'X-Backend-Auth': 'F_SECRET' } }, secrets: envSecrets({ F_SECRET: SENTINEL_SECRET }) };
 
-/** Asserts the relay's JSON-RPC error shape and returns the raw text for leak checks. */
-async function expectGatewayError(res: Response, status: number, reason: string): Promise<{ text: string; body: GatewayErrorBody }> {
-  const text = await res.text();
-  assert.equal(res.status, status, `status; body: ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  const body = JSON.parse(text) as GatewayErrorBody;
-  assert.equal(body.jsonrpc, '2.0');
-  assert.equal(body.error.code, -32000);
-  assert.equal(body.error.data.reason, reason);
-  assert.equal(body.id, null);
-  return { text, body };
+/** Client values on every refused request; none may come back in a response or a log line. */
+const SENTINEL_LINES = [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, `Cookie: sid=${SENTINEL}-cookie`];
+
+/** A JSON-RPC POST carrying the sentinel headers, over a raw socket so every response byte is seen. */
+function sentinelPost(path: string): string {
+  const body = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
+  return httpText(`POST ${path} HTTP/1.1`, ['Host: gateway.test', 'Content-Type: application/json', `Content-Length: ${body.length}`, ...SENTINEL_LINES], body);
 }
 
 const SSE_REQUEST = (path: string): string =>
@@ -169,21 +163,17 @@ describe('F: backend faults (catalogue group F)', () => {
     const dead = await listen((_req, res) => res.end());
     const deadPort = dead.port;
     await dead.close(); // the port is now closed: connecting to it is refused
-    app.use('/f1', mcpProxy({ target: `http://127.0.0.1:${deadPort}/secret-backend-path`, logger }));
+    app.use('/f1', mcpProxy({ target: `http://127.0.0.1:${deadPort}/secret-backend-path`, logger, ...WITH_SECRET }));
 
-    const res = await fetch(`${gateway.url}/f1`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
-      signal: AbortSignal.timeout(5000),
-    });
-    const { text, body } = await expectGatewayError(res, 502, 'backend_unreachable');
-    assert.doesNotMatch(text, /127\.0\.0\.1/);
-    assert.doesNotMatch(text, /secret-backend-path/);
-    assert.ok(!text.includes(`:${deadPort}`), 'the body names the target port');
+    const res = await rawRequest(gateway.port, sentinelPost('/f1'));
+    assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_unreachable');
+    assert.doesNotMatch(res.body, /127\.0\.0\.1/);
+    assert.doesNotMatch(res.raw, /secret-backend-path/);
+    assert.ok(!res.body.includes(`:${deadPort}`), 'the body names the target port');
     // The port number must not appear in the human-facing parts (the -32000 code is compared apart).
-    assert.ok(!JSON.stringify([body.error.message, body.error.data]).includes(String(deadPort)), 'message names the port');
-    assert.doesNotMatch(text, /ECONNREFUSED/);
+    const { error } = jsonBody(res);
+    assert.ok(!JSON.stringify([error.message, error.data]).includes(String(deadPort)), 'message names the port');
+    assert.doesNotMatch(res.raw, /ECONNREFUSED/);
     await assertGatewayStillServes();
   });
 
@@ -195,26 +185,21 @@ describe('F: backend faults (catalogue group F)', () => {
         req.socket[how]();
       });
       cleanups.push(() => backend.close());
-      app.use(`/f2-${how}`, mcpProxy({ target: `${backend.url}/mcp`, logger }));
+      app.use(`/f2-${how}`, mcpProxy({ target: `${backend.url}/mcp`, logger, ...WITH_SECRET }));
 
-      const res = await fetch(`${gateway.url}/f2-${how}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
-        signal: AbortSignal.timeout(5000),
-      });
-      const { text } = await expectGatewayError(res, 502, 'backend_unreachable');
+      const res = await rawRequest(gateway.port, sentinelPost(`/f2-${how}`));
+      assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_unreachable');
       assert.ok(seen >= 1, 'the backend received the request before dropping it');
-      assert.doesNotMatch(text, /127\.0\.0\.1|ECONNRESET|socket hang up/);
+      assert.doesNotMatch(res.raw, /127\.0\.0\.1|ECONNRESET|socket hang up/);
       await assertGatewayStillServes();
     });
   }
 
   it('F3: a target whose host does not resolve (.invalid never resolves) gives 502', async () => {
-    app.use('/f3', mcpProxy({ target: 'http://does-not-exist.invalid/mcp', logger, timeout: 10_000 }));
-    const res = await fetch(`${gateway.url}/f3`, { signal: AbortSignal.timeout(12_000) });
-    const { text } = await expectGatewayError(res, 502, 'backend_unreachable');
-    assert.doesNotMatch(text, /does-not-exist|\.invalid|ENOTFOUND|EAI_AGAIN/);
+    app.use('/f3', mcpProxy({ target: 'http://does-not-exist.invalid/mcp', logger, timeout: 10_000, ...WITH_SECRET }));
+    const res = await rawRequest(gateway.port, sentinelPost('/f3'), 12_000);
+    assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_unreachable');
+    assert.doesNotMatch(res.raw, /does-not-exist|\.invalid|ENOTFOUND|EAI_AGAIN/);
     await assertGatewayStillServes();
   });
 
@@ -229,16 +214,16 @@ describe('F: backend faults (catalogue group F)', () => {
       // never answers
     });
     cleanups.push(() => backend.close());
-    app.use('/f4', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 300 }));
+    app.use('/f4', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 300, ...WITH_SECRET }));
 
     const start = Date.now();
-    const res = await fetch(`${gateway.url}/f4`, { signal: AbortSignal.timeout(5000) });
+    const res = await rawRequest(gateway.port, sentinelPost('/f4'));
     const elapsed = Date.now() - start;
-    const { text } = await expectGatewayError(res, 504, 'backend_timeout');
+    assertRefusal(res, { logger, startupLines: [] }, 504, 'backend_timeout');
     assert.equal(received, 1);
     assert.ok(elapsed >= 290, `504 came after ${elapsed} ms, before the 300 ms timeout`);
     assert.ok(elapsed < 3000, `504 came after ${elapsed} ms`);
-    assert.doesNotMatch(text, /127\.0\.0\.1/);
+    assert.doesNotMatch(res.raw, /127\.0\.0\.1/);
     await waitFor(() => backendClosedAt !== undefined, 1000, 'the backend to see its request close');
     await assertGatewayStillServes();
   });
@@ -400,11 +385,11 @@ describe('F: backend faults (catalogue group F)', () => {
       const backend = await rawBackend((socket) => socket.end(Buffer.from(response, 'latin1')));
       cleanups.push(() => backend.close());
       const path = `/f9-${label.replace(/\W+/g, '-')}`;
-      app.use(path, mcpProxy({ target: `http://127.0.0.1:${backend.port}/mcp`, logger }));
+      app.use(path, mcpProxy({ target: `http://127.0.0.1:${backend.port}/mcp`, logger, ...WITH_SECRET }));
 
-      const res = await fetch(`${gateway.url}${path}`, { signal: AbortSignal.timeout(5000) });
-      const { text } = await expectGatewayError(res, 502, 'backend_bad_response');
-      assert.doesNotMatch(text, /HPE_|OpenSSH|127\.0\.0\.1/);
+      const res = await rawRequest(gateway.port, sentinelPost(path));
+      assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_bad_response');
+      assert.doesNotMatch(res.raw, /HPE_|OpenSSH|127\.0\.0\.1/);
       await assertGatewayStillServes();
     });
   }
@@ -463,10 +448,10 @@ describe('F: backend faults (catalogue group F)', () => {
   });
 
   it('F12: a backend echoing the injected secret in a response header named like the fromSecret header does not reach the client', async () => {
-    const SENTINEL = 'S3NT1NEL-f12-backend-echo-9c1e';
+    const ECHOED = `${SENTINEL}-f12-backend-echo-9c1e`;
     const secrets: SecretProvider = {
       description: 'test secrets',
-      read: (name) => (name === 'F12_API_KEY' ? SENTINEL : undefined),
+      read: (name) => (name === 'F12_API_KEY' ? ECHOED : undefined),
     };
     const backend = await recordingBackend((req, res) => {
       const key = req.headers['x-api-key'];
@@ -482,13 +467,13 @@ describe('F: backend faults (catalogue group F)', () => {
     );
 
     const res = await rawRequest(gateway.port, httpText('GET /f12 HTTP/1.1', ['Host: gateway.test', 'Connection: close']));
-    assert.equal(backend.last().headers['x-api-key'], SENTINEL, 'positive control: the backend received the secret');
+    assert.deepEqual(wireValues(backend.last(), 'x-api-key'), [ECHOED], 'positive control: the backend received the secret');
     assert.equal(res.status, 200);
     assert.equal(res.body, '{"ok":true}');
     assert.equal(res.headers['x-echo-control'], 'visible', 'positive control: other backend headers pass');
     assert.ok(!res.headerLines.some(([name]) => name.toLowerCase() === 'x-api-key'), 'the echoed secret header reached the client');
-    assert.ok(!res.raw.includes(SENTINEL), 'the secret value reached the client');
-    assert.ok(!logger.text().includes(SENTINEL), 'the secret value was logged');
+    assert.ok(!res.raw.includes(ECHOED), 'the secret value reached the client');
+    assert.ok(!logger.text().includes(ECHOED), 'the secret value was logged');
     await assertGatewayStillServes();
   });
 

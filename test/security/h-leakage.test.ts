@@ -28,9 +28,9 @@ import {
   SENTINEL_KEY,
   SENTINEL_SECRET,
   SENTINEL_TENANT,
-  assertGatewayError,
+  assertRefusal,
   assertNoLeak,
-  rawValues,
+  wireValues,
   withRelay,
   type SecRelay,
   type SecRelayOptions,
@@ -167,8 +167,7 @@ describe('H: leakage of header and secret values (run time)', () => {
       await withRelay({ ...withSentinelStatic, ...c.options }, async (r) => {
         c.before?.(r.env);
         const res = c.raw ? await r.raw(c.raw(r.port)) : await r.send([...(c.lines ?? []), ...sentinelHeaders]);
-        assertGatewayError(res, c.status, c.reason, c.header);
-        assertNoLeak(res, r, [SENTINEL_SECRET, STATIC_SENTINEL, SENTINEL_KEY]);
+        assertRefusal(res, r, c.status, c.reason, c.header, [SENTINEL_SECRET, STATIC_SENTINEL, SENTINEL_KEY]);
         assert.ok(r.logger.lines.length > 0, 'the rejection was logged');
         for (const word of c.logMentions ?? []) assert.ok(r.logger.text().includes(word), `log names ${word}`);
         if (c.status < 500) assert.equal(r.backend.requests.length, 0);
@@ -200,8 +199,7 @@ describe('H: leakage of header and secret values (run time)', () => {
           await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
             for (const id of [`${SENTINEL}-session id`, `${SENTINEL}-${'i'.repeat(257)}`]) {
               const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, USER, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]);
-              assertGatewayError(res, 400, 'invalid_session_id', 'mcp-session-id');
-              assertNoLeak(res, r, [...sessionValues, id]);
+              assertRefusal(res, r, 400, 'invalid_session_id', 'mcp-session-id', [...sessionValues, id]);
             }
             assert.equal(r.backend.requests.length, 0);
           });
@@ -247,10 +245,9 @@ describe('H: leakage of header and secret values (run time)', () => {
           await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
             const id = await initialize(r, [USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
             const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', body: '{}' });
-            assertGatewayError(res, 503, 'session_limit');
+            assertRefusal(res, r, 503, 'session_limit', undefined, [...sessionValues, id]);
             assert.match(res.headers['retry-after'] ?? '', /^[1-9][0-9]*$/);
             assert.equal(r.backend.requests.length, 1);
-            assertNoLeak(res, r, [...sessionValues, id]);
           });
         }
       },
@@ -264,8 +261,7 @@ describe('H: leakage of header and secret values (run time)', () => {
           await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
             for (const lines of [[], [`Mcp-Session-Id: ${SENTINEL}-sid-${randomUUID()}`]]) {
               const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...lines, ...sentinelHeaders], { method: 'POST', body: '{}' });
-              assertGatewayError(res, 503, 'session_store_unavailable');
-              assertNoLeak(res, r, [...sessionValues, 'redis://', 'store.example']);
+              assertRefusal(res, r, 503, 'session_store_unavailable', undefined, [...sessionValues, 'redis://', 'store.example']);
             }
             assert.equal(r.backend.requests.length, 0);
             const logged = r.logger.lines.filter((l) => (l.fields as { reason?: string }).reason === 'session_store_unavailable');
@@ -284,8 +280,7 @@ describe('H: leakage of header and secret values (run time)', () => {
     const port = await closedPort();
     await withRelay({ ...withSentinelStatic, target: `http://127.0.0.1:${port}/mcp` }, async (r) => {
       const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]);
-      assertGatewayError(res, 502, 'backend_unreachable');
-      assertNoLeak(res, r);
+      assertRefusal(res, r, 502, 'backend_unreachable');
       assert.ok(r.logger.lines.length > 0);
     });
   });
@@ -299,8 +294,7 @@ describe('H: leakage of header and secret values (run time)', () => {
       const { port } = garbage.address() as AddressInfo;
       await withRelay({ ...withSentinelStatic, target: `http://127.0.0.1:${port}/mcp` }, async (r) => {
         const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]);
-        assertGatewayError(res, 502, 'backend_bad_response');
-        assertNoLeak(res, r);
+        assertRefusal(res, r, 502, 'backend_bad_response');
       });
     } finally {
       await new Promise<void>((resolve) => garbage.close(() => resolve()));
@@ -321,8 +315,7 @@ describe('H: leakage of header and secret values (run time)', () => {
         gateway.port,
         httpText('POST /b HTTP/1.1', ['Host: gw.test', 'Content-Type: text/plain', `Content-Length: ${body.length}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], body),
       );
-      assertGatewayError(res, 500, 'internal_error');
-      assertNoLeak(res, { logger, startupLines: [] });
+      assertRefusal(res, { logger, startupLines: [] }, 500, 'internal_error');
     } finally {
       await gateway.close();
       await backend.close();
@@ -354,7 +347,7 @@ describe('H: leakage of header and secret values (run time)', () => {
       async (r) => {
         const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
         assert.equal(res.status, 200);
-        assert.deepEqual(rawValues(r.backend.last(), 'x-backend-auth'), [SENTINEL_SECRET], 'precondition: the backend got the secret');
+        assert.deepEqual(wireValues(r.backend.last(), 'x-backend-auth'), [SENTINEL_SECRET], 'precondition: the backend got the secret');
         assert.equal(res.headers['x-backend-auth'], undefined);
         assertNoLeak(res, r);
       },

@@ -1,0 +1,63 @@
+/**
+ * Benchmark gateway, run as its own process: `gateway.ts <setup> <backend url>`. Every setup serves
+ * `/mcp` on an Express 5 app so that the only difference between two setups is what they measure.
+ * Prints `{"port":N}` once listening; answers `{cmd:'stats'}` over IPC with memoryUsage() after a
+ * full GC (start it with --expose-gc) and the CPU time used so far.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { captureHeaders, envSecrets, mcpProxy } from '../lib/index.js';
+import { answerPost } from './mcp-answer.js';
+import { SETUPS, type Setup } from './setups.js';
+
+const [setup, backend] = process.argv.slice(2) as [Setup, string];
+if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${SETUPS.join('|')}> <backend url>`);
+
+/** The relay as the issue fixes it for the benchmark: 2 captured, 2 static and 1 secret-backed header. */
+function relay(session: 'request' | 'bind'): express.RequestHandler[] {
+  return [
+    captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] }),
+    mcpProxy({
+      target: `${backend}/mcp`,
+      headers: {
+        plaintext: { 'X-MCP-Toolsets': 'projects', 'X-Region': 'eu-west' },
+        fromSecret: { 'X-Api-Key': 'BENCH_BACKEND_KEY' },
+      },
+      secrets: envSecrets({ BENCH_BACKEND_KEY: 'bench-backend-key-0123456789' }),
+      session: session === 'bind' ? { mode: 'bind', maxSessions: 10_000_000 } : 'request',
+    }),
+  ];
+}
+
+function handlers(): express.RequestHandler[] {
+  switch (setup) {
+    case 'express':
+      return [answerPost];
+    case 'hpm':
+      return [createProxyMiddleware({ target: `${backend}/mcp`, changeOrigin: true })];
+    case 'relay-request':
+      return relay('request');
+    case 'relay-bind':
+      return relay('bind');
+    case 'direct':
+      throw new Error('the direct setup has no gateway');
+  }
+}
+
+const app = express();
+app.use('/mcp', ...handlers());
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+});
+server.keepAliveTimeout = 60_000;
+
+process.on('message', (message: { cmd?: string }) => {
+  if (message.cmd !== 'stats') return;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const cpu = process.cpuUsage();
+  process.send?.({ ...process.memoryUsage(), cpuMicros: cpu.user + cpu.system });
+});
+process.on('SIGTERM', () => process.exit(0));

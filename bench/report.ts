@@ -1,0 +1,109 @@
+/** The benchmark report: its shape, the targets of docs/benchmarks.md, and the printed table. */
+import type { GatewayStats, LoadResult, SseResult } from './results.js';
+import { SETUPS, type Setup } from './setups.js';
+
+export interface SetupFigures {
+  throughput: LoadResult;
+  /** Gateway CPU time per request during the throughput run (none for `direct`). */
+  cpuMicrosPerRequest: number | undefined;
+  fixedRate: LoadResult;
+  firstEvent?: SseResult;
+  stream?: SseResult;
+}
+
+export interface Target {
+  name: string;
+  value: number;
+  limit: string;
+  met: boolean;
+}
+
+export interface LongRun {
+  minutes: number;
+  /** Samples every 30 s (after a full GC) with streams open; before/after: 1 min in, and `minutes` later. */
+  before: GatewayStats;
+  after: GatewayStats;
+  samples: (GatewayStats & { atSeconds: number })[];
+  stream: SseResult;
+}
+
+export interface Report {
+  date: string;
+  machine: { cpus: number; cpu: string; memoryGiB: number; node: string; platform: string };
+  plan: Record<string, number | boolean>;
+  rounds: Partial<Record<Setup, SetupFigures>>[];
+  sessions: { sessions: number; bytesPerSession: number } | undefined;
+  long: LongRun | undefined;
+  targets: Target[];
+}
+
+/** The mean over rounds of one figure of one setup (NaN where a setup has no such figure). */
+function mean(report: Report, setup: Setup, figure: (f: SetupFigures) => number | undefined): number {
+  const values = report.rounds.map((r) => (r[setup] ? figure(r[setup]) : undefined)).filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+}
+
+const rps = (s: Setup, r: Report): number => mean(r, s, (f) => f.throughput.requestsPerSecond);
+const p50 = (s: Setup, r: Report): number => mean(r, s, (f) => f.fixedRate.latencyMs.p50);
+const firstEvent = (s: Setup, r: Report): number => mean(r, s, (f) => f.firstEvent?.firstEventMs.p50);
+
+/** The issue's targets, as ratios or differences within this run. */
+export function targets(report: Report): Target[] {
+  const out: Target[] = [];
+  // A figure this run did not measure (e.g. `--setups` left out its setups) is no target missed.
+  const add = (name: string, value: number, limit: string, met: boolean): void => {
+    if (!Number.isNaN(value)) out.push({ name, value, limit, met });
+  };
+  const hpm = rps('hpm', report);
+  const request = rps('relay-request', report) / hpm;
+  const bind = rps('relay-bind', report) / hpm;
+  add('relay request throughput / bare HPM', request, '>= 1.00', request >= 1.0);
+  add('relay bind throughput / bare HPM', bind, '>= 0.95', bind >= 0.95);
+  const addedP50 = p50('relay-request', report) - p50('hpm', report);
+  add('relay request p50 - bare HPM p50 at 500 req/s (ms)', addedP50, '<= 0.20', addedP50 <= 0.2);
+  const laterFirst = firstEvent('relay-request', report) - firstEvent('direct', report);
+  add('relay SSE first event p50 - direct (ms)', laterFirst, '<= 2.00', laterFirst <= 2);
+  if (report.sessions) add('bytes per bind session', report.sessions.bytesPerSession, '<= 400', report.sessions.bytesPerSession <= 400);
+  if (report.long) {
+    const growth = (report.long.after.rss - report.long.before.rss) / report.long.before.rss;
+    add(`relay RSS growth over ${report.long.minutes} min of SSE`, growth * 100, '< 5 %', growth < 0.05);
+  }
+  return out;
+}
+
+const fixed = (n: number, digits = 2): string => (Number.isNaN(n) ? '-' : n.toFixed(digits));
+
+export function print(report: Report): void {
+  const m = report.machine;
+  console.log(`\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}`);
+  console.log(`${report.rounds.length} rounds, means shown\n`);
+  const hpm = rps('hpm', report);
+  const rows = [['setup', 'req/s (32 conn)', 'vs HPM', 'gateway CPU us/req', 'p50 ms @500/s', 'p99 ms @500/s', 'SSE 1st event p50 ms', 'SSE event p50 ms', 'SSE event p99 ms']];
+  for (const s of SETUPS) {
+    if (!report.rounds[0]?.[s]) continue;
+    rows.push([
+      s,
+      fixed(rps(s, report), 0),
+      `${fixed(rps(s, report) / hpm)}x`,
+      fixed(mean(report, s, (f) => f.cpuMicrosPerRequest), 0),
+      fixed(p50(s, report)),
+      fixed(mean(report, s, (f) => f.fixedRate.latencyMs.p99)),
+      fixed(firstEvent(s, report)),
+      fixed(mean(report, s, (f) => f.stream?.eventMs.p50)),
+      fixed(mean(report, s, (f) => f.stream?.eventMs.p99)),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
+  if (report.long) {
+    const l = report.long;
+    const mib = (n: number): string => fixed(n / 2 ** 20, 1);
+    console.log(`long SSE: ${l.minutes} min, ${l.stream.events} events, ${l.stream.broken} broken streams`);
+    console.log(`  relay RSS  MiB every 30 s: ${l.samples.map((s) => mib(s.rss)).join(' ')}`);
+    console.log(`  relay heap MiB every 30 s: ${l.samples.map((s) => mib(s.heapUsed)).join(' ')}`);
+    console.log(`  from ${mib(l.before.rss)} to ${mib(l.after.rss)} MiB RSS over ${l.minutes} min after a 1 min warm-up`);
+  }
+  console.log('\ntargets:');
+  for (const t of report.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${fixed(t.value)} (target ${t.limit})`);
+}

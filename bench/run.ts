@@ -1,0 +1,168 @@
+/**
+ * `npm run bench [-- --quick | --long] [--rounds N] [--setups a,b]`: the benchmark of docs/benchmarks.md.
+ *
+ * Backend, gateway and load generator each run in their own process. Every round measures every
+ * setup (the second round in reverse order, so drift in the machine does not favour one setup), each
+ * after a warm-up. Prints a table, checks the targets as ratios within the same run, and writes the
+ * whole result as JSON to .bench-results/ (git-ignored). Exits 1 if a target is missed.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { ask, runChild, startChild, type Child } from './process.js';
+import { print, targets, type LongRun, type Report, type SetupFigures } from './report.js';
+import type { LoadResult, LoadSpec, GatewayStats, SseResult, SseSpec } from './results.js';
+import { CALL_BODY, CLIENT_HEADERS, INIT_BODY, SETUPS, STREAMING_SETUPS, type Setup } from './setups.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const long = args.includes('--long');
+const rounds = Number(args[args.indexOf('--rounds') + 1]) || 2;
+/** `--setups hpm,relay-request`: only these (for profiling one change); the targets need hpm, direct and both relays. */
+const only = args.includes('--setups') ? (args[args.indexOf('--setups') + 1] ?? '').split(',') : undefined;
+const setups = SETUPS.filter((s) => !only || only.includes(s));
+
+/** Durations; `--quick` is a smoke run of the harness, not a measurement. */
+const PLAN = {
+  warmupSeconds: quick ? 1 : 3,
+  throughputSeconds: quick ? 2 : 10,
+  latencySeconds: quick ? 2 : 10,
+  fixedRate: 500,
+  sseSeconds: quick ? 3 : 60,
+  sseStreams: 10,
+  sseIntervalMs: 100,
+  firstEventSamples: quick ? 10 : 50,
+  sessions: quick ? 10_000 : 100_000,
+  longMinutes: 10,
+  longStreams: 50,
+};
+
+type Gateway = Child<{ port: number }>;
+
+async function startGateway(setup: Setup, backendUrl: string): Promise<Gateway | undefined> {
+  if (setup === 'direct') return undefined;
+  return startChild('gateway.ts', [setup, backendUrl], ['--expose-gc']);
+}
+
+/** Headers of a request inside a session the setup itself opened, so bind mode has a record to match. */
+async function sessionHeaders(url: string): Promise<Record<string, string>> {
+  const res = await fetch(url, { method: 'POST', headers: CLIENT_HEADERS, body: INIT_BODY });
+  await res.arrayBuffer();
+  const id = res.headers.get('mcp-session-id');
+  if (res.status !== 200 || !id) throw new Error(`initialize through ${url} failed: ${res.status}`);
+  return { ...CLIENT_HEADERS, 'mcp-session-id': id };
+}
+
+const load = (spec: LoadSpec): Promise<LoadResult> => runChild<LoadResult>('load.ts', spec);
+const sse = (spec: SseSpec): Promise<SseResult> => runChild<SseResult>('sse-client.ts', spec);
+
+async function measureSetup(setup: Setup, backendUrl: string): Promise<SetupFigures> {
+  const gateway = await startGateway(setup, backendUrl);
+  try {
+    const url = `${gateway ? `http://127.0.0.1:${gateway.hello.port}` : backendUrl}/mcp`;
+    const headers = await sessionHeaders(url);
+    const post = { url, method: 'POST', headers, body: CALL_BODY } as const;
+    await load({ ...post, connections: 32, seconds: PLAN.warmupSeconds });
+    const before = gateway && (await ask<GatewayStats>(gateway.process, { cmd: 'stats' }));
+    const throughput = await load({ ...post, connections: 32, seconds: PLAN.throughputSeconds });
+    const after = gateway && (await ask<GatewayStats>(gateway.process, { cmd: 'stats' }));
+    // CPU per request hardly depends on what else the machine runs, unlike requests per second.
+    const cpuMicrosPerRequest = before && after ? (after.cpuMicros - before.cpuMicros) / throughput.requests : undefined;
+    const fixedRate = await load({ ...post, connections: 10, seconds: PLAN.latencySeconds, rate: PLAN.fixedRate });
+    if (!STREAMING_SETUPS.includes(setup)) return { throughput, cpuMicrosPerRequest, fixedRate };
+    const firstEvent = await sse({ url, headers, streams: PLAN.firstEventSamples, sequential: true, events: 1, intervalMs: 1 });
+    const events = Math.round((PLAN.sseSeconds * 1000) / PLAN.sseIntervalMs);
+    const stream = await sse({ url, headers, streams: PLAN.sseStreams, events, intervalMs: PLAN.sseIntervalMs });
+    return { throughput, cpuMicrosPerRequest, fixedRate, firstEvent, stream };
+  } finally {
+    await gateway?.stop();
+  }
+}
+
+/** Heap held per recorded `bind` session: the heap after N initializes minus before, over N. */
+async function bytesPerSession(backendUrl: string): Promise<{ sessions: number; bytesPerSession: number }> {
+  const gateway = (await startGateway('relay-bind', backendUrl))!;
+  try {
+    const init = { url: `http://127.0.0.1:${gateway.hello.port}/mcp`, method: 'POST', headers: CLIENT_HEADERS, body: INIT_BODY } as const;
+    await load({ ...init, connections: 32, amount: 2_000 }); // warm-up: JIT and pools, not counted
+    const before = await ask<GatewayStats>(gateway.process, { cmd: 'stats' });
+    const run = await load({ ...init, connections: 32, amount: PLAN.sessions });
+    const after = await ask<GatewayStats>(gateway.process, { cmd: 'stats' });
+    if (run.ok !== PLAN.sessions) throw new Error(`only ${run.ok} of ${PLAN.sessions} initializes succeeded`);
+    return { sessions: run.ok, bytesPerSession: (after.heapUsed - before.heapUsed) / run.ok };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+/**
+ * `--long`: relay RSS and heap every 30 s over one long SSE run; "before" is the first sample after
+ * a minute of warm-up and "after" the last one, both taken while the streams are open, so the figure
+ * compares the same state.
+ */
+async function longSse(backendUrl: string): Promise<LongRun> {
+  const gateway = (await startGateway('relay-request', backendUrl))!;
+  try {
+    const url = `http://127.0.0.1:${gateway.hello.port}/mcp`;
+    const headers = await sessionHeaders(url);
+    const warmupMs = 60_000;
+    const events = (warmupMs + PLAN.longMinutes * 60_000 + 20_000) / PLAN.sseIntervalMs;
+    const started = Date.now();
+    const running = sse({ url, headers, streams: PLAN.longStreams, events, intervalMs: PLAN.sseIntervalMs });
+    const samples: (GatewayStats & { atSeconds: number })[] = [];
+    const sample = async (): Promise<void> => {
+      const stats = await ask<GatewayStats>(gateway.process, { cmd: 'stats' });
+      samples.push({ ...stats, atSeconds: Math.round((Date.now() - started) / 1000) });
+    };
+    const sampler = setInterval(() => void sample(), 30_000);
+    const stream = await running.finally(() => clearInterval(sampler));
+    const during = samples.filter((s) => s.atSeconds >= warmupMs / 1000 && s.atSeconds <= (warmupMs + PLAN.longMinutes * 60_000) / 1000);
+    if (during.length < 2) throw new Error('the long run took too few samples');
+    return { minutes: PLAN.longMinutes, before: during[0]!, after: during.at(-1)!, samples, stream };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const backend = await startChild<{ port: number }>('backend.ts');
+  const backendUrl = `http://127.0.0.1:${backend.hello.port}`;
+  const report: Report = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    plan: { ...PLAN, rounds, quick, long },
+    rounds: [],
+    sessions: undefined,
+    long: undefined,
+    targets: [],
+  };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [...setups] : [...setups].reverse();
+      const figures: Partial<Record<Setup, SetupFigures>> = {};
+      for (const setup of order) {
+        console.error(`round ${round + 1}/${rounds}: ${setup}`);
+        figures[setup] = await measureSetup(setup, backendUrl);
+      }
+      report.rounds.push(figures);
+    }
+    if (setups.includes('relay-bind')) {
+      console.error(`sessions: ${PLAN.sessions} bind initializes`);
+      report.sessions = await bytesPerSession(backendUrl);
+    }
+    if (long) {
+      console.error(`long: ${PLAN.longMinutes} min of SSE through the relay`);
+      report.long = await longSse(backendUrl);
+    }
+  } finally {
+    await backend.stop();
+  }
+  report.targets = targets(report);
+  print(report);
+  await mkdir('.bench-results', { recursive: true });
+  const file = `.bench-results/bench-${report.date.replace(/[:.]/g, '-')}.json`;
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwritten: ${file}`);
+  if (report.targets.some((t) => !t.met)) process.exitCode = 1;
+}
+
+await main();
