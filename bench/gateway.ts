@@ -7,9 +7,13 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { captureHeaders, envSecrets, mcpProxy } from '../lib/index.js';
 import { answerPost } from './mcp-answer.js';
+import type * as Relay from '../lib/index.js';
 import { SETUPS, type Setup } from './setups.js';
+
+// The relay as users run it: the tsc build in dist/ (`npm run bench` builds first), typed as lib/.
+// Run through tsx, lib/ would carry esbuild's per-closure __name() calls, which bare HPM does not pay.
+const { captureHeaders, envSecrets, mcpProxy } = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof Relay;
 
 const [setup, backend] = process.argv.slice(2) as [Setup, string];
 if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${SETUPS.join('|')}> <backend url>`);

@@ -4,7 +4,7 @@
  * Backend, gateway and load generator each run in their own process. Every round measures every
  * setup (the second round in reverse order, so drift in the machine does not favour one setup), each
  * after a warm-up. Prints a table, checks the targets as ratios within the same run, and writes the
- * whole result as JSON to .bench-results/ (git-ignored). Exits 1 if a target is missed.
+ * whole result as JSON to .bench-results/ (git-ignored). Exits 1 if a target is missed (not with --quick).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -162,7 +162,8 @@ async function main(): Promise<void> {
   const file = `.bench-results/bench-${report.date.replace(/[:.]/g, '-')}.json`;
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwritten: ${file}`);
-  if (report.targets.some((t) => !t.met)) process.exitCode = 1;
+  // A quick run checks the harness, not the relay: its figures are too short to judge.
+  if (!quick && report.targets.some((t) => !t.met)) process.exitCode = 1;
 }
 
 await main();

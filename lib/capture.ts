@@ -1,12 +1,14 @@
 /**
  * captureHeaders: reads the allowlisted incoming headers once, validates them, and stores them per
- * request in a WeakMap (no property on `req`, no global type merging). Nothing else is captured.
+ * request under a private, non-enumerable symbol (no visible property on `req`, no global type merging).
+ * Nothing else is captured.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { reject, sendRejection, type Rejection } from './error-response.js';
 import { displayName, invalidValueReason } from './header-rules.js';
 import { parseCaptureOptions, type CaptureConfig, type CaptureHeadersOptions } from './options.js';
 import { checkHeaderCount, headerLines } from './request-checks.js';
+import { requestSlot } from './request-slot.js';
 
 /** Lower-case header name -> the caller's value. */
 export type ForwardedHeaders = Readonly<Record<string, string>>;
@@ -15,7 +17,7 @@ export type ForwardedHeaders = Readonly<Record<string, string>>;
 export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 const EMPTY: ForwardedHeaders = Object.freeze({});
-const captured = new WeakMap<IncomingMessage, ForwardedHeaders>();
+const captured = requestSlot<ForwardedHeaders>();
 
 /**
  * The headers `captureHeaders` stored for this request: a frozen object of lower-case name -> value.

@@ -76,11 +76,13 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders, ma
   for (const name of Object.keys(req.headers)) {
     if (!isProtocolHeader(name)) continue;
     const value = req.headers[name];
-    if (typeof value !== 'string' || value === '') continue;
+    if (typeof value !== 'string') continue;
     const singleton = SINGLETON_PROTOCOL_HEADERS.has(name) || !PROTOCOL_LISTS.has(name);
+    // Before the empty check: Node keeps only the first Content-Type line, which may be the empty one.
     if (singleton && headerLines(req, name).length > 1) {
       return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
     }
+    if (value === '') continue;
     const invalid = invalidValueReason(value, maxLength);
     if (invalid === 'too_long') {
       return reject(431, 'header_too_large', `Request header field too large: ${displayName(name)}`, displayName(name));

@@ -12,6 +12,7 @@ import { reject, sendRejection, type Rejection } from './error-response.js';
 import { buildOutgoingHeaders, type OutgoingHeaders } from './forwarding-policy.js';
 import { parseProxyOptions, type McpProxyOptions, type ProxyConfig } from './options.js';
 import { isEventStream, sanitizeResponseHeaders } from './response-headers.js';
+import { requestSlot, type RequestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type SessionTicket } from './session-guard.js';
 
 interface RequestState {
@@ -22,6 +23,8 @@ interface RequestState {
   /** The backend's response, once its headers arrived: from then on errors close the connection. */
   proxyRes: IncomingMessage | undefined;
   timedOut: boolean;
+  /** `req.headers` is the client's again (restored at the first of proxyReq, error, close). */
+  restored: boolean;
   /** Set in `bind` and `pin` modes: what the response must record, or which session it belongs to. */
   readonly session: SessionTicket | undefined;
 }
@@ -38,7 +41,7 @@ class BackendTimeout extends Error {
 export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const config = parseProxyOptions(options);
   const secretHeaders = new Set(config.fromSecret.map((h) => h.name));
-  const states = new WeakMap<IncomingMessage, RequestState>();
+  const states = requestSlot<RequestState>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
 
@@ -68,7 +71,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         if (!state) return;
         state.proxyReq = proxyReq;
         // The outgoing headers are copied by now; the host app gets the client's view back.
-        setHeaders(req, clientView(req, state));
+        restoreClientView(req, state);
         if (state.timedOut) proxyReq.destroy(new BackendTimeout());
         else if (state.body) proxyReq.end(state.body);
       },
@@ -95,7 +98,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         const state = states.get(req);
         if (state) {
           clearTimeout(state.timer);
-          setHeaders(req, clientView(req, state));
+          restoreClientView(req, state);
         }
         if (!isServerResponse(res)) {
           res.destroy();
@@ -175,7 +178,7 @@ function startRequest(
   body: Buffer | undefined,
   session: SessionTicket | undefined,
   config: ProxyConfig,
-  states: WeakMap<IncomingMessage, RequestState>,
+  states: RequestSlot<RequestState>,
   fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
 ): RequestState {
   const state: RequestState = {
@@ -185,6 +188,7 @@ function startRequest(
     proxyReq: undefined,
     proxyRes: undefined,
     timedOut: false,
+    restored: false,
     session,
   };
   states.set(req, state);
@@ -199,7 +203,7 @@ function startRequest(
   }, config.timeout);
   res.once('close', () => {
     clearTimeout(state.timer);
-    setHeaders(req, clientView(req, state));
+    restoreClientView(req, state);
   });
   // A client connection failing mid-write is not the process's problem; httpxy already aborts upstream on close.
   res.on('error', ignore);
@@ -219,6 +223,12 @@ function abandonResponse(
   proxyRes.unpipe(res);
   for (const name of Object.keys(proxyRes.headers)) res.removeHeader(name);
   fail(req, res, timeoutRejection());
+}
+
+function restoreClientView(req: IncomingMessage, state: RequestState): void {
+  if (state.restored) return;
+  state.restored = true;
+  setHeaders(req, clientView(req, state));
 }
 
 /**

@@ -18,6 +18,10 @@ export const MAX_HEADER_LINES = 500;
  * compatibility API have no `headersDistinct`, so the raw list is read instead.
  */
 export function headerLines(req: IncomingMessage, name: string): string[] {
+  if (singleLines(req)) {
+    const value = req.headers[name];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  }
   const distinct = (req as Partial<Pick<IncomingMessage, 'headersDistinct'>>).headersDistinct;
   if (distinct) return distinct[name] ?? [];
   const lines: string[] = [];
@@ -26,6 +30,25 @@ export function headerLines(req: IncomingMessage, name: string): string[] {
   }
   return lines;
 }
+
+/**
+ * True when no name came on more than one line: as many raw lines as distinct names. Then
+ * `req.headers` holds each line as sent, and the relay need not build `headersDistinct`, which
+ * allocates an array per header on every request.
+ */
+function singleLines(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  // The checks of one request ask several times in a row; remember the last answer.
+  if (headers === lastHeaders) return lastSingle;
+  let names = 0;
+  for (const name in headers) if (Object.hasOwn(headers, name)) names++;
+  lastHeaders = headers;
+  lastSingle = names * 2 === req.rawHeaders.length;
+  return lastSingle;
+}
+
+let lastHeaders: IncomingMessage['headers'] | undefined;
+let lastSingle = false;
 
 export function checkHeaderCount(req: IncomingMessage): Rejection | undefined {
   if (req.rawHeaders.length / 2 > MAX_HEADER_LINES) {

@@ -9,7 +9,10 @@ import { HOP_BY_HOP_HEADERS, connectionTokens } from './header-rules.js';
 
 export function sanitizeResponseHeaders(headers: IncomingHttpHeaders, secretHeaders: ReadonlySet<string>): void {
   const connection = headers.connection;
-  for (const token of connectionTokens(connection === undefined ? undefined : [connection])) delete headers[token];
+  // The usual `keep-alive` or `close` names no other header; anything else is parsed.
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    for (const token of connectionTokens([connection])) delete headers[token];
+  }
   for (const name of HOP_BY_HOP_HEADERS) delete headers[name];
   for (const name of secretHeaders) delete headers[name];
   if (isEventStream(headers['content-type'])) markUnbuffered(headers);

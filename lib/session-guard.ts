@@ -30,7 +30,7 @@ interface PinnedSession {
 /** What a request carries from admission to its response. */
 export type SessionTicket =
   | { readonly kind: 'candidate'; readonly record: string | PinnedSession | undefined }
-  | { readonly kind: 'session'; readonly key: string; readonly tag: string };
+  | { readonly kind: 'session'; readonly key: string; readonly id: string };
 
 export type Admission = { ok: true; ticket: SessionTicket | undefined } | { ok: false; rejection: Rejection };
 
@@ -82,7 +82,7 @@ export class SessionGuard {
   onResponse(ticket: SessionTicket, method: string | undefined, status: number, headers: IncomingHttpHeaders): void {
     if (ticket.kind === 'session') {
       if (status === 404 || (method === 'DELETE' && status >= 200 && status < 300)) {
-        this.#proxy.logger.debug({ session: ticket.tag, status, method }, 'mcpProxy: session ended by the backend; record removed');
+        this.#proxy.logger.debug({ session: this.#tag(ticket.id), status, method }, 'mcpProxy: session ended by the backend; record removed');
         this.#settle(this.#call(() => this.#store.delete(ticket.key)), 'delete');
       }
       return;
@@ -167,10 +167,10 @@ export class SessionGuard {
     principal: string | undefined,
   ): Admission {
     if (found === FAILED) return this.#storeFailure('get');
-    const tag = this.#tag(id);
+    // The tag is an HMAC too: computed only for the log line of a refusal, not on every request.
+    if (found === undefined) return refuse({ ...sessionNotFound(), session: this.#tag(id), detail: 'unknown session' });
     const headers = this.#sessionHeaders(req);
     let matches = false;
-    if (found === undefined) return refuse({ ...sessionNotFound(), session: tag, detail: 'unknown session' });
     if (typeof found === 'string') {
       matches = sameDigest(this.#fingerprint('', headers), found);
     } else if (principal !== undefined) {
@@ -180,9 +180,9 @@ export class SessionGuard {
       if (matches) for (const [name, value] of Object.entries(found.values)) outgoing[name] ??= value;
     }
     if (!matches) {
-      return refuse({ ...sessionNotFound(), session: tag, detail: 'headers or principal differ from the initialize', suspicious: true });
+      return refuse({ ...sessionNotFound(), session: this.#tag(id), detail: 'headers or principal differ from the initialize', suspicious: true });
     }
-    return { ok: true, ticket: { kind: 'session', key, tag } };
+    return { ok: true, ticket: { kind: 'session', key, id } };
   }
 
   /** The captured headers that make up a session's identity on this backend, in the request as sent. */

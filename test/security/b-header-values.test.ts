@@ -153,6 +153,17 @@ describe('B: header-value attacks (run time)', () => {
     });
   });
 
+  it('B7: an empty Content-Type line followed by another (Node keeps only the empty first one) → 400 JSON duplicate_header, not forwarded', async () => {
+    // Found by the request fuzz property (test/fuzz): the empty first line used to hide the second.
+    await withRelay({}, async (r) => {
+      for (const second of ['text/evil', `${SENTINEL}-\u00c2\u00a0`]) {
+        const res = await r.send(['Content-Type:', `Content-Type: ${second}`], { method: 'POST', body: '{}' });
+        assertRejected(r, res, 400, 'duplicate_header', 'content-type');
+      }
+      await assertAlive(r);
+    });
+  });
+
   it('B8: with allowCredentials on both middlewares, two Authorization lines (Node keeps only the first) → 400 JSON duplicate_header', async () => {
     await withRelay({ allow: ['x-mcp-api-key', 'authorization'], allowCredentials: true }, async (r) => {
       // Positive control: one Authorization line is forwarded when opted in.

@@ -1,0 +1,82 @@
+/**
+ * What the docs promise about one request, from the client's side: the lines as Node's parser
+ * hands them over (name lower-cased, optional whitespace trimmed), and the reasons the relay must
+ * refuse the request rather than forward it (docs/security.md "Order of checks per request").
+ */
+import type { FuzzRequest } from './request-arbitraries.js';
+import { ALLOWLISTED } from './request-arbitraries.js';
+import { CREDENTIAL_NAMES, PROTOCOL_NAMES, isProtocol, isValueByte } from './rules-model.js';
+
+export interface ClientLine {
+  readonly name: string;
+  /** latin1, without leading and trailing SP/HTAB (RFC 9110 OWS). */
+  readonly value: string;
+}
+
+const MAX_VALUE_LENGTH = 8192;
+const ROUTING = ['host', 'content-length', 'transfer-encoding', 'connection', 'forwarded', 'via', 'x-real-ip'];
+const ROUTING_PREFIXES = ['x-forwarded-', 'x-envoy-'];
+
+const trimOws = (s: string): string => s.replace(/^[ \t]+|[ \t]+$/g, '');
+
+export function clientLines(request: FuzzRequest): ClientLine[] {
+  const lines = request.lines.map((l) => ({ name: l.name.toLowerCase(), value: trimOws(l.value.toString('latin1')) }));
+  return request.host ? [{ name: 'host', value: 'gw.test' }, ...lines] : lines;
+}
+
+export const linesNamed = (lines: readonly ClientLine[], name: string): ClientLine[] => lines.filter((l) => l.name === name);
+
+export function isValidValue(value: string): boolean {
+  if (value.length > MAX_VALUE_LENGTH) return false;
+  for (let i = 0; i < value.length; i++) if (!isValueByte(value.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Names whose every line the relay checks: the allowlist and the protocol headers. */
+function checkedNames(lines: readonly ClientLine[]): string[] {
+  return [...new Set(lines.map((l) => l.name).filter((n) => ALLOWLISTED.includes(n) || isProtocol(n)))];
+}
+
+/** A `Connection` token the relay must refuse, given the names the backend actually received. */
+function mustNotNominate(token: string, forwarded: ReadonlySet<string>): boolean {
+  return (
+    ROUTING.includes(token) ||
+    ROUTING_PREFIXES.some((p) => token.startsWith(p)) ||
+    CREDENTIAL_NAMES.includes(token) ||
+    isProtocol(token) ||
+    (ALLOWLISTED.includes(token) && forwarded.has(token))
+  );
+}
+
+/**
+ * Why this request must not have reached the backend, or undefined. `forwarded` is the set of
+ * names the backend received, for the Connection rule ("a captured header this route forwards").
+ */
+export function refusalReason(request: FuzzRequest, forwarded: ReadonlySet<string>): string | undefined {
+  const lines = clientLines(request);
+  if (linesNamed(lines, 'host').length > 1) return 'more than one Host line';
+  if (request.target === 'absolute') return 'absolute-form request target';
+  for (const name of checkedNames(lines)) {
+    const own = linesNamed(lines, name);
+    if (own.length > 1 && name !== 'accept') return `${name} sent on ${own.length} lines`;
+    if (own.some((l) => l.value !== '' && !isValidValue(l.value))) return `${name} has an invalid or oversized value`;
+  }
+  for (const line of linesNamed(lines, 'connection')) {
+    const tokens = line.value.split(',').map((t) => trimOws(t).toLowerCase());
+    const bad = tokens.find((t) => t !== '' && mustNotNominate(t, forwarded));
+    if (bad) return `Connection nominates ${bad}`;
+  }
+  return undefined;
+}
+
+/**
+ * The client's value the backend must receive for `name`, when the request was forwarded: the one
+ * valid line of an allowlisted or singleton protocol header. `accept` may be joined, so not here.
+ */
+export function expectedValue(lines: readonly ClientLine[], name: string): string | undefined {
+  if (!ALLOWLISTED.includes(name) && !(isProtocol(name) && name !== 'accept')) return undefined;
+  const own = linesNamed(lines, name);
+  return own.length === 1 && own[0]!.value !== '' ? own[0]!.value : undefined;
+}
+
+export const PROTOCOL_AND_ALLOWLIST: readonly string[] = [...ALLOWLISTED, ...PROTOCOL_NAMES];

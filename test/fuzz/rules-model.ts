@@ -1,0 +1,69 @@
+/**
+ * An independent model of the header rules, written from docs/configuration.md and docs/security.md
+ * rather than imported from lib/header-rules.ts: if lib's own tables lose a name, the fuzz oracle
+ * must still know it. Pure functions over lower-case names.
+ */
+
+/** docs/security.md "Restricted names": hop-by-hop, routing and MCP protocol names (24). */
+export const RESTRICTED_NAMES: readonly string[] = [
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'expect',
+  'host', 'content-length', 'forwarded', 'via', 'x-real-ip',
+  'content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version',
+  'last-event-id', 'mcp-method', 'mcp-name',
+];
+
+/** docs/security.md: the three restricted families. */
+export const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-', 'mcp-param-'];
+
+/** MCP protocol headers the relay copies from the client on every request (policy step 1). */
+export const PROTOCOL_NAMES: readonly string[] = [
+  'content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version',
+  'last-event-id', 'mcp-method', 'mcp-name',
+];
+
+export const CREDENTIAL_NAMES: readonly string[] = ['authorization', 'cookie'];
+
+/** Object.prototype's members (ES2023 plus Annex B) and `prototype`, lower-cased. */
+export const PROTOTYPE_NAMES: readonly string[] = [
+  'constructor', 'hasownproperty', 'isprototypeof', 'propertyisenumerable', 'tolocalestring',
+  'tostring', 'valueof', '__proto__', '__definegetter__', '__definesetter__', '__lookupgetter__',
+  '__lookupsetter__', 'prototype',
+];
+
+/** RFC 9110 tchar, except `*`, which the docs refuse as a wildcard. */
+export const NAME_CHARS = "!#$%&'+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+export function isRestricted(lower: string): boolean {
+  return RESTRICTED_NAMES.includes(lower) || RESTRICTED_PREFIXES.some((p) => lower.startsWith(p));
+}
+
+export function isProtocol(lower: string): boolean {
+  return PROTOCOL_NAMES.includes(lower) || lower.startsWith('mcp-param-');
+}
+
+/** The shared name rules minus "restricted": 1-256 token characters, no `*`, no prototype member. */
+export function isValidName(name: string): boolean {
+  if (name.length < 1 || name.length > 256) return false;
+  for (const ch of name) if (!NAME_CHARS.includes(ch)) return false;
+  return !PROTOTYPE_NAMES.includes(name.toLowerCase());
+}
+
+/** Visible ASCII (0x21-0x7E), space and tab: the only bytes any forwarded value may hold. */
+export function isValueByte(code: number): boolean {
+  return code === 0x09 || (code >= 0x20 && code <= 0x7e);
+}
+
+/** The static/secret value rule: non-empty, value bytes only, no surrounding whitespace, not too long. */
+export function isValidStaticValue(value: unknown, maxLength: number): boolean {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) return false;
+  for (let i = 0; i < value.length; i++) if (!isValueByte(value.charCodeAt(i))) return false;
+  return !/^[ \t]/.test(value) && !/[ \t]$/.test(value);
+}
+
+/** docs/configuration.md: 1-255 letters, digits, `.`, `_` or `-`, not starting with `.` or `-`. */
+export function isValidSecretName(name: unknown): boolean {
+  if (typeof name !== 'string' || name.length < 1 || name.length > 255) return false;
+  if (name.startsWith('.') || name.startsWith('-')) return false;
+  return [...name].every((ch) => /[A-Za-z0-9._-]/.test(ch));
+}
