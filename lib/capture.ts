@@ -1,7 +1,7 @@
 /**
  * captureHeaders: reads the allowlisted incoming headers once, validates them, and stores them per
- * request under a private, non-enumerable symbol (no visible property on `req`, no global type merging).
- * Nothing else is captured.
+ * request in a private class field on `req` (invisible to inspect, JSON and spreads; no global type
+ * merging). Nothing else is captured.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { reject, sendRejection, type Rejection } from './error-response.js';
