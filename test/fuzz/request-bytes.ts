@@ -46,3 +46,14 @@ export function requestBytes(request: FuzzRequest, id: string): Buffer {
   parts.push(Buffer.from(`${lines.map((l) => `${l}\r\n`).join('')}\r\n${body}`, 'latin1'));
   return Buffer.concat(parts);
 }
+
+/**
+ * Whether a generated value ends the head early (a value ending in CRLF, or holding CRLF CRLF): Node
+ * then reads a complete first request and parses the rest of the bytes as a second one. It answers a
+ * malformed second request with 400 at once, which can reach the client before the first's response.
+ */
+export function headEndsEarly(request: FuzzRequest, id: string): boolean {
+  const bytes = requestBytes(request, id);
+  const headLength = bytes.length - Buffer.byteLength(framing(request).body, 'latin1');
+  return bytes.indexOf('\r\n\r\n') + 4 < headLength;
+}

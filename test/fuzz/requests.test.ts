@@ -9,8 +9,8 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { FuzzGateway } from './gateway.js';
 import { fuzzRequest, type FuzzRequest } from './request-arbitraries.js';
-import { requestBytes, reusable } from './request-bytes.js';
-import { FUZZ_RUNS, fuzzParameters } from './runs.js';
+import { headEndsEarly, requestBytes, reusable } from './request-bytes.js';
+import { FUZZ_RUNS, REPLAYING, fuzzParameters } from './runs.js';
 import { assertNotReached, assertReached } from './wire-checks.js';
 
 const gateway = new FuzzGateway();
@@ -34,10 +34,12 @@ let runs = 0;
 async function checkRequest(request: FuzzRequest): Promise<void> {
   if (++runs % 100_000 === 0) console.log(progress(runs));
   const id = gateway.nextId();
-  const outcome = await gateway.send(requestBytes(request, id), reusable(request));
+  const split = headEndsEarly(request, id);
+  // Node closes the connection after the malformed second request of a split one.
+  const outcome = await gateway.send(requestBytes(request, id), reusable(request) && !split);
   const wire = gateway.take(id);
   if (wire) {
-    assertReached(request, id, wire, outcome, gateway.backendPort);
+    assertReached(request, id, wire, outcome, gateway.backendPort, split);
     count('reached the backend');
   } else {
     count(assertNotReached(outcome));
@@ -62,5 +64,5 @@ test('fuzz: no raw request makes the backend receive a restricted, unlisted or i
   console.log(`${progress(FUZZ_RUNS)}\n${summary.join('\n')}`);
   // A generator that gets everything refused would prove nothing about what is forwarded.
   const reached = outcomes.get('reached the backend') ?? 0;
-  if (FUZZ_RUNS >= 1000) assert.ok(reached > FUZZ_RUNS * 0.1, `only ${reached} of ${FUZZ_RUNS} requests reached the backend`);
+  if (FUZZ_RUNS >= 1000 && !REPLAYING) assert.ok(reached > FUZZ_RUNS * 0.1, `only ${reached} of ${FUZZ_RUNS} requests reached the backend`);
 });

@@ -22,6 +22,9 @@ export const FUZZ_RUNS = envInteger('FUZZ_RUNS', 10_000)!;
 const FUZZ_SEED = envInteger('FUZZ_SEED', undefined);
 const FUZZ_PATH = process.env.FUZZ_PATH || undefined;
 
+/** A replay of one counterexample (`FUZZ_PATH`) runs it alone: run-count statistics mean nothing then. */
+export const REPLAYING = FUZZ_PATH !== undefined;
+
 if (FUZZ_RUNS < 1) throw new Error('FUZZ_RUNS must be at least 1');
 
 /** fc.assert parameters for every property of the suite: run count, and the replay seed/path if given. */
