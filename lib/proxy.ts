@@ -84,7 +84,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
           if (stream) clearTimeout(state.timer);
           if (state.session) sessions?.onResponse(state.session, req.method, proxyRes.statusCode ?? 0, proxyRes.headers);
         }
-        sanitizeResponseHeaders(proxyRes.headers, secretHeaders);
+        sanitizeResponseHeaders(proxyRes.headers, secretHeaders, stream);
         // httpxy would otherwise echo the client's Connection header into the response.
         proxyRes.headers.connection = wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
         if (stream) {

@@ -7,7 +7,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP_HEADERS, connectionTokens } from './header-rules.js';
 
-export function sanitizeResponseHeaders(headers: IncomingHttpHeaders, secretHeaders: ReadonlySet<string>): void {
+/** `eventStream`: the caller's `isEventStream(content-type)`, which it needs too and computes once. */
+export function sanitizeResponseHeaders(headers: IncomingHttpHeaders, secretHeaders: ReadonlySet<string>, eventStream: boolean): void {
   const connection = headers.connection;
   // The usual `keep-alive` or `close` names no other header; anything else is parsed.
   if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
@@ -15,7 +16,7 @@ export function sanitizeResponseHeaders(headers: IncomingHttpHeaders, secretHead
   }
   for (const name of HOP_BY_HOP_HEADERS) delete headers[name];
   for (const name of secretHeaders) delete headers[name];
-  if (isEventStream(headers['content-type'])) markUnbuffered(headers);
+  if (eventStream) markUnbuffered(headers);
 }
 
 export function isEventStream(contentType: string | undefined): boolean {
