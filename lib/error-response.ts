@@ -17,6 +17,8 @@ export type RejectReason =
   | 'connection_nominates_forwarded_header'
   | 'duplicate_host'
   | 'absolute_form_target'
+  | 'host_not_allowed'
+  | 'origin_not_allowed'
   | 'backend_unreachable'
   | 'backend_bad_response'
   | 'backend_timeout'

@@ -4,11 +4,14 @@
  * the client sends `Expect` (http-party/node-http-proxy#1219).
  *
  * The order, top to bottom:
- *  0. Refuse structurally unsafe requests (too many header lines, duplicate Host, absolute-form).
+ *  0. Refuse structurally unsafe requests (too many header lines, duplicate Host, absolute-form), then
+ *     a Host or Origin the DNS-rebinding guard does not allow (403).
  *  1. Start empty. Copy the MCP protocol headers present (`content-type`, `accept`, `mcp-session-id`,
  *     `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, `mcp-param-*`, and the
- *     body's `content-encoding`), each validated; a singleton sent twice is refused. Framing is
- *     re-declared from what Node's parser validated: `content-length`, or chunked.
+ *     body's `content-encoding`), each validated for characters (not length: Node's header limit
+ *     bounds them); a singleton sent twice is refused. The 2026-07-28 standard headers (`mcp-method`,
+ *     `mcp-name`, `mcp-param-*`) are copied even when empty. Framing is re-declared from what Node's
+ *     parser validated: `content-length`, or chunked.
  *  2. Add the captured headers this backend takes (`passthrough`; by default all captured headers,
  *     credentials only with `allowCredentials`).
  *  3. Add static plaintext headers, then secret-backed ones. A static header wins over a captured
@@ -30,9 +33,11 @@ import {
   displayName,
   invalidValueReason,
   isProtocolHeader,
+  isStandardHeader,
   restrictedReason,
 } from './header-rules.js';
 import type { ProxyConfig } from './options.js';
+import { checkRebinding } from './rebinding-guard.js';
 import { checkRequestShape, headerLines } from './request-checks.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
 
@@ -42,11 +47,11 @@ export type PolicyResult = { ok: true; headers: OutgoingHeaders } | { ok: false;
 
 export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig): PolicyResult {
   const rejection = (r: Rejection): PolicyResult => ({ ok: false, rejection: r });
-  const shape = checkRequestShape(req);
+  const shape = checkRequestShape(req) ?? checkRebinding(req, config.guard);
   if (shape) return rejection(shape);
 
   const outgoing: OutgoingHeaders = {};
-  const protocol = copyProtocolHeaders(req, outgoing, config.maxValueLength);
+  const protocol = copyProtocolHeaders(req, outgoing);
   if (protocol) return rejection(protocol);
   copyFraming(req, outgoing);
 
@@ -72,7 +77,7 @@ export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig):
   return { ok: true, headers: outgoing };
 }
 
-function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders, maxLength: number): Rejection | undefined {
+function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders): Rejection | undefined {
   for (const name of Object.keys(req.headers)) {
     if (!isProtocolHeader(name)) continue;
     const value = req.headers[name];
@@ -82,12 +87,11 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders, ma
     if (singleton && headerLines(req, name).length > 1) {
       return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
     }
-    if (value === '') continue;
-    const invalid = invalidValueReason(value, maxLength);
-    if (invalid === 'too_long') {
-      return reject(431, 'header_too_large', `Request header field too large: ${displayName(name)}`, displayName(name));
-    }
-    if (invalid) {
+    // An empty `Mcp-Param-Region:` is the tool argument "", which intermediaries MUST forward.
+    if (value === '' && !isStandardHeader(name)) continue;
+    // No length limit of ours: Node's header block limit has applied, and a protocol value is the
+    // client's message to the backend (a long tool argument mirrored into Mcp-Param-*).
+    if (invalidValueReason(value, Infinity)) {
       return reject(400, 'invalid_header_value', `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`, displayName(name));
     }
     outgoing[name] = value;

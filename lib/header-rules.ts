@@ -22,6 +22,14 @@ export const PROTOCOL_HEADERS: ReadonlySet<string> = new Set([
 /** MCP 2026-07-28 `Mcp-Param-{Name}` headers: intermediaries MUST forward them unchanged. */
 export const PROTOCOL_HEADER_PREFIX = 'mcp-param-';
 
+/**
+ * The 2026-07-28 standard headers (SEP-2243): forwarded exactly as sent, an empty value included,
+ * since each mirrors a part of the body the backend compares it with.
+ */
+export function isStandardHeader(name: string): boolean {
+  return name === 'mcp-method' || name === 'mcp-name' || name.startsWith(PROTOCOL_HEADER_PREFIX);
+}
+
 /** Protocol headers that are singletons: a second line is an attack or a bug, never a list. */
 export const SINGLETON_PROTOCOL_HEADERS: ReadonlySet<string> = new Set([
   'content-type',

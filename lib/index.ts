@@ -8,6 +8,7 @@ export { mcpProxy } from './proxy.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
 export { HeaderConfigError } from './errors.js';
+export type { RejectReason } from './error-response.js';
 export type { HeaderConfigErrorCode } from './errors.js';
 export type {
   BindSessionOptions,

@@ -16,6 +16,7 @@ import {
   restrictedReason,
 } from './header-rules.js';
 import { resolveLogger, type RelayLogger } from './logger.js';
+import { parseRebindingGuard, type RebindingGuard } from './rebinding-guard.js';
 import {
   describeSecretProblem,
   envSecrets,
@@ -74,9 +75,30 @@ export interface McpProxyOptions {
   session?: SessionOptions;
   /** Permit forwarding captured `authorization` and `cookie` (token passthrough). @default false */
   allowCredentials?: boolean;
-  /** Milliseconds to wait for the backend's response headers before answering 504. Never cuts a flowing stream. @default 30000 */
-  timeout?: number;
-  /** Longest accepted header value in bytes (static, secret and protocol headers). @default 8192 */
+  /**
+   * Milliseconds for connecting to the backend and sending it the whole request; past it the client
+   * gets 504, so a dead or unreachable backend is answered within seconds. @default 10000
+   */
+  connectTimeout?: number;
+  /**
+   * Milliseconds the backend may take, once it has the request, to start its response: its headers
+   * for an event stream, the first body byte otherwise. A silent tool call answers only when it is
+   * done, so this is long. A response under way is never cut. @default 300000 (5 minutes)
+   */
+  responseTimeout?: number;
+  /**
+   * `Host` names this route accepts (DNS-rebinding guard, see docs/security.md): `'name'` (any port),
+   * `'name:port'`, or `['*']` for any. Default: on a loopback listener only `localhost`, `127.0.0.1`
+   * and `[::1]`; on any other listener, any.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * `Origin`s this route accepts when a request carries one (browsers do): `'https://app.example'`,
+   * or `['*']` for any. Default: on a loopback listener only loopback origins (`http(s)://localhost`,
+   * `127.0.0.1`, `[::1]`, any port); on any other listener, any.
+   */
+  allowedOrigins?: readonly string[];
+  /** Longest accepted static or secret header value in bytes. Protocol headers are bounded by Node's header limit only. @default 8192 */
   maxValueLength?: number;
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
   logger?: RelayLogger;
@@ -123,7 +145,8 @@ export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 20;
 /** The HMAC key's minimum length: SHA-256's block of security. */
 export const MIN_SESSION_KEY_BYTES = 32;
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 5 * 60_000;
 /** More entries than this in one list or map is a configuration smell, and a per-request cost. */
 export const MAX_CONFIGURED_HEADERS = 64;
 
@@ -153,7 +176,9 @@ export interface ProxyConfig {
   readonly plaintext: ReadonlyMap<string, string>;
   readonly fromSecret: readonly SecretHeader[];
   readonly secrets: SecretProvider;
-  readonly timeout: number;
+  readonly connectTimeout: number;
+  readonly responseTimeout: number;
+  readonly guard: RebindingGuard;
   readonly maxValueLength: number;
   readonly logger: Required<RelayLogger>;
   readonly session: SessionConfig;
@@ -186,6 +211,7 @@ const secretsSchema = z.custom<SecretProvider>(
   (v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string',
   { message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)' },
 );
+const timeoutSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();
 const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
 const nameList = z.array(z.string()).readonly();
 
@@ -203,7 +229,10 @@ const proxySchema = z.strictObject({
   secrets: secretsSchema.optional(),
   session: z.unknown().optional(),
   allowCredentials: z.boolean().optional(),
-  timeout: z.number().int().min(1).max(2 ** 31 - 1).optional(),
+  connectTimeout: timeoutSchema,
+  responseTimeout: timeoutSchema,
+  allowedHosts: z.array(z.string()).readonly().optional(),
+  allowedOrigins: z.array(z.string()).readonly().optional(),
   maxValueLength: maxValueLengthSchema,
   logger: loggerSchema.optional(),
 });
@@ -220,6 +249,7 @@ export function parseCaptureOptions(options: unknown): CaptureConfig {
 }
 
 export function parseProxyOptions(options: unknown): ProxyConfig {
+  refuseRenamed(options);
   const parsed = validateShape(proxySchema, options, 'mcpProxy');
   const logger = resolveLogger(parsed.logger);
   const allowCredentials = parsed.allowCredentials ?? false;
@@ -269,11 +299,24 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     plaintext,
     fromSecret: Object.freeze(fromSecret),
     secrets,
-    timeout: parsed.timeout ?? DEFAULT_TIMEOUT_MS,
+    connectTimeout: parsed.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    responseTimeout: parsed.responseTimeout ?? DEFAULT_RESPONSE_TIMEOUT_MS,
+    guard: parseRebindingGuard(parsed.allowedHosts, parsed.allowedOrigins),
     maxValueLength,
     logger,
     session: parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`),
   });
+}
+
+/** Options removed at 0.2.0, with what replaces them: an old configuration fails loudly, not silently. */
+function refuseRenamed(options: unknown): void {
+  if (isRecord(options) && Object.hasOwn(options, 'timeout')) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_OPTION',
+      'timeout',
+      'was split in 0.2.0: use connectTimeout (connecting and sending the request, default 10 s) and responseTimeout (until the response starts, default 5 min); see CHANGELOG.md',
+    );
+  }
 }
 
 const ttlSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();

@@ -12,6 +12,7 @@ import { reject, sendRejection, type Rejection } from './error-response.js';
 import { buildOutgoingHeaders, type OutgoingHeaders } from './forwarding-policy.js';
 import { parseProxyOptions, type McpProxyOptions, type ProxyConfig } from './options.js';
 import { isEventStream, sanitizeResponseHeaders } from './response-headers.js';
+import { writeAsReceived } from './response-writes.js';
 import { requestSlot, type RequestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type SessionTicket } from './session-guard.js';
 
@@ -19,6 +20,8 @@ interface RequestState {
   readonly clientHeaders: IncomingMessage['headers'];
   readonly body: Buffer | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** What the running timer bounds: getting the request to the backend, or the backend's answer. */
+  phase: TimeoutPhase;
   proxyReq: ClientRequest | undefined;
   /** The backend's response, once its headers arrived: from then on errors close the connection. */
   proxyRes: IncomingMessage | undefined;
@@ -27,7 +30,12 @@ interface RequestState {
   restored: boolean;
   /** Set in `bind` and `pin` modes: what the response must record, or which session it belongs to. */
   readonly session: SessionTicket | undefined;
+  readonly limits: Pick<ProxyConfig, 'connectTimeout' | 'responseTimeout'>;
+  /** Answers 504 (or aborts upstream, which answers it) when the running timer fires. */
+  readonly expire: () => void;
 }
+
+type TimeoutPhase = 'connect' | 'response';
 
 /** Marks the upstream request we abort ourselves when the backend is too slow to answer. */
 class BackendTimeout extends Error {
@@ -72,21 +80,31 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         state.proxyReq = proxyReq;
         // The outgoing headers are copied by now; the host app gets the client's view back.
         restoreClientView(req, state);
-        if (state.timedOut) proxyReq.destroy(new BackendTimeout());
-        else if (state.body) proxyReq.end(state.body);
+        if (state.timedOut) {
+          proxyReq.destroy(new BackendTimeout());
+          return;
+        }
+        // Written out in full: from now on the backend is working, and a tool may take minutes.
+        proxyReq.once('finish', () => {
+          if (state.phase === 'connect' && !state.timedOut) arm(state, 'response');
+        });
+        if (state.body) proxyReq.end(state.body);
       },
       proxyRes(proxyRes, req, res) {
         const state = states.get(req);
         const stream = isEventStream(proxyRes.headers['content-type']);
         if (state) {
           state.proxyRes = proxyRes;
-          // An event stream may stay quiet for hours; any other response must start (a body byte) within `timeout`.
+          // An event stream may stay quiet for hours; any other response must start (a body byte) within
+          // `responseTimeout`, counted from the end of the request (or from now, for an early answer).
           if (stream) clearTimeout(state.timer);
+          else if (state.phase === 'connect') arm(state, 'response');
           if (state.session) sessions?.onResponse(state.session, req.method, proxyRes.statusCode ?? 0, proxyRes.headers);
         }
         sanitizeResponseHeaders(proxyRes.headers, secretHeaders, stream);
         // httpxy would otherwise echo the client's Connection header into the response.
         proxyRes.headers.connection = wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
+        writeAsReceived(req, proxyRes, res);
         if (stream) {
           // Headers go out now, not with the first event: a quiet GET stream must still open.
           queueMicrotask(() => {
@@ -108,7 +126,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
           if (!res.writableEnded) res.destroy();
           return;
         }
-        fail(req, res, backendFailure(err, state?.timedOut ?? false), errorCode(err));
+        fail(req, res, backendFailure(err, state), errorCode(err));
       },
     },
   });
@@ -185,6 +203,16 @@ function startRequest(
     clientHeaders: req.headers,
     body,
     timer: undefined,
+    phase: 'connect',
+    limits: config,
+    expire: () => {
+      state.timedOut = true;
+      if (state.proxyRes) {
+        // Once a body byte went out the response is under way: a slow reader must not be cut off.
+        if (!res.headersSent) abandonResponse(req, res, state, fail);
+      } else if (state.proxyReq) state.proxyReq.destroy(new BackendTimeout());
+      else fail(req, res, timeoutRejection(state)); // the upstream request has no socket yet
+    },
     proxyReq: undefined,
     proxyRes: undefined,
     timedOut: false,
@@ -192,15 +220,9 @@ function startRequest(
     session,
   };
   states.set(req, state);
-  // Cleared when an event stream's headers arrive, or when the response is over (`close`).
-  state.timer = setTimeout(() => {
-    state.timedOut = true;
-    if (state.proxyRes) {
-      // Once a body byte went out the response is under way: a slow reader must not be cut off.
-      if (!res.headersSent) abandonResponse(req, res, state.proxyRes, fail);
-    } else if (state.proxyReq) state.proxyReq.destroy(new BackendTimeout());
-    else fail(req, res, timeoutRejection()); // still waiting for a pooled socket
-  }, config.timeout);
+  // Re-armed for the response once the request is out; cleared when an event stream's headers
+  // arrive, or when the response is over (`close`).
+  arm(state, 'connect');
   res.once('close', () => {
     clearTimeout(state.timer);
     restoreClientView(req, state);
@@ -210,6 +232,13 @@ function startRequest(
   return state;
 }
 
+/** Starts the timer of `phase`, replacing the running one. */
+function arm(state: RequestState, phase: TimeoutPhase): void {
+  clearTimeout(state.timer);
+  state.phase = phase;
+  state.timer = setTimeout(state.expire, phase === 'connect' ? state.limits.connectTimeout : state.limits.responseTimeout);
+}
+
 /**
  * The backend sent its headers but no body byte in time: nothing has reached the client yet, so it
  * still gets a 504 instead of a hung connection. httpxy ends the upstream request when the 504 is over.
@@ -217,12 +246,13 @@ function startRequest(
 function abandonResponse(
   req: IncomingMessage,
   res: ServerResponse,
-  proxyRes: IncomingMessage,
+  state: RequestState,
   fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
 ): void {
+  const proxyRes = state.proxyRes!;
   proxyRes.unpipe(res);
   for (const name of Object.keys(proxyRes.headers)) res.removeHeader(name);
-  fail(req, res, timeoutRejection());
+  fail(req, res, timeoutRejection(state));
 }
 
 function restoreClientView(req: IncomingMessage, state: RequestState): void {
@@ -270,19 +300,24 @@ export function upstreamPath(url: string, config: Pick<ProxyConfig, 'targetPath'
 /**
  * This route's own keep-alive pool. httpxy's shared default allows 256 sockets per backend, and every
  * open event stream holds one, so request 257 (a short POST too) would queue behind the streams until
- * `timeout`. Without a socket cap a request waits for no other; the inbound connections bound the count.
+ * `connectTimeout`. Without a socket cap a request waits for no other; the inbound connections bound the count.
  */
 function upstreamAgent(origin: string): http.Agent {
   const options = { keepAlive: true, maxFreeSockets: 64 };
   return origin.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
 }
 
-function timeoutRejection(): Rejection {
-  return reject(504, 'backend_timeout', 'Gateway timeout: the backend did not answer in time');
+/** The 504; the log says which limit expired, so an operator knows which one to look at. */
+function timeoutRejection(state: RequestState): Rejection {
+  const detail =
+    state.phase === 'connect'
+      ? `connectTimeout (${state.limits.connectTimeout} ms): connecting to the backend and sending the request took longer`
+      : `responseTimeout (${state.limits.responseTimeout} ms): the backend did not start its response in time`;
+  return { ...reject(504, 'backend_timeout', 'Gateway timeout: the backend did not answer in time'), detail };
 }
 
-function backendFailure(err: unknown, timedOut: boolean): Rejection {
-  if (timedOut || err instanceof BackendTimeout) return timeoutRejection();
+function backendFailure(err: unknown, state: RequestState | undefined): Rejection {
+  if (state && (state.timedOut || err instanceof BackendTimeout)) return timeoutRejection(state);
   if (errorCode(err)?.startsWith('HPE_')) {
     return reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response');
   }

@@ -14,6 +14,7 @@ import { reject, sessionNotFound, type Rejection } from './error-response.js';
 import { takesCaptured, type OutgoingHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './options.js';
+import { isStatelessEra, STATELESS_PROTOCOL_VERSION } from './protocol-era.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';
 
 /** MCP: session ids are visible ASCII (0x21–0x7E); we also cap them at 256 characters. */
@@ -44,6 +45,8 @@ export class SessionGuard {
   readonly #byPrincipal = new Map<string, number>();
   /** Writes to an asynchronous store still under way, by key: a lookup of that key waits for its write. */
   readonly #writes = new Map<string, Promise<void>>();
+  /** Whether this route has logged that 2026-era requests bypass the session machinery. */
+  #statelessNoted = false;
 
   constructor(config: SessionModeConfig, proxy: ProxyConfig) {
     this.#config = config;
@@ -56,6 +59,7 @@ export class SessionGuard {
 
   /** Decides whether the request may go on; for `pin`, adds the pinned values to `outgoing`. */
   admit(req: IncomingMessage, outgoing: OutgoingHeaders): Admission | Promise<Admission> {
+    if (isStatelessEra(req)) return this.#admitStateless(outgoing);
     const id = req.headers['mcp-session-id'];
     // Only a POST can be an initialize; a GET, DELETE or CORS preflight without an id is no session's business.
     if (id === undefined) return req.method === 'POST' ? this.#admitCandidate(req) : { ok: true, ticket: undefined };
@@ -124,6 +128,24 @@ export class SessionGuard {
         .finally(() => this.#writes.delete(key));
       this.#writes.set(key, write);
     }
+  }
+
+  /**
+   * MCP 2026-07-28 has no sessions, so there is nothing to bind or pin: the request is forwarded as on
+   * a `request` route, is no candidate initialize, counts against no limit and costs no store call.
+   */
+  #admitStateless(outgoing: OutgoingHeaders): Admission {
+    // A 2026 server ignores a stray id, but a hybrid backend would serve it from the 2025 session it
+    // names, which nothing here has checked: it is not forwarded.
+    delete outgoing['mcp-session-id'];
+    if (!this.#statelessNoted) {
+      this.#statelessNoted = true;
+      this.#proxy.logger.warn(
+        { mode: this.#config.mode, protocol: STATELESS_PROTOCOL_VERSION },
+        `mcpProxy: 2026-07-28 requests on this route are handled per request; '${this.#config.mode}' applies to 2025-era sessions only (see docs/sessions.md)`,
+      );
+    }
+    return { ok: true, ticket: undefined };
   }
 
   #admitCandidate(req: IncomingMessage): Admission | Promise<Admission> {

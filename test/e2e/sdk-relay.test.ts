@@ -66,11 +66,11 @@ async function startStack(): Promise<Stack> {
       passthrough: ['x-mcp-api-key'],
       headers: { plaintext: { 'X-MCP-Toolsets': 'projects,issues' }, fromSecret: { 'X-Api-Key': 'A_KEY' } },
       secrets: envSecrets({ A_KEY: A_SECRET }),
-      timeout: 5000,
+      responseTimeout: 5000,
       logger,
     }),
   );
-  app.use('/b', mcpProxy({ target: `${backendB.url}/mcp`, headers: { plaintext: { 'X-B-Static': 'bee' } }, timeout: 5000, logger }));
+  app.use('/b', mcpProxy({ target: `${backendB.url}/mcp`, headers: { plaintext: { 'X-B-Static': 'bee' } }, responseTimeout: 5000, logger }));
   const gateway = await listen(app);
   return { backendA, backendB, gateway, gatewaySeen, logger };
 }
@@ -418,8 +418,8 @@ describe('e2e: backend down', () => {
     live = await mcpBackend({ jsonResponse: true, name: 'live' });
     const app = express();
     app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
-    app.use('/down', mcpProxy({ target: `http://127.0.0.1:${deadPort}/mcp`, timeout: 2000, logger }));
-    app.use('/up', mcpProxy({ target: `${live.url}/mcp`, timeout: 2000, logger }));
+    app.use('/down', mcpProxy({ target: `http://127.0.0.1:${deadPort}/mcp`, responseTimeout: 2000, logger }));
+    app.use('/up', mcpProxy({ target: `${live.url}/mcp`, responseTimeout: 2000, logger }));
     gateway = await listen(app);
   });
   after(async () => {

@@ -59,7 +59,7 @@ async function startGateway(routes: Route[]): Promise<Gateway> {
     next();
   });
   app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'], logger }));
-  for (const route of routes) app.use(route.path, mcpProxy({ target: `${route.backend.url}/mcp`, session: route.session, timeout: 5000, logger }));
+  for (const route of routes) app.use(route.path, mcpProxy({ target: `${route.backend.url}/mcp`, session: route.session, responseTimeout: 5000, logger }));
   const listening = await listen(app);
   return { ...listening, logger };
 }
@@ -822,11 +822,19 @@ describe('e2e sessions: a backend without sessions (2026-07-28 style) makes bind
     }
   });
 
-  it('a request carrying an id the relay never recorded is 404 under MCP-Protocol-Version 2026-07-28 too, not forwarded', async () => {
-    // Deliberately not "forwarded" (catalogue E20): a version header must not be a way around the binding.
-    const on = { 'mcp-session-id': 'a-session-id-this-relay-never-recorded', 'mcp-protocol-version': '2026-07-28', 'x-mcp-api-key': KEY_1 };
-    await expectRawNotFound(gateway, backends[0]!, '/bind0', 'POST', on, 'info', 'bind, 2026-07-28, unknown id');
-    await expectRawNotFound(gateway, backends[0]!, '/pin0', 'POST', { ...on, 'x-user': ALICE }, 'info', 'pin, 2026-07-28, unknown id');
+  it('an id the relay never recorded: 404 on a 2025-era request, not forwarded; a 2026-era request is forwarded without it', async () => {
+    const on = { 'mcp-session-id': 'a-session-id-this-relay-never-recorded', 'mcp-protocol-version': '2025-11-25', 'x-mcp-api-key': KEY_1 };
+    await expectRawNotFound(gateway, backends[0]!, '/bind0', 'POST', on, 'info', 'bind, 2025-11-25, unknown id');
+    await expectRawNotFound(gateway, backends[0]!, '/pin0', 'POST', { ...on, 'x-user': ALICE }, 'info', 'pin, 2025-11-25, unknown id');
+    // A version header is no way around the binding: the id it carries is not forwarded, so no backend session is reached.
+    const backend = backends[0]!;
+    for (const path of ['/bind0', '/pin0']) {
+      const before = backend.requests.length;
+      await rawLeg(`${gateway.url}${path}`, 'POST', { ...on, 'mcp-protocol-version': '2026-07-28', 'x-user': ALICE });
+      assert.equal(backend.requests.length, before + 1, `${path}: a 2026-era request is forwarded, per request`);
+      assert.equal(backend.requests.at(-1)!.headers['mcp-session-id'], undefined, `${path}: without the stray session id`);
+      assert.equal(backend.requests.at(-1)!.headers['x-mcp-api-key'], KEY_1, `${path}: with its own captured headers`);
+    }
     assert.equal(store.size(), 0, 'a lookup miss records nothing');
     assertCleanLog(gateway, [on['mcp-session-id']]);
   });

@@ -47,7 +47,7 @@ describe('backend faults', () => {
         return respond(request, socket);
       }),
     );
-    const gw = track(await faultGateway({ '/mcp': { target: `${backend.url}/mcp`, timeout: TIMEOUT_MS } }));
+    const gw = track(await faultGateway({ '/mcp': { target: `${backend.url}/mcp`, responseTimeout: TIMEOUT_MS } }));
     const upstream = (): Watched => {
       assert.ok(watched, 'the backend received no request');
       return watched;
@@ -110,7 +110,7 @@ describe('backend faults', () => {
   });
 
   /**
-   * A POST to a backend answering with `respond` gets 504 backend_timeout no earlier than `timeout`, and
+   * A POST to a backend answering with `respond` gets 504 backend_timeout no earlier than `responseTimeout`, and
    * the backend sees its request closed promptly; returns the client's response for further checks.
    */
   async function assertTimesOut(respond: RawResponder): Promise<RawResponse> {
@@ -126,11 +126,11 @@ describe('backend faults', () => {
     return res;
   }
 
-  it('a backend that never answers gets 504 backend_timeout after `timeout`, and the upstream request is aborted', async () => {
+  it('a backend that never answers gets 504 backend_timeout after `responseTimeout`, and the upstream request is aborted', async () => {
     await assertTimesOut(() => HOLD);
   });
 
-  it('a backend that sends SSE headers then stalls keeps the stream open past `timeout` (no 504); the client leaving closes it upstream within 1 s', async () => {
+  it('a backend that sends SSE headers then stalls keeps the stream open past `responseTimeout` (no 504); the client leaving closes it upstream within 1 s', async () => {
     const { gw, upstream } = await setUp(() => SSE_HEAD);
     const client = openStream(gw.port, '/mcp');
     await waitForText(client, '\r\n\r\n', 'the stream headers');

@@ -29,8 +29,8 @@ export const CLOSE_BUDGET_MS = 1000;
 export interface Route {
   /** Backend URL, e.g. `${backend.url}/mcp`. */
   target: string;
-  /** mcpProxy's `timeout` (time to response headers). */
-  timeout?: number;
+  /** mcpProxy's `responseTimeout` (time from the request's end to the response's start). */
+  responseTimeout?: number;
 }
 
 export interface FaultGateway extends Listening {
@@ -62,7 +62,9 @@ export async function faultGateway(routes: Record<string, Route>): Promise<Fault
       headers: { fromSecret: { [SECRET_HEADER]: SECRET_NAME } },
       secrets: envSecrets({ [SECRET_NAME]: SENTINEL_SECRET }),
       logger,
-      ...(route.timeout === undefined ? {} : { timeout: route.timeout }),
+      // Raw requests call the gateway by name, fetch by address.
+      allowedHosts: ['gateway.test', '127.0.0.1'],
+      ...(route.responseTimeout === undefined ? {} : { responseTimeout: route.responseTimeout }),
     });
   for (const [path, route] of Object.entries(routes)) app.use(path, proxy(route));
   app.use('/ok', proxy({ target: `${healthy.url}/mcp` }));

@@ -164,7 +164,7 @@ describe('SSE soak under faults', () => {
     const { backend, open } = await streamingBackend();
     track(backend);
     const target = `${backend.url}/mcp`;
-    const gw = track(await faultGateway({ '/mcp': { target }, '/stall': { target, timeout: STALL_TIMEOUT_MS } }));
+    const gw = track(await faultGateway({ '/mcp': { target }, '/stall': { target, responseTimeout: STALL_TIMEOUT_MS } }));
 
     const streams = openAll(gw.port);
     const opened = (s: Stream): boolean => s.client.text().includes(ROLES[s.role].opened);

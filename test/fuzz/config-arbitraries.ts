@@ -54,7 +54,23 @@ const validOr = (valid: unknown[], invalid: unknown[]): fc.Arbitrary<unknown> =>
 
 const maxValueLength = optional(validOr([8, 16, 64, 300, 8192, 65_536], [0, 65_537, 2.5, -1, '8192']));
 const allowCredentials = optional(validOr([true, false], ['true', 1]));
-const timeout = optional(validOr([1, 30_000, 2 ** 31 - 1], [0, 2 ** 31, 1.5, '100']), 4);
+const timeoutValue = (): fc.Arbitrary<unknown> => optional(validOr([1, 30_000, 2 ** 31 - 1], [0, 2 ** 31, 1.5, '100']), 4);
+/** The option removed in 0.2.0: always refused, whatever its value. */
+const removedTimeout = optional(fc.constantFrom<unknown>(30_000, `${S}-timeout`), 20);
+
+const HOSTS = ['gateway.example', 'localhost:8080', '[::1]', '127.0.0.1', 'GW.Example:443', 'a-b.c'];
+const BAD_HOSTS = ['', 'http://x', 'a b', 'x:0', 'x:70000', '*.example.com', 'host/path', '-bad.example', '[::1', `${S}:x`];
+const ORIGINS = ['https://app.example', 'http://localhost:5173', 'HTTPS://App.Example:443/', 'vscode-webview://abc', 'http://[::1]:3000'];
+const BAD_ORIGINS = ['', 'app.example', 'https://app.example/path', 'https://u@app.example', 'https://', `https://${S} x`, 'http://x:99999'];
+/** An allowlist: mostly valid entries, sometimes a bad one, `['*']`, `*` among others, empty, or the wrong type. */
+const allowlist = (valid: string[], invalid: string[]): fc.Arbitrary<unknown> =>
+  optional(
+    fc.oneof(
+      { arbitrary: fc.array(validOr(valid, invalid), { minLength: 1, maxLength: 3 }), weight: 10 },
+      { arbitrary: fc.constantFrom<unknown>(['*'], ['*', valid[0]], [], 'gateway.example', 7), weight: 2 },
+    ),
+    4,
+  );
 
 const TARGET = 'http://127.0.0.1:9/mcp';
 const target = validOr(
@@ -146,7 +162,11 @@ function proxyCase(name: fc.Arbitrary<string>): fc.Arbitrary<ConfigCase> {
       headers: optional(headers(name), 4),
       allowCredentials,
       maxValueLength,
-      timeout,
+      connectTimeout: timeoutValue(),
+      responseTimeout: timeoutValue(),
+      timeout: removedTimeout,
+      allowedHosts: allowlist(HOSTS, BAD_HOSTS),
+      allowedOrigins: allowlist(ORIGINS, BAD_ORIGINS),
       session,
       extra: extraKeys,
       env,

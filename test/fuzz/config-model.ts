@@ -8,6 +8,8 @@ import type { HeaderConfigErrorCode } from '../../lib/index.js';
 import {
   CREDENTIAL_NAMES,
   isRestricted,
+  isValidAllowedHost,
+  isValidAllowedOrigin,
   isValidName,
   isValidSecretName,
   isValidStaticValue,
@@ -17,7 +19,10 @@ type Codes = Set<HeaderConfigErrorCode>;
 type Options = Record<string, unknown>;
 
 const CAPTURE_KEYS = ['allow', 'allowCredentials', 'maxValueLength', 'logger'];
-const PROXY_KEYS = ['target', 'passthrough', 'headers', 'secrets', 'session', 'allowCredentials', 'timeout', 'maxValueLength', 'logger'];
+const PROXY_KEYS = [
+  'target', 'passthrough', 'headers', 'secrets', 'session', 'allowCredentials', 'connectTimeout', 'responseTimeout',
+  'allowedHosts', 'allowedOrigins', 'maxValueLength', 'logger',
+];
 const MAX_ENTRIES = 64;
 const DEFAULT_MAX_VALUE_LENGTH = 8192;
 
@@ -45,13 +50,24 @@ export function expectedProxyCodes(options: Options, env: Options): Codes {
   checkShared(options, PROXY_KEYS, codes);
   checkTarget(own(options, 'target'), codes);
   checkSession(own(options, 'session'), codes);
-  if (Object.hasOwn(options, 'timeout') && !isIntIn(options.timeout, 1, 2 ** 31 - 1)) codes.add('ERR_INVALID_OPTION');
+  for (const key of ['connectTimeout', 'responseTimeout']) {
+    if (Object.hasOwn(options, key) && !isIntIn(options[key], 1, 2 ** 31 - 1)) codes.add('ERR_INVALID_OPTION');
+  }
+  checkAllowlist(own(options, 'allowedHosts'), isValidAllowedHost, false, codes);
+  checkAllowlist(own(options, 'allowedOrigins'), isValidAllowedOrigin, true, codes);
   const passthrough = own(options, 'passthrough');
   if (passthrough !== undefined && !isStringArray(passthrough)) codes.add('ERR_INVALID_OPTION');
   if (isStringArray(passthrough)) checkNameList(passthrough, own(options, 'allowCredentials') === true, codes);
   const staticNames = checkHeaders(own(options, 'headers'), env, maxValueLength(options), codes);
   if (isStringArray(passthrough) && passthrough.some((n) => staticNames.has(n.toLowerCase()))) codes.add('ERR_HEADER_OVERLAP');
   return codes;
+}
+
+/** `allowedHosts` / `allowedOrigins`: valid entries, or `['*']` alone; only origins may be empty. */
+function checkAllowlist(list: unknown, valid: (entry: string) => boolean, emptyOk: boolean, codes: Codes): void {
+  if (list === undefined) return;
+  if (!isStringArray(list) || (list.length === 0 && !emptyOk)) codes.add('ERR_INVALID_OPTION');
+  else if (list.includes('*') ? list.length > 1 : !list.every(valid)) codes.add('ERR_INVALID_OPTION');
 }
 
 /** Unknown keys and the two options both factories share. */

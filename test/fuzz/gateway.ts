@@ -106,6 +106,8 @@ export class FuzzGateway {
         target: `${backendUrl}/mcp`,
         headers: { plaintext: { 'X-Static': STATIC_VALUE }, fromSecret: { 'X-Backend-Auth': 'FUZZ_SECRET' } },
         secrets: envSecrets({ FUZZ_SECRET: SECRET_VALUE }),
+        // The clients call it gw.test; Origin keeps the loopback default of this 127.0.0.1 listener.
+        allowedHosts: ['gw.test'],
         logger,
       }),
     );

@@ -94,12 +94,13 @@ const connectionValue = fc
   .map((parts) => Buffer.from(parts.map(([t, sep], i) => (i ? sep : '') + t).join('')));
 
 const hostValue = fc.constantFrom('gw.test', 'evil.test', '127.0.0.1:1', '').map((h) => Buffer.from(h));
+const originValue = fc.constantFrom('http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:8080', 'http://evil.test', 'null', 'http://localhost.evil.test').map((o) => Buffer.from(o));
 const expectValue = fc.constantFrom('100-continue', '100-Continue', 'nothing').map((v) => Buffer.from(v));
 
 /** Lines whose value has a grammar of its own get values from it most of the time. */
-const line: fc.Arbitrary<FuzzLine> = fc.tuple(name, value, connectionValue, hostValue, expectValue, fc.boolean()).map(
-  ([n, random, connection, host, expect, useRandom]) => {
-    const special = { connection, host, expect }[n.toLowerCase() as 'connection' | 'host' | 'expect'];
+const line: fc.Arbitrary<FuzzLine> = fc.tuple(name, value, connectionValue, hostValue, expectValue, originValue, fc.boolean()).map(
+  ([n, random, connection, host, expect, origin, useRandom]) => {
+    const special = { connection, host, expect, origin }[n.toLowerCase() as 'connection' | 'host' | 'expect' | 'origin'];
     return { name: n, value: special && !useRandom ? special : random };
   },
 );

@@ -26,10 +26,32 @@ export function clientLines(request: FuzzRequest): ClientLine[] {
 
 export const linesNamed = (lines: readonly ClientLine[], name: string): ClientLine[] => lines.filter((l) => l.name === name);
 
-export function isValidValue(value: string): boolean {
-  if (value.length > MAX_VALUE_LENGTH) return false;
+/** Value bytes only, and at most `maxLength` of them. */
+export function isValidValue(value: string, maxLength = MAX_VALUE_LENGTH): boolean {
+  if (value.length > maxLength) return false;
   for (let i = 0; i < value.length; i++) if (!isValueByte(value.charCodeAt(i))) return false;
   return true;
+}
+
+/**
+ * docs/configuration.md: `maxValueLength` bounds captured values; a protocol header is bounded only by
+ * Node's header block limit, which answers 431 before the relay runs.
+ */
+const maxLengthOf = (name: string): number => (isProtocol(name) ? Infinity : MAX_VALUE_LENGTH);
+
+/** The 2026-07-28 standard headers, forwarded even when empty (docs/security.md, step 1). */
+export const isStandard = (name: string): boolean => name === 'mcp-method' || name === 'mcp-name' || name.startsWith('mcp-param-');
+
+/** docs/security.md, DNS-rebinding guard: the fuzz gateway allows `gw.test` (any port); Origin keeps the loopback default. */
+function rebindingRefusal(lines: readonly ClientLine[]): string | undefined {
+  const hosts = linesNamed(lines, 'host');
+  if (hosts.length === 0) return 'no Host line';
+  if (!/^gw\.test(:\d{1,5})?$/i.test(hosts[0]!.value)) return 'a Host the route does not allow';
+  const origins = linesNamed(lines, 'origin');
+  // Node joins repeated Origin lines with ", ", which is no origin at all.
+  const origin = origins.map((l) => l.value).join(', ');
+  if (origins.length > 0 && !/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i.test(origin)) return 'an Origin that is not a loopback origin';
+  return undefined;
 }
 
 /** Names whose every line the relay checks: the allowlist and the protocol headers. */
@@ -56,10 +78,12 @@ export function refusalReason(request: FuzzRequest, forwarded: ReadonlySet<strin
   const lines = clientLines(request);
   if (linesNamed(lines, 'host').length > 1) return 'more than one Host line';
   if (request.target === 'absolute') return 'absolute-form request target';
+  const rebinding = rebindingRefusal(lines);
+  if (rebinding) return rebinding;
   for (const name of checkedNames(lines)) {
     const own = linesNamed(lines, name);
     if (own.length > 1 && name !== 'accept') return `${name} sent on ${own.length} lines`;
-    if (own.some((l) => l.value !== '' && !isValidValue(l.value))) return `${name} has an invalid or oversized value`;
+    if (own.some((l) => l.value !== '' && !isValidValue(l.value, maxLengthOf(name)))) return `${name} has an invalid or oversized value`;
   }
   for (const line of linesNamed(lines, 'connection')) {
     const tokens = line.value.split(',').map((t) => trimOws(t).toLowerCase());
@@ -71,12 +95,13 @@ export function refusalReason(request: FuzzRequest, forwarded: ReadonlySet<strin
 
 /**
  * The client's value the backend must receive for `name`, when the request was forwarded: the one
- * valid line of an allowlisted or singleton protocol header. `accept` may be joined, so not here.
+ * valid line of an allowlisted or singleton protocol header (an empty one too, for the standard
+ * headers). `accept` may be joined, so not here.
  */
 export function expectedValue(lines: readonly ClientLine[], name: string): string | undefined {
   if (!ALLOWLISTED.includes(name) && !(isProtocol(name) && name !== 'accept')) return undefined;
   const own = linesNamed(lines, name);
-  return own.length === 1 && own[0]!.value !== '' ? own[0]!.value : undefined;
+  return own.length === 1 && (own[0]!.value !== '' || isStandard(name)) ? own[0]!.value : undefined;
 }
 
 export const PROTOCOL_AND_ALLOWLIST: readonly string[] = [...ALLOWLISTED, ...PROTOCOL_NAMES];

@@ -67,3 +67,36 @@ export function isValidSecretName(name: unknown): boolean {
   if (name.startsWith('.') || name.startsWith('-')) return false;
   return [...name].every((ch) => /[A-Za-z0-9._-]/.test(ch));
 }
+
+/**
+ * docs/configuration.md, `allowedHosts`: a DNS name (labels of letters, digits and inner hyphens,
+ * joined by dots), an IPv4 address or a bracketed IPv6 address, then optionally `:port` (1-65535).
+ */
+export function isValidAllowedHost(entry: string): boolean {
+  const lower = entry.toLowerCase();
+  let host = lower;
+  let port: string | undefined;
+  const bracket = lower.startsWith('[') ? lower.indexOf(']') : -1;
+  const colon = lower.indexOf(':', bracket + 1);
+  if (lower.startsWith('[') && bracket === -1) return false;
+  if (colon !== -1) {
+    host = lower.slice(0, colon);
+    port = lower.slice(colon + 1);
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) return false;
+  }
+  if (host.startsWith('[')) return host.endsWith(']') && /^[0-9a-f:.]+$/.test(host.slice(1, -1));
+  const labels = host.split('.');
+  return labels.every((label) => /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(label));
+}
+
+/**
+ * docs/configuration.md, `allowedOrigins`: `scheme://host[:port]` as browsers send it, one trailing
+ * `/` tolerated, no path, query, fragment or user info; an http(s) origin must be a valid URL.
+ */
+export function isValidAllowedOrigin(entry: string): boolean {
+  const value = entry.endsWith('/') ? entry.slice(0, -1) : entry;
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.+)$/.exec(value);
+  if (!match || /[/?#@\s]/.test(match[2]!)) return false;
+  if (!/^https?$/i.test(match[1]!)) return true;
+  return URL.canParse(value);
+}

@@ -41,6 +41,13 @@ const DEFAULT_ALLOW = ['x-mcp-api-key', 'x-tenant'];
 const DEFAULT_PLAINTEXT: Record<string, string> = { 'X-Static': STATIC_VALUE };
 const DEFAULT_FROM_SECRET: Record<string, string> = { 'X-Backend-Auth': SECRET_ENV_NAME };
 
+/**
+ * DNS-rebinding guard settings for the security suite's gateways: raw requests call the gateway
+ * `gw.test` or `gateway.test`, fetch and http.request call it by address, and the probes' Origin (sent to show it is
+ * dropped) must be let through to show that.
+ */
+export const GATEWAY_NAMES = { allowedHosts: ['gw.test', 'gateway.test', '127.0.0.1'], allowedOrigins: ['http://web.example'] };
+
 export interface SecRelayOptions {
   allow?: string[];
   /** Passed to both captureHeaders and mcpProxy. */
@@ -52,13 +59,16 @@ export interface SecRelayOptions {
   env?: Record<string, string>;
   serverOptions?: http.ServerOptions;
   respond?: Responder;
-  timeout?: number;
+  responseTimeout?: number;
   /** Overrides the backend URL (for example a closed port). */
   target?: string;
   /** Mount captureHeaders before the relay (default true). */
   capture?: boolean;
   /** mcpProxy's `session` option (default: not set, i.e. 'request'). */
   session?: SessionOptions;
+  /** mcpProxy's `allowedHosts` (default: `gw.test`, the name `send()` uses, and `127.0.0.1` for fetch). */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
 }
 
 export type CapturedLogger = ReturnType<typeof captureLogger>;
@@ -124,8 +134,10 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
       },
       secrets: envSecrets(env),
       allowCredentials,
-      ...(options.timeout ? { timeout: options.timeout } : {}),
+      ...(options.responseTimeout ? { responseTimeout: options.responseTimeout } : {}),
       ...(options.session ? { session: options.session } : {}),
+      allowedHosts: options.allowedHosts ?? GATEWAY_NAMES.allowedHosts,
+      allowedOrigins: options.allowedOrigins ?? GATEWAY_NAMES.allowedOrigins,
       logger,
     }),
   );
@@ -224,7 +236,7 @@ export function wireText(recorded: RecordedRequest): string {
  * Headers outside the standard route's names that every liveness probe carries: the wire check of
  * its forwarded request fails if any of them gets through.
  */
-const PROBE_NOISE = ['User-Agent: probe/1.0', 'Origin: http://evil.example', 'X-Forwarded-For: 6.6.6.6', 'Authorization: Bearer probe-token'];
+const PROBE_NOISE = ['User-Agent: probe/1.0', 'Origin: http://web.example', 'X-Forwarded-For: 6.6.6.6', 'Authorization: Bearer probe-token'];
 
 /** The gateway still serves a normal request end to end (process alive, relay working, wire clean). */
 export async function assertAlive(relay: SecRelay): Promise<void> {

@@ -17,6 +17,8 @@ import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend, type Responder } from '../helpers/recording-backend.js';
 
+/** Raw requests call the gateway by name, fetch and supertest by address; both are allowed Host names. */
+const BY_NAME = { allowedHosts: ['gateway.example', '127.0.0.1'] };
 const BIG_RESPONSE = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { items: Array.from({ length: 200 }, (_, i) => `item-${i}-ünïcödé`) } });
 
 /** Backend behaviour by path; everything else answers 200 `{"ok":true}`. */
@@ -80,12 +82,12 @@ for (const [label, createApp] of flavours) {
       app.use(createApp.text());
       app.use(compression());
       app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
-      app.use('/github', mcpProxy({ target, timeout: 2000, logger }));
-      app.use('/q', mcpProxy({ target: `${target}?tenant=acme`, timeout: 2000, logger }));
+      app.use('/github', mcpProxy({ ...BY_NAME, target, responseTimeout: 2000, logger }));
+      app.use('/q', mcpProxy({ ...BY_NAME, target: `${target}?tenant=acme`, responseTimeout: 2000, logger }));
       const router = createApp.Router();
-      router.use('/x', mcpProxy({ target, timeout: 2000, logger }));
+      router.use('/x', mcpProxy({ ...BY_NAME, target, responseTimeout: 2000, logger }));
       app.use('/r', router);
-      app.use('/backends/:name', mcpProxy({ target, timeout: 2000, logger }));
+      app.use('/backends/:name', mcpProxy({ ...BY_NAME, target, responseTimeout: 2000, logger }));
       relay = await listen(app);
     });
     after(async () => {

@@ -16,6 +16,8 @@ import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordedRequest, type RecordingBackend } from '../helpers/recording-backend.js';
 
+/** Raw requests call the gateway by name, fetch and supertest by address; the Origin they send (to be dropped) is a web client's. */
+const BY_NAME = { allowedHosts: ['gateway.example', '127.0.0.1'], allowedOrigins: ['http://web.example'] };
 const SECRET = 'S3NT1NEL-github-api-key-7f3a';
 const JSON_BODY = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"q":"héllo"}}}';
 
@@ -64,7 +66,7 @@ function fullPost(path: string, extra: string[] = []): string {
       'X-Tenant: acme',
       'X-Unlisted: not-in-allow',
       'User-Agent: evil-agent/1.0',
-      'Origin: http://evil.example',
+      'Origin: http://web.example',
       'Cookie: session=victim',
       'Authorization: Bearer client-token',
       'X-Forwarded-For: 6.6.6.6',
@@ -92,7 +94,7 @@ describe('forwarding policy: the exact header set a backend receives', () => {
     app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'], logger }));
     app.use(
       '/github',
-      mcpProxy({
+      mcpProxy({ ...BY_NAME,
         target: `${backend.url}/mcp`,
         passthrough: ['x-mcp-api-key'],
         headers: { plaintext: { 'X-MCP-Toolsets': 'projects' }, fromSecret: { 'X-Api-Key': 'GITHUB_API_KEY' } },
@@ -100,7 +102,7 @@ describe('forwarding policy: the exact header set a backend receives', () => {
         logger,
       }),
     );
-    app.use('/all', mcpProxy({ target: `${backend.url}/mcp`, logger }));
+    app.use('/all', mcpProxy({ ...BY_NAME, target: `${backend.url}/mcp`, logger }));
     relay = await listen(app);
   });
   after(async () => {
@@ -285,8 +287,8 @@ describe('forwarding policy: credentials', () => {
       capturedSeen.push(getForwardedHeaders(req));
       next();
     });
-    app.use('/default', mcpProxy({ target: `${backend.url}/mcp`, logger }));
-    app.use('/optin', mcpProxy({ target: `${backend.url}/mcp`, allowCredentials: true, logger }));
+    app.use('/default', mcpProxy({ ...BY_NAME, target: `${backend.url}/mcp`, logger }));
+    app.use('/optin', mcpProxy({ ...BY_NAME, target: `${backend.url}/mcp`, allowCredentials: true, logger }));
     relay = await listen(app);
   });
   after(async () => {
@@ -330,7 +332,7 @@ describe('forwarding policy: static and secret headers', () => {
     app.use(captureHeaders({ allow: ['x-toolsets', 'x-mcp-api-key'], logger }));
     app.use(
       '/gh',
-      mcpProxy({
+      mcpProxy({ ...BY_NAME,
         target: `${backend.url}/mcp`,
         headers: { plaintext: { 'X-Toolsets': 'projects' }, fromSecret: { Authorization: 'GH_TOKEN' } },
         secrets: envSecrets({ GH_TOKEN: `Bearer ${SECRET}` }),
@@ -377,7 +379,7 @@ describe('forwarding policy: without captureHeaders', () => {
       seen.push({ forwarded: getForwardedHeaders(req) });
       next();
     });
-    app.use('/gh', mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-MCP-Toolsets': 'projects' } }, logger }));
+    app.use('/gh', mcpProxy({ ...BY_NAME, target: `${backend.url}/mcp`, headers: { plaintext: { 'X-MCP-Toolsets': 'projects' } }, logger }));
     relay = await listen(app);
   });
   after(async () => {
@@ -466,11 +468,11 @@ describe('forwarding policy: two routes with different static headers', () => {
     app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
     app.use(
       '/a',
-      mcpProxy({ target: `${backendA.url}/mcp`, headers: { plaintext: { 'X-Route-A': 'a' }, fromSecret: { 'X-Key-A': 'KEY_A' } }, secrets, logger }),
+      mcpProxy({ ...BY_NAME, target: `${backendA.url}/mcp`, headers: { plaintext: { 'X-Route-A': 'a' }, fromSecret: { 'X-Key-A': 'KEY_A' } }, secrets, logger }),
     );
     app.use(
       '/b',
-      mcpProxy({ target: `${backendB.url}/mcp`, headers: { plaintext: { 'X-Route-B': 'b' }, fromSecret: { 'X-Key-B': 'KEY_B' } }, secrets, logger }),
+      mcpProxy({ ...BY_NAME, target: `${backendB.url}/mcp`, headers: { plaintext: { 'X-Route-B': 'b' }, fromSecret: { 'X-Key-B': 'KEY_B' } }, secrets, logger }),
     );
     relay = await listen(app);
   });
@@ -514,7 +516,7 @@ describe('forwarding policy: the host app sees the client headers again', () => 
     app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
     app.use(
       '/gh',
-      mcpProxy({
+      mcpProxy({ ...BY_NAME,
         target: `${backend.url}/mcp`,
         headers: { plaintext: { 'X-MCP-Toolsets': 'projects' }, fromSecret: { 'X-Api-Key': 'GITHUB_API_KEY' } },
         secrets: envSecrets({ GITHUB_API_KEY: SECRET }),

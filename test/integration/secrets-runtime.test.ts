@@ -46,7 +46,7 @@ describe('secrets at run time', () => {
   async function relayWith(options: Omit<McpProxyOptions, 'target' | 'logger'>): Promise<{ call(): Promise<Reply>; logger: Logger }> {
     const logger = captureLogger();
     const app = express();
-    app.use('/mcp-route', mcpProxy({ target: `${backend.url}/mcp`, timeout: 2000, logger, ...options }));
+    app.use('/mcp-route', mcpProxy({ target: `${backend.url}/mcp`, responseTimeout: 2000, logger, ...options }));
     const relay = await listen(app);
     relays.push(relay);
     return {

@@ -19,6 +19,7 @@ node consumer.cjs
 # The published package holds the build and docs, and no sources or tests.
 test -f node_modules/mcp-header-relay/dist/index.js
 test -f node_modules/mcp-header-relay/dist/index.d.ts
+test -f node_modules/mcp-header-relay/CHANGELOG.md
 test ! -e node_modules/mcp-header-relay/lib
 test ! -e node_modules/mcp-header-relay/test
 echo "package smoke test passed"

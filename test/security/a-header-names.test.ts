@@ -260,7 +260,9 @@ describe('A: header-name attacks', () => {
   it('A11: over a real HTTP/2 front end (node:http2, h2c) no pseudo-header ever reaches the backend and the relay answers', async () => {
     const backend = await recordingBackend();
     const logger = captureLogger();
-    const relay = mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_VALUE } }, logger, timeout: 2000 });
+    // The client names the gateway evil.example in :authority; the guard is told to accept it, so the
+    // test is about what reaches the backend.
+    const relay = mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_VALUE } }, logger, responseTimeout: 2000, allowedHosts: ['evil.example'] });
     const server = http2.createServer((req, res) => {
       relay(req as never, res as never, () => {
         res.statusCode = 404;
@@ -320,7 +322,7 @@ describe('A: header-name attacks', () => {
       req.headers = headers;
       next();
     });
-    app.use('/b', mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_VALUE } }, logger }));
+    app.use('/b', mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_VALUE } }, logger, allowedHosts: ['gw.test'] }));
     const gateway = await listen(app);
     try {
       const res = await rawRequest(gateway.port, httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Mcp-Session-Id: s1']));

@@ -211,8 +211,18 @@ describe('B: header-value attacks (run time)', () => {
     await withRelay({}, async (r) => {
       const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}${'k'.repeat(12 * 1024)}`]);
       assertRejected(r, res, 431, 'header_too_large', 'x-mcp-api-key');
-      const proto = await r.send([`Mcp-Session-Id: ${SENTINEL}${'s'.repeat(12 * 1024)}`]);
-      assertRejected(r, proto, 431, 'header_too_large', 'mcp-session-id');
+      await assertAlive(r);
+    });
+  });
+
+  it('B11: a 12 KB protocol value is the client\'s message to the backend: forwarded whole, bounded by Node\'s 16 KiB only', async () => {
+    await withRelay({}, async (r) => {
+      const value = `${'s'.repeat(12 * 1024)}`;
+      const res = await r.send([`Mcp-Param-Query: ${value}`]);
+      assert.equal(res.status, 200);
+      assert.deepEqual(wireValues(r.backend.last(), 'mcp-param-query'), [value]);
+      const tooBig = await r.send([`Mcp-Param-Query: ${'s'.repeat(17 * 1024)}`]);
+      assert.equal(tooBig.status, 431, "Node's own limit still applies");
       await assertAlive(r);
     });
   });

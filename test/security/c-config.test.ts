@@ -181,7 +181,7 @@ before(async () => {
       logger: gatewayLog,
     }),
   );
-  app.use('/h1', mcpProxy({ target: `${backend.url}/mcp`, headers: { fromSecret: { 'X-Runtime': 'RUNTIME_KEY' } }, secrets: envSecrets(runtimeEnv), logger: gatewayLog }));
+  app.use('/h1', mcpProxy({ target: `${backend.url}/mcp`, headers: { fromSecret: { 'X-Runtime': 'RUNTIME_KEY' } }, secrets: envSecrets(runtimeEnv), logger: gatewayLog, allowedHosts: ['gw.test', '127.0.0.1'] }));
   gateway = await listen(app);
 });
 
@@ -482,7 +482,7 @@ describe('C: configuration attacks (layer S)', () => {
     }
   });
 
-  for (const option of ['timeout', 'maxValueLength'] as const) {
+  for (const option of ['connectTimeout', 'responseTimeout', 'maxValueLength'] as const) {
     it(`C16: ${option} of 0, negative, NaN, Infinity or a string throws ERR_INVALID_OPTION`, () => {
       for (const bad of [0, -1, -0.5, NaN, Infinity, -Infinity, '30', '', 1.5]) {
         expectConfigError(() => proxy({ [option]: bad }), 'ERR_INVALID_OPTION', option);
@@ -623,7 +623,8 @@ describe('H1/H2 for configuration: no configured value in errors, logs or printe
       ['provider returning a non-string', { headers: { fromSecret: { 'X-A': 'K' } }, secrets: weird }],
       ['credentials in target', { target: `http://u:${SENTINEL}@127.0.0.1/mcp` }],
       ['unknown option holding a value', { pasthrough: [SENTINEL], apiKey: SENTINEL }],
-      ['wrong-type option holding a value', { timeout: SENTINEL }],
+      ['wrong-type option holding a value', { responseTimeout: SENTINEL }],
+      ['removed option holding a value', { timeout: SENTINEL }],
       ['session holding a value', { session: SENTINEL }],
       ['bad logger', { logger: { warn: SENTINEL, error: SENTINEL } }],
     ];

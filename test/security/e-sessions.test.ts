@@ -996,21 +996,30 @@ describe('E: session attacks (bind and pin)', () => {
       assert.equal((await call(g, [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'MCP-Protocol-Version: 2026-07-28'])).status, 200);
       assert.equal(g.r.backend.requests.length, 13);
       if (g.store) assert.deepEqual([g.store.calls.set, g.store.calls.get, g.store.entries()], [0, 0, 0]);
-      assert.deepEqual(g.r.logger.lines, []);
+      // Once per route, the operator learns that this mode does not apply to such traffic.
+      assert.deepEqual(
+        g.r.logger.lines.map((l) => [l.level, fieldsOf(l)]),
+        [['warn', { mode: g.mode, protocol: '2026-07-28' }]],
+      );
+      assert.match(g.r.logger.lines[0]!.message, /2026-07-28 requests on this route are handled per request/);
     });
   });
 
-  // Deviation E20: an unknown id is 404 whatever MCP-Protocol-Version says, not forwarded: the relay cannot tell the backend's revision, and a client-chosen version header must not bypass the binding.
-  it('E20: an old client sends Mcp-Session-Id to a 2026-07-28 backend: 404 from the relay, not forwarded, nothing recorded (a deviation)', async (t) => {
+  // Deviation E20: a stray id on a 2026-era request is forwarded without the id (a hybrid backend would serve the 2025 session it names, unchecked); on a 2025-era request an unknown id stays 404.
+  it('E20: an old client sends Mcp-Session-Id to a 2026-07-28 backend: a 2026-era request is forwarded without it, a 2025-era one gets 404 (a deviation)', async (t) => {
     await eachMode(t, {}, async (g) => {
       g.mcp.mint = () => undefined;
-      for (const version of ['2025-11-25', '2026-07-28']) {
-        const id = randomUUID();
-        g.mcp.live.add(id);
-        const res = await call(g, [...VICTIM, `MCP-Protocol-Version: ${version}`], { id });
-        assertRelay404(g, res, 0, [id]);
-      }
-      if (g.store) assert.deepEqual([g.store.calls.set, g.store.entries()], [0, 0]);
+      const stray = randomUUID();
+      g.mcp.live.add(stray);
+      const modern = await call(g, [...VICTIM, 'MCP-Protocol-Version: 2026-07-28'], { id: stray });
+      assert.equal(modern.status, 200, 'a 2026 server ignores the id, and so does the relay');
+      assert.deepEqual(wireValues(g.r.backend.last(), 'mcp-session-id'), [], 'the stray id is not forwarded');
+      assert.deepEqual(wireValues(g.r.backend.last(), 'x-mcp-api-key'), [SENTINEL_KEY]);
+      const before = g.r.backend.requests.length;
+      const id = randomUUID();
+      g.mcp.live.add(id);
+      assertRelay404(g, await call(g, [...VICTIM, 'MCP-Protocol-Version: 2025-11-25'], { id }), before, [id]);
+      if (g.store) assert.deepEqual([g.store.calls.set, g.store.calls.get, g.store.entries()], [0, 1, 0]);
     });
   });
 

@@ -12,7 +12,7 @@ import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
-import { SENTINEL, SENTINEL_CLIENT_AUTH, SENTINEL_KEY, SENTINEL_SECRET, assertRefusal, jsonBody, wireValues } from '../helpers/sec-relay.js';
+import { GATEWAY_NAMES, SENTINEL, SENTINEL_CLIENT_AUTH, SENTINEL_KEY, SENTINEL_SECRET, assertRefusal, jsonBody, wireValues } from '../helpers/sec-relay.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
@@ -147,7 +147,7 @@ describe('F: backend faults (catalogue group F)', () => {
     process.on('uncaughtException', onUncaught);
     process.on('unhandledRejection', onUnhandled);
     healthy = await recordingBackend();
-    app.use('/ok', mcpProxy({ target: `${healthy.url}/mcp`, logger }));
+    app.use('/ok', mcpProxy({ ...GATEWAY_NAMES, target: `${healthy.url}/mcp`, logger }));
     gateway = await listen(app);
   });
 
@@ -163,7 +163,7 @@ describe('F: backend faults (catalogue group F)', () => {
     const dead = await listen((_req, res) => res.end());
     const deadPort = dead.port;
     await dead.close(); // the port is now closed: connecting to it is refused
-    app.use('/f1', mcpProxy({ target: `http://127.0.0.1:${deadPort}/secret-backend-path`, logger, ...WITH_SECRET }));
+    app.use('/f1', mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${deadPort}/secret-backend-path`, logger, ...WITH_SECRET }));
 
     const res = await rawRequest(gateway.port, sentinelPost('/f1'));
     assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_unreachable');
@@ -185,7 +185,7 @@ describe('F: backend faults (catalogue group F)', () => {
         req.socket[how]();
       });
       cleanups.push(() => backend.close());
-      app.use(`/f2-${how}`, mcpProxy({ target: `${backend.url}/mcp`, logger, ...WITH_SECRET }));
+      app.use(`/f2-${how}`, mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, ...WITH_SECRET }));
 
       const res = await rawRequest(gateway.port, sentinelPost(`/f2-${how}`));
       assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_unreachable');
@@ -196,14 +196,14 @@ describe('F: backend faults (catalogue group F)', () => {
   }
 
   it('F3: a target whose host does not resolve (.invalid never resolves) gives 502', async () => {
-    app.use('/f3', mcpProxy({ target: 'http://does-not-exist.invalid/mcp', logger, timeout: 10_000, ...WITH_SECRET }));
+    app.use('/f3', mcpProxy({ ...GATEWAY_NAMES, target: 'http://does-not-exist.invalid/mcp', logger, connectTimeout: 10_000, ...WITH_SECRET }));
     const res = await rawRequest(gateway.port, sentinelPost('/f3'), 12_000);
     assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_unreachable');
     assert.doesNotMatch(res.raw, /does-not-exist|\.invalid|ENOTFOUND|EAI_AGAIN/);
     await assertGatewayStillServes();
   });
 
-  it('F4: a backend that accepts and never answers gives 504 after `timeout`, and the upstream request is aborted', async () => {
+  it('F4: a backend that accepts and never answers gives 504 after `responseTimeout`, and the upstream request is aborted', async () => {
     let received = 0;
     let backendClosedAt: number | undefined;
     const backend = await listen((req) => {
@@ -214,7 +214,7 @@ describe('F: backend faults (catalogue group F)', () => {
       // never answers
     });
     cleanups.push(() => backend.close());
-    app.use('/f4', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 300, ...WITH_SECRET }));
+    app.use('/f4', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 300, ...WITH_SECRET }));
 
     const start = Date.now();
     const res = await rawRequest(gateway.port, sentinelPost('/f4'));
@@ -228,7 +228,7 @@ describe('F: backend faults (catalogue group F)', () => {
     await assertGatewayStillServes();
   });
 
-  it('F5: the relay sets no incoming-socket timeout: a 500 ms answer with timeout 2000 arrives whole', async () => {
+  it('F5: the relay sets no incoming-socket timeout: a 500 ms answer with responseTimeout 2000 arrives whole', async () => {
     const payload = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'z'.repeat(64 * 1024) } });
     // The client socket's timeout, sampled while the relayed request is in flight (after the relay ran).
     let clientSocket: net.Socket | undefined;
@@ -248,7 +248,7 @@ describe('F: backend faults (catalogue group F)', () => {
         clientSocket = req.socket;
         next();
       },
-      mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 2000 }),
+      mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 2000 }),
     );
 
     const start = Date.now();
@@ -262,14 +262,14 @@ describe('F: backend faults (catalogue group F)', () => {
     await assertGatewayStillServes();
   });
 
-  it('F5: `timeout` bounds only the time to response headers: a body finishing 600 ms after headers with timeout 300 is not cut', async () => {
+  it('F5: `responseTimeout` bounds only the time to response headers: a body finishing 600 ms after headers with responseTimeout 300 is not cut', async () => {
     const backend = await listen((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('part one;');
       setTimeout(() => res.end('part two'), 600);
     });
     cleanups.push(() => backend.close());
-    app.use('/f5b', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 300 }));
+    app.use('/f5b', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 300 }));
 
     const res = await fetch(`${gateway.url}/f5b`, { signal: AbortSignal.timeout(5000) });
     assert.equal(res.status, 200);
@@ -277,7 +277,7 @@ describe('F: backend faults (catalogue group F)', () => {
     await assertGatewayStillServes();
   });
 
-  it('F6: a quiet SSE stream (800 ms between events) outlives timeout 300: both events arrive', async () => {
+  it('F6: a quiet SSE stream (800 ms between events) outlives responseTimeout 300: both events arrive', async () => {
     const backend = await listen((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: one\n\n');
@@ -288,7 +288,7 @@ describe('F: backend faults (catalogue group F)', () => {
       res.on('close', () => clearTimeout(t));
     });
     cleanups.push(() => backend.close());
-    app.use('/f6', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 300 }));
+    app.use('/f6', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 300 }));
 
     const start = Date.now();
     const res = await fetch(`${gateway.url}/f6`, { headers: { accept: 'text/event-stream' }, signal: AbortSignal.timeout(5000) });
@@ -315,7 +315,7 @@ describe('F: backend faults (catalogue group F)', () => {
       res.write('data: one\n\n');
     });
     cleanups.push(() => backend.close());
-    app.use('/f7', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 2000 }));
+    app.use('/f7', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 2000 }));
 
     let resetAt: number | undefined;
     const exchange = await rawExchange(gateway.port, SSE_REQUEST('/f7'), 5000, (raw) => {
@@ -357,7 +357,7 @@ describe('F: backend faults (catalogue group F)', () => {
       );
     });
     cleanups.push(() => backend.close());
-    app.use('/f8', mcpProxy({ target: `http://127.0.0.1:${backend.port}/mcp`, logger }));
+    app.use('/f8', mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${backend.port}/mcp`, logger }));
 
     const res = await rawRequest(gateway.port, httpText('GET /f8 HTTP/1.1', ['Host: gateway.test', 'Connection: close']));
     assert.equal(res.status, 500);
@@ -385,7 +385,7 @@ describe('F: backend faults (catalogue group F)', () => {
       const backend = await rawBackend((socket) => socket.end(Buffer.from(response, 'latin1')));
       cleanups.push(() => backend.close());
       const path = `/f9-${label.replace(/\W+/g, '-')}`;
-      app.use(path, mcpProxy({ target: `http://127.0.0.1:${backend.port}/mcp`, logger, ...WITH_SECRET }));
+      app.use(path, mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${backend.port}/mcp`, logger, ...WITH_SECRET }));
 
       const res = await rawRequest(gateway.port, sentinelPost(path));
       assertRefusal(res, { logger, startupLines: [] }, 502, 'backend_bad_response');
@@ -402,7 +402,7 @@ describe('F: backend faults (catalogue group F)', () => {
       res.write('{"jsonrpc":"2.0","id":1,"result":{"par');
     });
     cleanups.push(() => backend.close());
-    app.use('/f10', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 2000 }));
+    app.use('/f10', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 2000 }));
 
     let failedAt: number | undefined;
     const exchange = await rawExchange(gateway.port, httpText('GET /f10 HTTP/1.1', ['Host: gateway.test']), 5000, (raw) => {
@@ -428,7 +428,7 @@ describe('F: backend faults (catalogue group F)', () => {
       res.write('{"jsonrpc":"2.0","id":1,"result":{"par');
     });
     cleanups.push(() => backend.close());
-    app.use('/f10b', mcpProxy({ target: `${backend.url}/mcp`, logger, timeout: 2000 }));
+    app.use('/f10b', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, responseTimeout: 2000 }));
 
     let failedAt: number | undefined;
     const exchange = await rawExchange(gateway.port, httpText('GET /f10b HTTP/1.1', ['Host: gateway.test']), 5000, (raw) => {
@@ -463,7 +463,7 @@ describe('F: backend faults (catalogue group F)', () => {
     cleanups.push(() => backend.close());
     app.use(
       '/f12',
-      mcpProxy({ target: `${backend.url}/mcp`, logger, headers: { fromSecret: { 'X-Api-Key': 'F12_API_KEY' } }, secrets }),
+      mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, headers: { fromSecret: { 'X-Api-Key': 'F12_API_KEY' } }, secrets }),
     );
 
     const res = await rawRequest(gateway.port, httpText('GET /f12 HTTP/1.1', ['Host: gateway.test', 'Connection: close']));
@@ -495,7 +495,7 @@ describe('F: backend faults (catalogue group F)', () => {
         throw new Error('logger exploded');
       },
     };
-    app.use('/f11-logger', mcpProxy({ target: `http://127.0.0.1:${deadPort}/mcp`, logger: throwing }));
+    app.use('/f11-logger', mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${deadPort}/mcp`, logger: throwing }));
     const uncaughtBefore = uncaught.length;
     // The client must get an answer or a closed connection promptly, and the process must survive.
     const start = Date.now();

@@ -22,7 +22,7 @@ import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend } from '../helpers/recording-backend.js';
-import { SENTINEL_KEY, wireValues } from '../helpers/sec-relay.js';
+import { GATEWAY_NAMES, SENTINEL_KEY, wireValues } from '../helpers/sec-relay.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 2 ** 20;
@@ -165,7 +165,7 @@ describe('G: client aborts, event streams and memory', () => {
       kept = res;
       next();
     };
-    plain.use(path, keep, mcpProxy({ target, logger }));
+    plain.use(path, keep, mcpProxy({ ...GATEWAY_NAMES, target, logger }));
     return () => kept;
   }
 
@@ -177,8 +177,8 @@ describe('G: client aborts, event streams and memory', () => {
   before(async () => {
     watch = watchProcess();
     const healthy = later(await recordingBackend());
-    plain.use('/ok', mcpProxy({ target: `${healthy.url}/mcp`, logger }));
-    parsed.use('/ok', mcpProxy({ target: `${healthy.url}/mcp`, logger }));
+    plain.use('/ok', mcpProxy({ ...GATEWAY_NAMES, target: `${healthy.url}/mcp`, logger }));
+    parsed.use('/ok', mcpProxy({ ...GATEWAY_NAMES, target: `${healthy.url}/mcp`, logger }));
     gwPlain = await listen(plain);
     gwParsed = await listen(parsed);
   });
@@ -192,7 +192,7 @@ describe('G: client aborts, event streams and memory', () => {
 
   it('G1: a client closing mid-SSE closes the backend request within 1 s', async () => {
     const backend = later(await sseBackend());
-    plain.use('/g1', mcpProxy({ target: `${backend.url}/mcp`, logger }));
+    plain.use('/g1', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger }));
 
     const stream = rawStream(gwPlain.port, '/g1');
     await waitFor(() => stream.text().includes(FIRST_EVENT), 'the first event');
@@ -313,7 +313,7 @@ describe('G: client aborts, event streams and memory', () => {
   it('G4: 1 000 SSE open/abort cycles on a bound session leave no listener, socket, session record or heap growth, and no MaxListenersExceededWarning', async () => {
     const backend = later(await sseBackend('g4-session'));
     const store = memorySessionStore();
-    plain.use('/g4', mcpProxy({ target: `${backend.url}/mcp`, session: { mode: 'bind', store, sessionKey: randomBytes(32) }, logger }));
+    plain.use('/g4', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, session: { mode: 'bind', store, sessionKey: randomBytes(32) }, logger }));
     const init = await rawRequest(gwPlain.port, JSON_POST('/g4'));
     assert.equal(init.headers['mcp-session-id'], 'g4-session');
     assert.equal(store.size(), 1);
@@ -369,7 +369,7 @@ describe('G: client aborts, event streams and memory', () => {
         res.on('close', () => clearInterval(timer));
       }),
     );
-    plain.use('/g5', mcpProxy({ target: `${backend.url}/mcp`, logger }));
+    plain.use('/g5', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger }));
 
     let bodyBytes = 0;
     const ended = new Promise<void>((resolve, reject) => {
@@ -408,7 +408,7 @@ describe('G: client aborts, event streams and memory', () => {
         res.on('close', () => clearTimeout(t));
       }),
     );
-    parsed.use('/g6-sse', mcpProxy({ target: `${backend.url}/mcp`, logger }));
+    parsed.use('/g6-sse', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger }));
     // Positive control: the same compression() does gzip an ordinary JSON answer.
     const control = await rawRequest(gwParsed.port, httpText('GET /ok HTTP/1.1', ['Host: gateway.test', 'Accept-Encoding: gzip']));
     assert.equal(control.headers['content-encoding'], 'gzip');
@@ -430,7 +430,7 @@ describe('G: client aborts, event streams and memory', () => {
 
   it('G6: with compression() and express.json() before the relay, a JSON POST reaches the backend as the same JSON with an exact content-length', async () => {
     const backend = later(await recordingBackend());
-    parsed.use('/g6', mcpProxy({ target: `${backend.url}/mcp`, logger }));
+    parsed.use('/g6', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger }));
     const message = {
       jsonrpc: '2.0',
       id: 42,
@@ -457,7 +457,7 @@ describe('G: client aborts, event streams and memory', () => {
 
   it('G6: a POST with Expect: 100-continue after express.json() does not hang and forwards the body without Expect', async () => {
     const backend = later(await recordingBackend());
-    parsed.use('/g6-expect', mcpProxy({ target: `${backend.url}/mcp`, logger }));
+    parsed.use('/g6-expect', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger }));
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { note: 'ünïcode' } });
 
     const result = await new Promise<{ status: number | undefined; body: string; continued: boolean }>((resolve, reject) => {
@@ -525,7 +525,7 @@ describe('G: client aborts, event streams and memory', () => {
         const app = createApp();
         app.use(createApp.json());
         app.use(compression());
-        app.use('/g6', mcpProxy({ target: `${backend.url}/mcp`, timeout: 2000, logger }));
+        app.use('/g6', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, responseTimeout: 2000, logger }));
         const gateway = later(await listen(app));
         const res = await fetch(`${gateway.url}/g6`, { method: 'POST', headers: { 'content-type': contentType }, body: sent });
         assert.equal(res.status, 200, await res.text());
@@ -540,7 +540,7 @@ describe('G: client aborts, event streams and memory', () => {
 
   it('G7: 500 concurrent SSE streams to one backend all open, and a short POST to that backend still answers promptly', async () => {
     const streams = later(await sseBackend());
-    plain.use('/g7', mcpProxy({ target: `${streams.url}/mcp`, timeout: 1500, logger }));
+    plain.use('/g7', mcpProxy({ ...GATEWAY_NAMES, target: `${streams.url}/mcp`, responseTimeout: 1500, logger }));
     const clients = Array.from({ length: 500 }, () => rawStream(gwPlain.port, '/g7'));
     try {
       await waitFor(() => streams.open.size === 500, '500 streams open at the backend', 10_000);

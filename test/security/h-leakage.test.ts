@@ -34,6 +34,7 @@ import {
   withRelay,
   type SecRelay,
   type SecRelayOptions,
+  GATEWAY_NAMES,
 } from '../helpers/sec-relay.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -144,6 +145,13 @@ describe('H: leakage of header and secret values (run time)', () => {
       raw: () => httpText(`GET http://${SENTINEL}-host.example/b?key=${SENTINEL}-query HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
     },
     {
+      reason: 'host_not_allowed',
+      status: 403,
+      header: 'host',
+      raw: () => httpText('GET /b HTTP/1.1', [`Host: ${SENTINEL}-rebound.example:8080`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
+    },
+    { reason: 'origin_not_allowed', status: 403, header: 'origin', lines: [`Origin: http://${SENTINEL}-rebound.example`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`] },
+    {
       reason: 'secret_unavailable',
       status: 502,
       lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
@@ -159,7 +167,7 @@ describe('H: leakage of header and secret values (run time)', () => {
       before: (env) => (env[SECRET_ENV_NAME] = `${SENTINEL}-rotated\x01value`),
       logMentions: ['x-backend-auth', SECRET_ENV_NAME],
     },
-    { reason: 'backend_timeout', status: 504, lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`], options: { timeout: 200, respond: () => {} } },
+    { reason: 'backend_timeout', status: 504, lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`], options: { responseTimeout: 200, respond: () => {} } },
   ];
 
   for (const c of cases) {
@@ -307,7 +315,7 @@ describe('H: leakage of header and secret values (run time)', () => {
     const app = express();
     app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
     app.use(express.json({ type: () => true })); // parses a text/plain body into an object
-    app.use('/b', mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_SENTINEL } }, logger }));
+    app.use('/b', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_SENTINEL } }, logger }));
     const gateway = await listen(app);
     try {
       const body = JSON.stringify({ token: `${SENTINEL}-body` });

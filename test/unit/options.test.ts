@@ -11,6 +11,7 @@ import {
   type HeaderConfigErrorCode,
   type McpProxyOptions,
 } from '../../lib/index.js';
+import { parseProxyOptions } from '../../lib/options.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
@@ -127,12 +128,28 @@ describe('options: defaults and normalisation', () => {
     }
   });
 
-  it("session defaults to 'request' and accepts it explicitly; timeout accepts 1 and 2^31-1", () => {
+  it("session defaults to 'request' and accepts it explicitly; connectTimeout and responseTimeout accept 1 and 2^31-1", () => {
     assert.doesNotThrow(() => proxy({}));
     assert.doesNotThrow(() => proxy({ session: 'request' }));
-    assert.doesNotThrow(() => proxy({ timeout: 1 }));
-    assert.doesNotThrow(() => proxy({ timeout: 2 ** 31 - 1 }));
-    expectConfigError(() => proxy({ timeout: 2 ** 31 }), 'ERR_INVALID_OPTION', 'timeout');
+    for (const option of ['connectTimeout', 'responseTimeout']) {
+      assert.doesNotThrow(() => proxy({ [option]: 1 }));
+      assert.doesNotThrow(() => proxy({ [option]: 2 ** 31 - 1 }));
+      expectConfigError(() => proxy({ [option]: 2 ** 31 }), 'ERR_INVALID_OPTION', option);
+    }
+  });
+
+  it('the removed timeout option throws, naming the two options that replace it', () => {
+    for (const value of [30_000, undefined]) {
+      const err = expectConfigError(() => proxy({ timeout: value }), 'ERR_INVALID_OPTION', 'timeout');
+      assert.match(err.rule, /connectTimeout/);
+      assert.match(err.rule, /responseTimeout/);
+    }
+  });
+
+  it('timeouts default to 10 s for connecting and sending, 5 minutes for the response to start', () => {
+    const config = parseProxyOptions({ target: 'http://127.0.0.1:9/mcp' });
+    assert.equal(config.connectTimeout, 10_000);
+    assert.equal(config.responseTimeout, 300_000);
   });
 
   it('without a logger option, the allowCredentials warning goes to console.warn', () => {
@@ -170,7 +187,10 @@ describe('options: the user object is read, never mutated or kept', () => {
       secrets: envSecrets({ GITHUB_KEY: 'value-1' }),
       session: 'request' as const,
       allowCredentials: true,
-      timeout: 1000,
+      connectTimeout: 1000,
+      responseTimeout: 2000,
+      allowedHosts: ['gateway.example', 'localhost:8080'],
+      allowedOrigins: ['https://app.example'],
       maxValueLength: 200,
       logger: captureLogger(),
     });
@@ -238,8 +258,8 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     assert.match(b.message, /did you mean "plaintext"/);
     const c = expectConfigError(() => capture({ alow: ['x-b'] }), 'ERR_INVALID_OPTION', 'alow');
     assert.match(c.message, /did you mean "allow"/);
-    const d = expectConfigError(() => proxy({ Timeout: 5 }), 'ERR_INVALID_OPTION', 'Timeout');
-    assert.match(d.message, /did you mean "timeout"/);
+    const d = expectConfigError(() => proxy({ ResponseTimeout: 5 }), 'ERR_INVALID_OPTION', 'ResponseTimeout');
+    assert.match(d.message, /did you mean "responseTimeout"/);
     const e = expectConfigError(() => proxy({ completelyUnrelated: true }), 'ERR_INVALID_OPTION', 'completelyUnrelated');
     assert.doesNotMatch(e.message, /did you mean/);
     // An mcpProxy-only option passed to captureHeaders is unknown there.
