@@ -1,18 +1,21 @@
 /**
  * mcp-header-relay demo: `npm run demo`.
  *
- * Starts two real MCP backends and a relay (captureHeaders + two mcpProxy routes) on 127.0.0.1,
- * runs an MCP SDK client through each route (initialize, tool call, session DELETE; on the `bind`
- * route also a request with a swapped key, which gets 404), then prints which
- * headers each backend received on each HTTP leg, with values masked.
+ * Starts three real MCP backends and a relay (captureHeaders + three mcpProxy routes) on 127.0.0.1.
+ * SDK v1 clients go through two routes to SDK v1 servers in the 2025-11-25 era (initialize, tool call,
+ * session DELETE; on the `bind` route also a request with a swapped key, which gets 404); an SDK v2
+ * client pinned to 2026-07-28 goes through the third to an SDK v2 server (server/discover, tools/list,
+ * a tool call whose argument travels in Mcp-Param-Region). It then prints which headers each backend
+ * received on each HTTP leg, with values masked.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { captureHeaders, envSecrets, mcpProxy } from '../lib/index.js';
-import { startBackend, type DemoBackend, type ReceivedLeg } from './backend.js';
+import { startBackend, startModernBackend, type DemoBackend, type ReceivedLeg } from './backend.js';
 
 // An obviously fake credential, as a deployment would inject through its environment.
 process.env.DEMO_GITHUB_API_KEY = 'fake-demo-secret-not-a-real-key';
@@ -32,13 +35,20 @@ interface Route {
   secretHeaders: string[];
   /** The route uses session: 'bind'. */
   bind?: boolean;
+  /** The protocol era its client speaks, and so the HTTP legs the backend must see, in order. */
+  era: 'legacy' | 'modern';
 }
 
-const LEG_ORDER = ['initialize', 'notifications/initialized', 'tools/call', 'GET stream', 'DELETE'];
+const LEG_ORDER = {
+  legacy: ['initialize', 'notifications/initialized', 'tools/call', 'GET stream', 'DELETE'],
+  modern: ['server/discover', 'tools/list', 'tools/call'],
+};
 const LEG_LABEL: Record<string, string> = { 'notifications/initialized': 'initialized' };
 
 /** Protocol and framing values are not sensitive: shown as they are (truncated). */
-const SHOWN_AS_IS = new Set(['accept', 'content-type', 'mcp-protocol-version', 'connection', 'content-length', 'host']);
+const SHOWN_AS_IS = new Set([
+  'accept', 'content-type', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-param-region', 'connection', 'content-length', 'host',
+]);
 
 function mask(name: string, value: string, secretHeaders: readonly string[]): string {
   if (secretHeaders.includes(name)) return '********';
@@ -58,7 +68,8 @@ function rowOrder(name: string): number {
 }
 
 function printTable(route: Route): boolean {
-  const legs = [...route.backend.legs].sort((a, b) => LEG_ORDER.indexOf(a.leg) - LEG_ORDER.indexOf(b.leg));
+  const order = LEG_ORDER[route.era];
+  const legs = [...route.backend.legs].sort((a, b) => order.indexOf(a.leg) - order.indexOf(b.leg));
   const names = [...new Set(legs.flatMap((l) => Object.keys(l.headers)))].sort((a, b) => rowOrder(a) - rowOrder(b) || a.localeCompare(b));
   const columns = ['header', ...legs.map((l) => LEG_LABEL[l.leg] ?? l.leg)];
   const rows = names.map((name) => [
@@ -85,7 +96,7 @@ function printTable(route: Route): boolean {
   );
   const withTenant = legs.filter((l) => l.headers['x-tenant'] !== undefined).length;
   if (withTenant === 0) console.log(`  x-tenant: captured by the relay, but not in this route's passthrough, so not forwarded.`);
-  return withAuthorization === 0 && legs.length === LEG_ORDER.length;
+  return withAuthorization === 0 && legs.length === order.length;
 }
 
 async function waitFor(condition: () => boolean, ms: number): Promise<void> {
@@ -127,9 +138,25 @@ async function runClient(relayUrl: string, route: Route): Promise<string> {
   }
 }
 
+/** An SDK v2 client pinned to MCP 2026-07-28: no session; `region` is mirrored into Mcp-Param-Region. */
+async function runModernClient(relayUrl: string, route: Route): Promise<string> {
+  const client = new ClientV2({ name: 'demo-client', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  try {
+    await client.connect(new TransportV2(new URL(`${relayUrl}${route.path}`), { requestInit: { headers: CLIENT_HEADERS } }));
+    // The tool list tells the client which arguments to mirror into headers.
+    await client.listTools();
+    const result = await client.callTool({ name: 'whoami', arguments: { region: 'eu-west-1' } });
+    const content = result.content as { type: string; text?: string }[];
+    return content[0]?.text ?? '';
+  } finally {
+    await client.close();
+  }
+}
+
 async function main(): Promise<number> {
   const github = await startBackend('github');
   const search = await startBackend('search');
+  const docs = await startModernBackend('docs');
 
   const app = express();
   app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] }));
@@ -145,6 +172,8 @@ async function main(): Promise<number> {
     }),
   );
   app.use('/search', mcpProxy({ target: search.url }));
+  // The same route serves 2025 and 2026 clients; this one is reached by a 2026-07-28 client.
+  app.use('/docs', mcpProxy({ target: docs.url, passthrough: ['x-mcp-api-key'] }));
   const relay = http.createServer(app);
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
   const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
@@ -156,8 +185,16 @@ async function main(): Promise<number> {
       description: "passthrough [x-mcp-api-key]; static X-MCP-Toolsets; X-Api-Key from env DEMO_GITHUB_API_KEY (masked); session: 'bind'",
       secretHeaders: ['x-api-key'],
       bind: true,
+      era: 'legacy',
     },
-    { path: '/search', backend: search, description: 'passthrough: default (every captured header except credentials)', secretHeaders: [] },
+    { path: '/search', backend: search, description: 'passthrough: default (every captured header except credentials)', secretHeaders: [], era: 'legacy' },
+    {
+      path: '/docs',
+      backend: docs,
+      description: 'SDK v2 server, SDK v2 client pinned to MCP 2026-07-28 (no session); passthrough [x-mcp-api-key]',
+      secretHeaders: [],
+      era: 'modern',
+    },
   ];
 
   let ok = true;
@@ -165,7 +202,7 @@ async function main(): Promise<number> {
     console.log(`Relay listening on ${relayUrl}`);
     console.log(`The client sends: ${Object.entries(CLIENT_HEADERS).map(([n, v]) => `${n}: ${mask(n, v, [])}`).join('; ')}`);
     for (const route of routes) {
-      const answer = await runClient(relayUrl, route);
+      const answer = route.era === 'modern' ? await runModernClient(relayUrl, route) : await runClient(relayUrl, route);
       console.log(`tools/call whoami via ${route.path}: ${answer}`);
     }
     for (const route of routes) ok = printTable(route) && ok;
@@ -174,6 +211,7 @@ async function main(): Promise<number> {
     await new Promise<void>((resolve) => relay.close(() => resolve()));
     await github.close();
     await search.close();
+    await docs.close();
   }
   console.log(ok ? '\nDone: every leg reached its backend, and no backend received authorization.' : '\nUnexpected result, see above.');
   return ok ? 0 : 1;
