@@ -16,24 +16,35 @@ import { HeaderConfigError } from './errors.js';
 /** The names the SDK's `localhostHostValidation()` accepts. */
 const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/** `undefined` in a field: the default for the listener the request came in on. */
+/** What one check accepts, and what the log says when it refuses. */
+interface Allowlist {
+  /** `value`: the `Host` (or `:authority`), or the `Origin`; `undefined` when the request has none. */
+  allows(value: string | undefined): boolean;
+  readonly refusal: string;
+}
+
+/** `undefined` in a field: the default of the listener the request came in on. */
 export interface RebindingGuard {
-  readonly hosts: HostAllowlist | undefined;
-  readonly origins: OriginAllowlist | undefined;
+  readonly hosts: Allowlist | undefined;
+  readonly origins: Allowlist | undefined;
 }
 
-interface HostAllowlist {
-  readonly any: boolean;
-  /** Entries without a port: this name on any port. */
-  readonly names: ReadonlySet<string>;
-  /** Entries with a port: `name:port`. */
-  readonly hostPorts: ReadonlySet<string>;
-}
+/** `['*']`, and the default of a listener that is not on loopback. */
+const ANY: Allowlist = { allows: () => true, refusal: '' };
 
-interface OriginAllowlist {
-  readonly any: boolean;
-  readonly origins: ReadonlySet<string>;
-}
+const LOOPBACK_HOSTS = hostAllowlist(
+  LOOPBACK_NAMES,
+  new Set(),
+  'not a loopback name (localhost, 127.0.0.1, [::1]) on a loopback listener; list the names clients use in allowedHosts',
+);
+
+const LOOPBACK_ORIGINS: Allowlist = {
+  allows: (origin) => {
+    const normalized = origin === undefined ? undefined : normalizeOrigin(origin);
+    return normalized !== undefined && /^https?:/.test(normalized) && LOOPBACK_NAMES.has(new URL(normalized).hostname);
+  },
+  refusal: 'not a loopback origin on a loopback listener; list the origins of your web clients in allowedOrigins',
+};
 
 /** A DNS name, IPv4 address or bracketed IPv6 address, and an optional port. */
 const HOST_ENTRY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
@@ -45,16 +56,15 @@ export function parseRebindingGuard(hosts: readonly string[] | undefined, origin
   });
 }
 
-function parseHosts(entries: readonly string[]): HostAllowlist {
+function parseHosts(entries: readonly string[]): Allowlist {
   // Every request carries a Host: an empty list would refuse them all.
   if (entries.length === 0) {
     throw new HeaderConfigError('ERR_INVALID_OPTION', 'allowedHosts', "list the names clients use to reach the gateway, or ['*'] for any");
   }
+  if (wildcard(entries, 'allowedHosts')) return ANY;
   const names = new Set<string>();
   const hostPorts = new Set<string>();
-  const any = wildcard(entries, 'allowedHosts');
   entries.forEach((raw, i) => {
-    if (any) return;
     const entry = raw.toLowerCase();
     const match = HOST_ENTRY.exec(entry);
     const port = match?.[1];
@@ -67,15 +77,26 @@ function parseHosts(entries: readonly string[]): HostAllowlist {
     }
     (port === undefined ? names : hostPorts).add(entry);
   });
-  return Object.freeze({ any, names, hostPorts });
+  return hostAllowlist(names, hostPorts, 'not in allowedHosts');
+}
+
+/** `names` match on any port, `hostPorts` (`name:port`) on that port only. */
+function hostAllowlist(names: ReadonlySet<string>, hostPorts: ReadonlySet<string>, refusal: string): Allowlist {
+  return Object.freeze({
+    allows: (value: string | undefined) => {
+      const host = value === undefined ? undefined : splitHost(value);
+      if (host === undefined) return false;
+      return names.has(host.name) || (host.port !== undefined && hostPorts.has(`${host.name}:${host.port}`));
+    },
+    refusal,
+  });
 }
 
 /** An empty list is meaningful: no browser page may call this route, only clients that send no Origin. */
-function parseOrigins(entries: readonly string[]): OriginAllowlist {
+function parseOrigins(entries: readonly string[]): Allowlist {
+  if (wildcard(entries, 'allowedOrigins')) return ANY;
   const origins = new Set<string>();
-  const any = wildcard(entries, 'allowedOrigins');
   entries.forEach((raw, i) => {
-    if (any) return;
     // 'https://app.example.com/' is a common way to write an origin; browsers never send the slash.
     const origin = normalizeOrigin(raw.endsWith('/') ? raw.slice(0, -1) : raw);
     if (origin === undefined) {
@@ -87,7 +108,13 @@ function parseOrigins(entries: readonly string[]): OriginAllowlist {
     }
     origins.add(origin);
   });
-  return Object.freeze({ any, origins });
+  return Object.freeze({
+    allows: (value: string | undefined) => {
+      const origin = value === undefined ? undefined : normalizeOrigin(value);
+      return origin !== undefined && origins.has(origin);
+    },
+    refusal: 'not in allowedOrigins',
+  });
 }
 
 /** `['*']` switches a check off; a `*` among other entries is a mistake, not a pattern. */
@@ -122,23 +149,15 @@ function normalizeOrigin(value: string): string | undefined {
 
 /** The guard's verdict on one request: a 403, or `undefined` to go on. */
 export function checkRebinding(req: IncomingMessage, guard: RebindingGuard): Rejection | undefined {
-  const loopback = guard.hosts === undefined || guard.origins === undefined ? isLoopbackAddress(req.socket?.localAddress) : false;
-  if (guard.hosts ? !guard.hosts.any : loopback) {
-    const host = hostOf(req);
-    const allowed = host !== undefined && (guard.hosts ? hostAllowed(host, guard.hosts) : LOOPBACK_NAMES.has(host.name));
-    if (!allowed) {
-      return refusal('host_not_allowed', 'host', guard.hosts ? 'not in allowedHosts' : 'not a loopback name (localhost, 127.0.0.1, [::1]) on a loopback listener; list the names clients use in allowedHosts');
-    }
-  }
+  let loopback: boolean | undefined;
+  const onLoopback = (): boolean => (loopback ??= isLoopbackAddress(req.socket?.localAddress));
+  const hosts = guard.hosts ?? (onLoopback() ? LOOPBACK_HOSTS : ANY);
+  const host = req.headers.host ?? (req.headers as Record<string, string | undefined>)[':authority'];
+  if (!hosts.allows(host || undefined)) return refusal('host_not_allowed', 'host', hosts.refusal);
   const origin = req.headers.origin;
-  if (origin !== undefined && (guard.origins ? !guard.origins.any : loopback)) {
-    const normalized = normalizeOrigin(origin);
-    const allowed = normalized !== undefined && (guard.origins ? guard.origins.origins.has(normalized) : isLoopbackOrigin(normalized));
-    if (!allowed) {
-      return refusal('origin_not_allowed', 'origin', guard.origins ? 'not in allowedOrigins' : 'not a loopback origin on a loopback listener; list the origins of your web clients in allowedOrigins');
-    }
-  }
-  return undefined;
+  if (origin === undefined) return undefined;
+  const origins = guard.origins ?? (onLoopback() ? LOOPBACK_ORIGINS : ANY);
+  return origins.allows(origin) ? undefined : refusal('origin_not_allowed', 'origin', origins.refusal);
 }
 
 function refusal(reason: 'host_not_allowed' | 'origin_not_allowed', header: string, detail: string): Rejection {
@@ -147,10 +166,8 @@ function refusal(reason: 'host_not_allowed' | 'origin_not_allowed', header: stri
   return { ...reject(403, reason, `Forbidden: this ${what} is not allowed`, header), detail: `${what} ${detail}`, suspicious: true };
 }
 
-/** `Host` (HTTP/1) or `:authority` (HTTP/2), split into a lower-case name and its port. */
-function hostOf(req: IncomingMessage): { name: string; port: string | undefined } | undefined {
-  const raw = req.headers.host ?? (req.headers as Record<string, string | undefined>)[':authority'];
-  if (typeof raw !== 'string' || raw === '') return undefined;
+/** A `Host` or `:authority` value split into a lower-case name and its port. */
+function splitHost(raw: string): { name: string; port: string | undefined } {
   const value = raw.toLowerCase();
   const close = value.startsWith('[') ? value.indexOf(']') : -1;
   const colon = value.indexOf(':', close + 1);
@@ -158,16 +175,6 @@ function hostOf(req: IncomingMessage): { name: string; port: string | undefined 
   const port = value.slice(colon + 1);
   // `host:` or `host:abc` is no port; treat the whole value as an unknown name.
   return /^\d{1,5}$/.test(port) ? { name: value.slice(0, colon), port } : { name: value, port: undefined };
-}
-
-function hostAllowed(host: { name: string; port: string | undefined }, list: HostAllowlist): boolean {
-  if (list.names.has(host.name)) return true;
-  return host.port !== undefined && list.hostPorts.has(`${host.name}:${host.port}`);
-}
-
-function isLoopbackOrigin(origin: string): boolean {
-  if (!origin.startsWith('http://') && !origin.startsWith('https://')) return false;
-  return LOOPBACK_NAMES.has(new URL(origin).hostname);
 }
 
 /** 127.0.0.0/8, ::1, and IPv4-mapped 127.x on a dual-stack socket. */
