@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { reject, sendRejection, type Rejection } from './error-response.js';
 import { displayName, invalidValueReason } from './header-rules.js';
 import { parseCaptureOptions, type CaptureConfig, type CaptureHeadersOptions } from './options.js';
-import { checkHeaderCount, headerLines } from './request-checks.js';
+import { checkHeaderCount, sentLineCount } from './request-checks.js';
 import { requestSlot } from './request-slot.js';
 
 /** Lower-case header name -> the caller's value. */
@@ -28,9 +28,10 @@ export function getForwardedHeaders(req: IncomingMessage): ForwardedHeaders {
 }
 
 /**
- * Middleware that captures the `allow`-listed incoming headers. A captured header sent on more than
- * one line, or with a value that is not visible ASCII/space/tab, is answered with 400 and goes no
- * further; an empty value counts as absent.
+ * Middleware that captures the `allow`-listed incoming headers, as `req.headers` holds them when it
+ * runs (so a value an earlier middleware replaced is the one captured). A captured header the client
+ * sent on more than one line, or with a value that is not visible ASCII/space/tab, is answered with
+ * 400 and goes no further; an empty value counts as absent.
  */
 export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware {
   const config = parseCaptureOptions(options);
@@ -55,12 +56,16 @@ function capture(req: IncomingMessage, config: CaptureConfig): CaptureResult {
   if (tooMany) return refuse(tooMany);
   let values: Record<string, string> | undefined;
   for (const name of config.allow) {
-    if (req.headers[name] === undefined) continue;
-    const lines = headerLines(req, name);
-    if (lines.length > 1) {
+    // What `req.headers` holds now: a value the host app's middleware set or replaced counts, and
+    // one it deleted is gone. How many lines there were is what the client sent.
+    const value = req.headers[name];
+    if (value === undefined) continue;
+    if (sentLineCount(req, name) > 1) {
       return refuse(reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, name));
     }
-    const value = lines[0] ?? '';
+    if (typeof value !== 'string') {
+      return refuse(reject(400, 'invalid_header_value', `Bad request: header ${name} has more than one value`, name));
+    }
     if (value === '') continue;
     const invalid = invalidValueReason(value, config.maxValueLength);
     if (invalid === 'too_long') {

@@ -17,6 +17,9 @@ export type RejectReason =
   | 'connection_nominates_forwarded_header'
   | 'duplicate_host'
   | 'absolute_form_target'
+  | 'invalid_request_target'
+  | 'method_not_allowed'
+  | 'unexpected_body'
   | 'host_not_allowed'
   | 'origin_not_allowed'
   | 'backend_unreachable'
@@ -27,6 +30,7 @@ export type RejectReason =
   | 'session_not_found'
   | 'session_limit'
   | 'session_store_unavailable'
+  | 'unsupported_transport'
   | 'internal_error';
 
 /**
@@ -41,6 +45,8 @@ export interface Rejection {
   readonly detail?: string;
   /** Seconds, sent as `Retry-After`. */
   readonly retryAfter?: number;
+  /** The methods a 405 names in `Allow`. */
+  readonly allow?: string;
   /** A session id's keyed hash (never the id), for the log. */
   readonly session?: string;
   /** Logged as a warning: someone may be probing (a session mismatch). */
@@ -76,6 +82,7 @@ export function sendRejection(res: ServerResponse, rejection: Rejection): void {
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.setHeader('Cache-Control', 'no-store');
   if (rejection.retryAfter !== undefined) res.setHeader('Retry-After', String(rejection.retryAfter));
+  if (rejection.allow !== undefined) res.setHeader('Allow', rejection.allow);
   res.end(body);
 }
 

@@ -38,7 +38,7 @@ import {
 } from './header-rules.js';
 import type { ProxyConfig } from './options.js';
 import { checkRebinding } from './rebinding-guard.js';
-import { checkRequestShape, headerLines } from './request-checks.js';
+import { checkRequestShape, sentLineCount, sentLines } from './request-checks.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
 
 export type OutgoingHeaders = Record<string, string>;
@@ -84,7 +84,7 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders): R
     if (typeof value !== 'string') continue;
     const singleton = SINGLETON_PROTOCOL_HEADERS.has(name) || !PROTOCOL_LISTS.has(name);
     // Before the empty check: Node keeps only the first Content-Type line, which may be the empty one.
-    if (singleton && headerLines(req, name).length > 1) {
+    if (singleton && sentLineCount(req, name) > 1) {
       return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
     }
     // An empty `Mcp-Param-Region:` is the tool argument "", which intermediaries MUST forward.
@@ -119,7 +119,7 @@ export function takesCaptured(name: string, config: ProxyConfig): boolean {
 
 /** Step 5: a hop that honours `Connection` would delete what we forward or route on. */
 function checkConnection(req: IncomingMessage, captured: Readonly<Record<string, string>>, config: ProxyConfig): Rejection | undefined {
-  for (const token of connectionTokens(headerLines(req, 'connection'))) {
+  for (const token of connectionTokens(sentLines(req, 'connection'))) {
     const forwarded =
       isProtocolHeader(token) ||
       CREDENTIAL_HEADERS.has(token) ||

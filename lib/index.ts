@@ -5,6 +5,7 @@
 export { captureHeaders, getForwardedHeaders } from './capture.js';
 export type { ForwardedHeaders, RelayMiddleware } from './capture.js';
 export { mcpProxy } from './proxy.js';
+export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
 export { HeaderConfigError } from './errors.js';

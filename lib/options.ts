@@ -10,6 +10,7 @@ import { HeaderConfigError, keyPath } from './errors.js';
 import {
   CREDENTIAL_HEADERS,
   DEFAULT_MAX_VALUE_LENGTH,
+  HOP_BY_HOP_HEADERS,
   MAX_VALUE_LENGTH_LIMIT,
   invalidNameReason,
   invalidValueReason,
@@ -17,6 +18,7 @@ import {
 } from './header-rules.js';
 import { resolveLogger, type RelayLogger } from './logger.js';
 import { parseRebindingGuard, type RebindingGuard } from './rebinding-guard.js';
+import { RESPONSE_HEADERS, type ResponsePolicy } from './response-headers.js';
 import {
   describeSecretProblem,
   envSecrets,
@@ -98,6 +100,13 @@ export interface McpProxyOptions {
    * `127.0.0.1`, `[::1]`, any port); on any other listener, any.
    */
   allowedOrigins?: readonly string[];
+  /**
+   * Response headers this route forwards to the client besides the defaults (`RESPONSE_HEADERS`:
+   * content description, caching, `Mcp-Session-Id`, `WWW-Authenticate`, `Retry-After`, rate limits).
+   * Every other header the backend sends is dropped. Hop-by-hop names and this route's secret header
+   * names are refused.
+   */
+  responseHeaders?: readonly string[];
   /** Longest accepted static or secret header value in bytes. Protocol headers are bounded by Node's header limit only. @default 8192 */
   maxValueLength?: number;
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
@@ -115,6 +124,12 @@ export interface SessionLimits {
   absoluteTtl?: number;
   /** Sessions this route keeps at once; beyond it a new initialize gets 503 with Retry-After. @default 10000 */
   maxSessions?: number;
+  /**
+   * Forward requests of the 2024-11-05 HTTP+SSE transport (`POST /messages?sessionId=…`) without any
+   * binding. By default they get 400 `unsupported_transport`: that transport's sessions are not MCP
+   * session ids, so `bind` and `pin` cannot protect them. @default false
+   */
+  allowLegacySse?: boolean;
 }
 
 /** `bind`: every request of a session must present the same captured headers as its initialize. */
@@ -124,6 +139,16 @@ export interface BindSessionOptions extends SessionLimits {
   store?: SessionStore;
   /** HMAC key (at least 32 bytes) for fingerprints. Required with `store`: every replica must share it. @default 32 random bytes per process */
   sessionKey?: string | Uint8Array;
+  /**
+   * The authenticated identity behind the request, set by the host app's auth middleware. When it
+   * returns one, the session is bound to it as well: another principal (or none) gets 404 on it.
+   */
+  principal?(req: IncomingMessage): string | undefined;
+  /**
+   * Sessions one client keeps at once (the principal when known, else the captured headers'
+   * fingerprint); beyond it a new initialize gets 503. @default ceil(maxSessions / 10)
+   */
+  maxSessionsPerClient?: number;
 }
 
 /** `pin`: the initialize's captured values are kept in process memory, for that principal only. */
@@ -142,6 +167,8 @@ export const DEFAULT_IDLE_TTL_MS = 30 * 60_000;
 export const DEFAULT_ABSOLUTE_TTL_MS = 24 * 60 * 60_000;
 export const DEFAULT_MAX_SESSIONS = 10_000;
 export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 20;
+/** `bind`'s default share per client: a tenth of `maxSessions`, so no one client can take them all. */
+export const DEFAULT_CLIENT_SHARE_DIVISOR = 10;
 /** The HMAC key's minimum length: SHA-256's block of security. */
 export const MIN_SESSION_KEY_BYTES = 32;
 
@@ -170,6 +197,8 @@ export interface ProxyConfig {
   readonly origin: string;
   readonly targetPath: string;
   readonly targetSearch: string;
+  /** Names of the target's query parameters: a client's parameter of the same name is dropped. */
+  readonly fixedQuery: ReadonlySet<string>;
   /** `undefined` means every captured header (credentials only with `allowCredentials`). */
   readonly passthrough: ReadonlySet<string> | undefined;
   readonly allowCredentials: boolean;
@@ -179,6 +208,7 @@ export interface ProxyConfig {
   readonly connectTimeout: number;
   readonly responseTimeout: number;
   readonly guard: RebindingGuard;
+  readonly response: ResponsePolicy;
   readonly maxValueLength: number;
   readonly logger: Required<RelayLogger>;
   readonly session: SessionConfig;
@@ -195,8 +225,10 @@ export interface SessionModeConfig {
   readonly key: Buffer;
   readonly ttl: SessionTtl;
   readonly maxSessions: number;
-  readonly maxPerPrincipal: number;
+  /** Sessions per client: `maxSessionsPerClient` for bind, `maxSessionsPerPrincipal` for pin. */
+  readonly maxPerClient: number;
   readonly principal: ((req: IncomingMessage) => string | undefined) | undefined;
+  readonly allowLegacySse: boolean;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -233,6 +265,7 @@ const proxySchema = z.strictObject({
   responseTimeout: timeoutSchema,
   allowedHosts: z.array(z.string()).readonly().optional(),
   allowedOrigins: z.array(z.string()).readonly().optional(),
+  responseHeaders: nameList.optional(),
   maxValueLength: maxValueLengthSchema,
   logger: loggerSchema.optional(),
 });
@@ -302,10 +335,35 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     connectTimeout: parsed.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     responseTimeout: parsed.responseTimeout ?? DEFAULT_RESPONSE_TIMEOUT_MS,
     guard: parseRebindingGuard(parsed.allowedHosts, parsed.allowedOrigins),
+    response: parseResponseHeaders(parsed.responseHeaders, fromSecret),
     maxValueLength,
     logger,
     session: parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`),
   });
+}
+
+/** The response allowlist: the defaults plus the route's names, never a secret header's name. */
+function parseResponseHeaders(names: readonly string[] | undefined, fromSecret: readonly SecretHeader[]): ResponsePolicy {
+  const allowed = new Set(RESPONSE_HEADERS);
+  if (names && names.length > MAX_CONFIGURED_HEADERS) {
+    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', 'responseHeaders', `at most ${MAX_CONFIGURED_HEADERS} header names`);
+  }
+  (names ?? []).forEach((raw, i) => {
+    const path = `responseHeaders[${i}]`;
+    const invalid = invalidNameReason(raw);
+    if (invalid) throw new HeaderConfigError('ERR_INVALID_HEADER_NAME', path, invalid);
+    const name = raw.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(name)) {
+      throw new HeaderConfigError('ERR_RESTRICTED_HEADER', path, `"${name}" is hop-by-hop: Node frames the response to the client itself`);
+    }
+    const secret = fromSecret.find((h) => h.name === name);
+    if (secret) {
+      throw new HeaderConfigError('ERR_HEADER_OVERLAP', path, `"${name}" is a secret header of this route (${secret.path}); a backend must not echo a credential to the client`);
+    }
+    allowed.add(name);
+  });
+  for (const header of fromSecret) allowed.delete(header.name);
+  return Object.freeze({ allowed });
 }
 
 /** Options removed at 0.2.0, with what replaces them: an old configuration fails loudly, not silently. */
@@ -329,23 +387,27 @@ const storeSchema = z.custom<SessionStore>(
   (v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'),
   { message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()' },
 );
+const principalSchema = (message: string) =>
+  z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
 const bindSchema = z.strictObject({
   mode: z.literal('bind'),
   store: storeSchema.optional(),
   sessionKey: sessionKeySchema.optional(),
+  principal: principalSchema('must be a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id').optional(),
   idleTtl: ttlSchema,
   absoluteTtl: ttlSchema,
   maxSessions: countSchema,
+  maxSessionsPerClient: countSchema,
+  allowLegacySse: z.boolean().optional(),
 });
 const pinSchema = z.strictObject({
   mode: z.literal('pin'),
-  principal: z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', {
-    message: 'pin needs a principal: a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id',
-  }),
+  principal: principalSchema('pin needs a principal: a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id'),
   idleTtl: ttlSchema,
   absoluteTtl: ttlSchema,
   maxSessions: countSchema,
   maxSessionsPerPrincipal: countSchema,
+  allowLegacySse: z.boolean().optional(),
 });
 const requestSchema = z.strictObject({ mode: z.literal('request') });
 
@@ -380,11 +442,20 @@ function parseSessionOptions(session: unknown, backend: string): SessionConfig {
         'required with session.store: every replica sharing the store must use the same key, e.g. 32 random bytes from your secret store',
       );
     }
-    return sessionMode('bind', bind, backend, { store: bind.store, key: bind.sessionKey });
+    const maxSessions = bind.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (bind.maxSessionsPerClient !== undefined && bind.maxSessionsPerClient > maxSessions) {
+      throw new HeaderConfigError('ERR_INVALID_OPTION', 'session.maxSessionsPerClient', `is larger than maxSessions (${maxSessions}), so one client could take every session`);
+    }
+    return sessionMode('bind', bind, backend, {
+      store: bind.store,
+      key: bind.sessionKey,
+      maxPerClient: bind.maxSessionsPerClient ?? Math.ceil(maxSessions / DEFAULT_CLIENT_SHARE_DIVISOR),
+      principal: bind.principal,
+    });
   }
   if (mode === 'pin') {
     const pin = validateShape(pinSchema, session, 'mcpProxy', 'session');
-    return sessionMode('pin', pin, backend, { maxPerPrincipal: pin.maxSessionsPerPrincipal, principal: pin.principal });
+    return sessionMode('pin', pin, backend, { maxPerClient: pin.maxSessionsPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL, principal: pin.principal });
   }
   throw new HeaderConfigError('ERR_INVALID_OPTION', 'session.mode', "must be 'request', 'bind' or 'pin'");
 }
@@ -393,7 +464,7 @@ function sessionMode(
   mode: 'bind' | 'pin',
   limits: SessionLimits,
   backend: string,
-  extra: { store?: SessionStore | undefined; key?: string | Uint8Array | undefined; maxPerPrincipal?: number | undefined; principal?: PinSessionOptions['principal'] },
+  extra: { store?: SessionStore | undefined; key?: string | Uint8Array | undefined; maxPerClient?: number | undefined; principal?: PinSessionOptions['principal'] | undefined },
 ): SessionModeConfig {
   const ttl = { idleMs: limits.idleTtl ?? DEFAULT_IDLE_TTL_MS, absoluteMs: limits.absoluteTtl ?? DEFAULT_ABSOLUTE_TTL_MS };
   if (ttl.absoluteMs < ttl.idleMs) {
@@ -412,9 +483,10 @@ function sessionMode(
     key: extra.key === undefined ? randomBytes(MIN_SESSION_KEY_BYTES) : Buffer.from(extra.key),
     ttl: Object.freeze(ttl),
     maxSessions: limits.maxSessions ?? DEFAULT_MAX_SESSIONS,
-    maxPerPrincipal: extra.maxPerPrincipal ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+    maxPerClient: extra.maxPerClient ?? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
     // Called as a plain function: the host app's `this` is not ours to supply.
     principal: principal && ((req: IncomingMessage) => principal(req)),
+    allowLegacySse: limits.allowLegacySse ?? false,
   });
 }
 
@@ -490,7 +562,7 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'targetPath' | 'targetSearch'> {
+function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'targetPath' | 'targetSearch' | 'fixedQuery'> {
   let url: URL;
   try {
     url = new URL(String(target));
@@ -508,7 +580,7 @@ function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'target
     );
   }
   if (url.hash) throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must not contain a #fragment');
-  return { origin: url.origin, targetPath: url.pathname, targetSearch: url.search };
+  return { origin: url.origin, targetPath: url.pathname, targetSearch: url.search, fixedQuery: new Set(url.searchParams.keys()) };
 }
 
 /** Validates `allow` or `passthrough`: lower-cased, unique, unrestricted names. */

@@ -5,13 +5,14 @@
  */
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
 import { replayBody } from './body-replay.js';
 import type { RelayMiddleware } from './capture.js';
 import { reject, sendRejection, type Rejection } from './error-response.js';
 import { buildOutgoingHeaders, type OutgoingHeaders } from './forwarding-policy.js';
 import { parseProxyOptions, type McpProxyOptions, type ProxyConfig } from './options.js';
-import { isEventStream, sanitizeResponseHeaders } from './response-headers.js';
+import { filterResponseHeaders, invalidStatusLine, isEventStream } from './response-headers.js';
 import { writeAsReceived } from './response-writes.js';
 import { requestSlot, type RequestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type SessionTicket } from './session-guard.js';
@@ -31,6 +32,8 @@ interface RequestState {
   /** Set in `bind` and `pin` modes: what the response must record, or which session it belongs to. */
   readonly session: SessionTicket | undefined;
   readonly limits: Pick<ProxyConfig, 'connectTimeout' | 'responseTimeout'>;
+  /** This request's secret header values: a response header carrying one is not passed back. */
+  readonly secrets: readonly string[];
   /** Answers 504 (or aborts upstream, which answers it) when the running timer fires. */
   readonly expire: () => void;
 }
@@ -48,7 +51,6 @@ class BackendTimeout extends Error {
  */
 export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const config = parseProxyOptions(options);
-  const secretHeaders = new Set(config.fromSecret.map((h) => h.name));
   const states = requestSlot<RequestState>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
@@ -67,14 +69,15 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,
-    pathRewrite: (path) => upstreamPath(path, config),
+    pathRewrite: (path) =>
+      upstreamPath(path, config, (name) => logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request')),
     agent: upstreamAgent(config.origin),
     // HPM's default plugins log each response (building a URL per request) and add two listeners per
     // request for errors and SSE aborts; the handlers below and httpxy's own abort cover both.
     ejectPlugins: true,
     plugins: [proxyEventsPlugin],
     on: {
-      proxyReq(proxyReq, req) {
+      proxyReq(proxyReq, req, res) {
         const state = states.get(req);
         if (!state) return;
         state.proxyReq = proxyReq;
@@ -88,10 +91,23 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         proxyReq.once('finish', () => {
           if (state.phase === 'connect' && !state.timedOut) arm(state, 'response');
         });
+        // A 101 to a request that asked for no upgrade: without this listener Node drops the socket
+        // and the request emits neither `response` nor `error`.
+        proxyReq.once('upgrade', (_upgraded: IncomingMessage, socket: Duplex) => {
+          socket.destroy();
+          badResponse(req, res, state, 'status 101 (Switching Protocols) to a request that asked for no upgrade');
+        });
         if (state.body) proxyReq.end(state.body);
       },
       proxyRes(proxyRes, req, res) {
         const state = states.get(req);
+        // Node's client accepts status lines its server cannot write: answered here, before httpxy copies them.
+        const invalid = invalidStatusLine(proxyRes.statusCode, proxyRes.statusMessage);
+        if (invalid) {
+          proxyRes.destroy();
+          badResponse(req, res, state, invalid);
+          return;
+        }
         const stream = isEventStream(proxyRes.headers['content-type']);
         if (state) {
           state.proxyRes = proxyRes;
@@ -101,7 +117,10 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
           else if (state.phase === 'connect') arm(state, 'response');
           if (state.session) sessions?.onResponse(state.session, req.method, proxyRes.statusCode ?? 0, proxyRes.headers);
         }
-        sanitizeResponseHeaders(proxyRes.headers, secretHeaders, stream);
+        const echoed = filterResponseHeaders(proxyRes.headers, config.response, res, state?.secrets ?? [], stream);
+        for (const header of echoed) {
+          logger.warn({ header, reason: 'secret_echo' }, "mcpProxy: a response header carried this route's secret value and was dropped");
+        }
         // httpxy would otherwise echo the client's Connection header into the response.
         proxyRes.headers.connection = wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
         writeAsReceived(req, proxyRes, res);
@@ -135,11 +154,20 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     {
       target: `${config.origin}${config.targetPath}`,
       passthrough: config.passthrough ? [...config.passthrough] : 'all captured',
-      static: [...config.plaintext.keys(), ...secretHeaders],
+      static: [...config.plaintext.keys(), ...config.fromSecret.map((h) => h.name)],
       session: config.session.mode,
     },
     'mcpProxy: route configured',
   );
+
+  /** The backend's response cannot be passed on: 502, and the upstream connection is not reused. */
+  const badResponse = (req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, detail: string): void => {
+    if (state) {
+      clearTimeout(state.timer);
+      restoreClientView(req, state);
+    }
+    fail(req, res, { ...reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response'), detail });
+  };
 
   /** Hands a request that passed every check to http-proxy-middleware. */
   const forward = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, session: SessionTicket | undefined): void => {
@@ -152,7 +180,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       delete outgoing['content-encoding'];
       outgoing['content-length'] = String(body.length);
     }
-    const state = startRequest(req, res, body, session, config, states, fail);
+    const secrets = config.fromSecret.map((header) => outgoing[header.name]!);
+    const state = startRequest(req, res, { body, session, secrets }, config, states, fail);
     setHeaders(req, outgoing);
     proxy(req, res, (err) => {
       clearTimeout(state.timer);
@@ -193,8 +222,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
 function startRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  body: Buffer | undefined,
-  session: SessionTicket | undefined,
+  { body, session, secrets }: Pick<RequestState, 'body' | 'session' | 'secrets'>,
   config: ProxyConfig,
   states: RequestSlot<RequestState>,
   fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
@@ -205,13 +233,15 @@ function startRequest(
     timer: undefined,
     phase: 'connect',
     limits: config,
+    secrets,
     expire: () => {
       state.timedOut = true;
       if (state.proxyRes) {
         // Once a body byte went out the response is under way: a slow reader must not be cut off.
         if (!res.headersSent) abandonResponse(req, res, state, fail);
-      } else if (state.proxyReq) state.proxyReq.destroy(new BackendTimeout());
-      else fail(req, res, timeoutRejection(state)); // the upstream request has no socket yet
+      } else if (state.proxyReq && !state.proxyReq.destroyed) state.proxyReq.destroy(new BackendTimeout());
+      // No socket yet, or one Node already dropped without an event: nothing else will answer.
+      else fail(req, res, timeoutRejection(state));
     },
     proxyReq: undefined,
     proxyRes: undefined,
@@ -285,16 +315,36 @@ function setHeaders(req: IncomingMessage, headers: IncomingMessage['headers']): 
 
 /**
  * The exact upstream path: the target path for the mount root (no trailing slash added), the target
- * path joined with the rest otherwise; the target's query, then the request's.
+ * path joined with the rest otherwise; the target's query, then the request's without the parameters
+ * the target fixes (a backend that takes the last `toolsets=` would otherwise take the client's).
+ * `dropped` hears each client parameter name removed.
  */
-export function upstreamPath(url: string, config: Pick<ProxyConfig, 'targetPath' | 'targetSearch'>): string {
+export function upstreamPath(
+  url: string,
+  config: Pick<ProxyConfig, 'targetPath' | 'targetSearch' | 'fixedQuery'>,
+  dropped?: (name: string) => void,
+): string {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  const search = q === -1 ? '' : url.slice(q + 1);
+  let search = q === -1 ? '' : url.slice(q + 1);
+  if (search && config.fixedQuery.size > 0) search = withoutFixed(search, config.fixedQuery, dropped);
   const base = config.targetPath;
   const joined = path === '/' || path === '' ? base : `${base.endsWith('/') ? base.slice(0, -1) : base}${path}`;
   const query = [config.targetSearch.slice(1), search].filter(Boolean).join('&');
   return query ? `${joined}?${query}` : joined;
+}
+
+/** The client's query parts, minus those whose name (decoded as a backend decodes it) the target fixes. */
+function withoutFixed(search: string, fixed: ReadonlySet<string>, dropped?: (name: string) => void): string {
+  return search
+    .split('&')
+    .filter((part) => {
+      const name = new URLSearchParams(part.split('=', 1)[0]).keys().next().value ?? '';
+      if (!fixed.has(name)) return true;
+      dropped?.(name);
+      return false;
+    })
+    .join('&');
 }
 
 /**

@@ -1,7 +1,12 @@
 /**
  * Structural checks on the incoming request that Node's parser lets through but a proxy must not:
- * a header block so large Node silently dropped fields from `req.headers`, duplicate `Host`, and an
- * absolute-form request target.
+ * a method MCP does not use, a header block so large Node silently dropped fields from
+ * `req.headers`, duplicate `Host`, a request target that is not a plain path, and a body on a
+ * request that has none in MCP.
+ *
+ * Every "how many lines" question is answered from `req.rawHeaders`, what the client sent: other
+ * middleware may add, replace or delete properties of `req.headers`, and no decision may depend on
+ * what it did.
  */
 import type { IncomingMessage } from 'node:http';
 import { reject, type Rejection } from './error-response.js';
@@ -12,43 +17,30 @@ import { reject, type Rejection } from './error-response.js';
  */
 export const MAX_HEADER_LINES = 500;
 
-/**
- * Every line of header `name` (lower-case) as received. `req.headers` has already joined repeated
- * lines or kept only the first; `headersDistinct` keeps them all. Requests from the node:http2
- * compatibility API have no `headersDistinct`, so the raw list is read instead.
- */
-export function headerLines(req: IncomingMessage, name: string): string[] {
-  if (singleLines(req)) {
-    const value = req.headers[name];
-    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+/** The methods of the Streamable HTTP transport; anything else is answered 405 with this list. */
+export const ALLOWED_METHODS = 'GET, POST, DELETE';
+
+/** How many lines named `name` (lower-case) the client sent. */
+export function sentLineCount(req: IncomingMessage, name: string): number {
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const sent = raw[i]!;
+    if (sent.length === name.length && sent.toLowerCase() === name) count++;
   }
-  const distinct = (req as Partial<Pick<IncomingMessage, 'headersDistinct'>>).headersDistinct;
-  if (distinct) return distinct[name] ?? [];
+  return count;
+}
+
+/** Every value the client sent for header `name` (lower-case), one per line. */
+export function sentLines(req: IncomingMessage, name: string): string[] {
+  const raw = req.rawHeaders;
   const lines: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === name) lines.push(req.rawHeaders[i + 1]!);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const sent = raw[i]!;
+    if (sent.length === name.length && sent.toLowerCase() === name) lines.push(raw[i + 1]!);
   }
   return lines;
 }
-
-/**
- * True when no name came on more than one line: as many raw lines as distinct names. Then
- * `req.headers` holds each line as sent, and the relay need not build `headersDistinct`, which
- * allocates an array per header on every request.
- */
-function singleLines(req: IncomingMessage): boolean {
-  const headers = req.headers;
-  // The checks of one request ask several times in a row; remember the last answer.
-  if (headers === lastHeaders) return lastSingle;
-  let names = 0;
-  for (const name in headers) if (Object.hasOwn(headers, name)) names++;
-  lastHeaders = headers;
-  lastSingle = names * 2 === req.rawHeaders.length;
-  return lastSingle;
-}
-
-let lastHeaders: IncomingMessage['headers'] | undefined;
-let lastSingle = false;
 
 export function checkHeaderCount(req: IncomingMessage): Rejection | undefined {
   if (req.rawHeaders.length / 2 > MAX_HEADER_LINES) {
@@ -58,16 +50,55 @@ export function checkHeaderCount(req: IncomingMessage): Rejection | undefined {
 }
 
 export function checkRequestShape(req: IncomingMessage): Rejection | undefined {
+  // TRACE would reflect the route's secret headers in its body; MCP uses none of the others.
+  const method = req.method;
+  if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+    return { ...reject(405, 'method_not_allowed', `Method not allowed: an MCP endpoint takes ${ALLOWED_METHODS}`), allow: ALLOWED_METHODS };
+  }
   const tooMany = checkHeaderCount(req);
   if (tooMany) return tooMany;
   // RFC 9112 §3.2: more than one Host line MUST get 400; Node accepts it and keeps the first.
-  if (headerLines(req, 'host').length > 1) {
+  if (sentLineCount(req, 'host') > 1) {
     return reject(400, 'duplicate_host', 'Bad request: more than one Host header', 'host');
   }
   // A reverse proxy for MCP has no use for absolute-form (`GET http://evil/x`); Express keeps the
   // scheme and authority in req.url after stripping the mount path.
-  if (!req.url?.startsWith('/')) {
+  const url = req.url ?? '';
+  if (!url.startsWith('/')) {
     return reject(400, 'absolute_form_target', 'Bad request: the request target must be a path (origin-form)');
   }
+  const target = targetProblem(url);
+  if (target) return reject(400, 'invalid_request_target', `Bad request: the request target has ${target}`);
+  // A backend that does not read a GET or DELETE body parses it as the next request on the connection.
+  if (method !== 'POST' && hasBody(req)) {
+    return reject(400, 'unexpected_body', `Bad request: a ${method} request to an MCP endpoint has no body`);
+  }
   return undefined;
+}
+
+/**
+ * What makes a path unsafe to join to the target's: a fragment (`#` would turn the target's fixed
+ * query into a fragment), a dot-segment in any spelling (`..`, `%2e%2e`, `.%2E`, Tomcat's `..;`), a
+ * backslash or encoded slash (routers that decode or normalise them see other segments than we do),
+ * or an empty segment (`//host/x` is a protocol-relative reference once the target has no path).
+ */
+export function targetProblem(url: string): string | undefined {
+  if (url.includes('#')) return 'a fragment (#)';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  if (!/[.%\\]|\/\//.test(path)) return undefined;
+  if (path.includes('//')) return 'an empty path segment (//)';
+  if (/\\|%5c|%2f/i.test(path)) return 'a backslash or an encoded slash';
+  for (const segment of path.split('/')) {
+    const plain = segment.replace(/%2e/gi, '.').split(';', 1)[0];
+    if (plain === '.' || plain === '..') return 'a dot-segment (. or ..)';
+  }
+  return undefined;
+}
+
+/** `Content-Length: 0` is no body; chunked always may be one. */
+function hasBody(req: IncomingMessage): boolean {
+  if (sentLineCount(req, 'transfer-encoding') > 0) return true;
+  const [length] = sentLines(req, 'content-length');
+  return length !== undefined && Number(length) !== 0;
 }

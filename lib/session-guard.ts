@@ -15,6 +15,7 @@ import { takesCaptured, type OutgoingHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './options.js';
 import { isStatelessEra, STATELESS_PROTOCOL_VERSION } from './protocol-era.js';
+import { ClientShares } from './client-shares.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';
 
 /** MCP: session ids are visible ASCII (0x21–0x7E); we also cap them at 256 characters. */
@@ -30,8 +31,13 @@ interface PinnedSession {
 
 /** What a request carries from admission to its response. */
 export type SessionTicket =
-  | { readonly kind: 'candidate'; readonly record: string | PinnedSession | undefined }
+  | { readonly kind: 'candidate'; readonly record: string | PinnedSession | undefined; readonly client: string }
   | { readonly kind: 'session'; readonly key: string; readonly id: string };
+
+/** A store call that did not settle within `connectTimeout`. */
+class StoreTimeout extends Error {
+  override name = 'StoreTimeout';
+}
 
 export type Admission = { ok: true; ticket: SessionTicket | undefined } | { ok: false; rejection: Rejection };
 
@@ -41,24 +47,28 @@ export class SessionGuard {
   readonly #store: SessionStore<string | PinnedSession>;
   /** Names set statically: they win over captured ones, so they are never part of a session's record. */
   readonly #static: ReadonlySet<string>;
-  /** Recorded `pin` sessions per principal (HMAC), kept in step by the store's onRemove. */
-  readonly #byPrincipal = new Map<string, number>();
+  /** Sessions per client, so no one client takes the whole `maxSessions`. */
+  readonly #shares: ClientShares;
   /** Writes to an asynchronous store still under way, by key: a lookup of that key waits for its write. */
   readonly #writes = new Map<string, Promise<void>>();
   /** Whether this route has logged that 2026-era requests bypass the session machinery. */
   #statelessNoted = false;
+  /** Whether this route has logged that it forwards the 2024-11-05 HTTP+SSE transport unbound. */
+  #legacyNoted = false;
 
   constructor(config: SessionModeConfig, proxy: ProxyConfig) {
     this.#config = config;
     this.#proxy = proxy;
     this.#static = new Set([...proxy.plaintext.keys(), ...proxy.fromSecret.map((h) => h.name)]);
+    this.#shares = new ClientShares(config.ttl);
     this.#store =
       (config.store as SessionStore<string | PinnedSession> | undefined) ??
-      new MemorySessionStore<string | PinnedSession>({ onRemove: (value) => this.#forget(value) });
+      new MemorySessionStore<string | PinnedSession>({ onRemove: (_value, key) => this.#shares.remove(key) });
   }
 
   /** Decides whether the request may go on; for `pin`, adds the pinned values to `outgoing`. */
   admit(req: IncomingMessage, outgoing: OutgoingHeaders): Admission | Promise<Admission> {
+    if (usesLegacySse(req.url)) return this.#admitLegacy();
     if (isStatelessEra(req)) return this.#admitStateless(outgoing);
     const id = req.headers['mcp-session-id'];
     // Only a POST can be an initialize; a GET, DELETE or CORS preflight without an id is no session's business.
@@ -72,11 +82,11 @@ export class SessionGuard {
     const verify = (found: string | PinnedSession | undefined | typeof FAILED): Admission => this.#verify(req, outgoing, key, id, found, principal);
     const lookup = (): Admission | Promise<Admission> => {
       const found = this.#call(() => this.#store.get(key));
-      return isThenable(found) ? Promise.resolve(found).then(verify, () => this.#storeFailure('get')) : verify(found);
+      return isThenable(found) ? this.#bounded(found, 'get').then(verify, (err: unknown) => this.#storeFailure('get', err)) : verify(found);
     };
     // The client may follow up before an asynchronous store has taken this relay's own write.
     const writing = this.#writes.get(key);
-    return writing ? writing.then(lookup) : lookup();
+    return writing ? this.#bounded(writing, 'set').then(lookup, (err: unknown) => this.#storeFailure('set', err)) : lookup();
   }
 
   /**
@@ -87,6 +97,7 @@ export class SessionGuard {
     if (ticket.kind === 'session') {
       if (status === 404 || (method === 'DELETE' && status >= 200 && status < 300)) {
         this.#proxy.logger.debug({ session: this.#tag(ticket.id), status, method }, 'mcpProxy: session ended by the backend; record removed');
+        this.#shares.remove(ticket.key);
         this.#settle(this.#call(() => this.#store.delete(ticket.key)), 'delete');
       }
       return;
@@ -103,31 +114,51 @@ export class SessionGuard {
       log.warn({ session: tag }, 'mcpProxy: session initialized without a principal; not recorded, so its later requests get 404');
       return;
     }
-    const record = ticket.record;
+    const { record, client } = ticket;
     // Concurrent initializes all passed admission; only as many as fit are recorded.
-    const full = this.#limitReached(record);
+    const full = this.#limitReached(client);
     if (full) {
       log.warn({ session: tag, limit: full }, 'mcpProxy: session limit reached while this session initialized; not recorded, so its later requests get 404');
       return;
     }
-    const stored = this.#call(() => this.#store.set(this.#config.namespace + id, record, this.#config.ttl));
+    const key = this.#config.namespace + id;
+    const stored = this.#call(() => this.#store.set(key, record, this.#config.ttl));
     const done = (added: boolean): void => {
       if (!added) {
         log.warn({ session: tag }, 'mcpProxy: the backend issued a session id that is already recorded; the existing record is kept');
         return;
       }
-      if (typeof record !== 'string') this.#byPrincipal.set(record.principal, (this.#byPrincipal.get(record.principal) ?? 0) + 1);
+      this.#shares.add(client, key);
       log.debug({ session: tag, mode: this.#config.mode }, 'mcpProxy: session recorded');
     };
     if (stored === FAILED) this.#logStoreFailure('set');
     else if (!isThenable(stored)) done(stored);
     else {
-      const key = this.#config.namespace + id;
-      const write = Promise.resolve(stored)
-        .then(done, () => this.#logStoreFailure('set'))
+      const write = this.#bounded(stored, 'set')
+        .then(done, (err: unknown) => this.#logStoreFailure('set', err))
         .finally(() => this.#writes.delete(key));
       this.#writes.set(key, write);
     }
+  }
+
+  /**
+   * The 2024-11-05 HTTP+SSE transport names its session in the query (`?sessionId=`), which no
+   * binding here looks at: refused unless the operator forwards it knowingly, unbound.
+   */
+  #admitLegacy(): Admission {
+    if (!this.#config.allowLegacySse) {
+      return refuse(
+        reject(400, 'unsupported_transport', 'Bad request: the HTTP+SSE transport of 2024-11-05 (sessionId in the query) is not served on this route; use Streamable HTTP'),
+      );
+    }
+    if (!this.#legacyNoted) {
+      this.#legacyNoted = true;
+      this.#proxy.logger.warn(
+        { mode: this.#config.mode, option: 'session.allowLegacySse' },
+        `mcpProxy: HTTP+SSE (2024-11-05) requests on this route are forwarded without '${this.#config.mode}' protection (allowLegacySse)`,
+      );
+    }
+    return { ok: true, ticket: undefined };
   }
 
   /**
@@ -153,33 +184,48 @@ export class SessionGuard {
     if (principal === false) return refuse(principalFailure());
     const headers = this.#sessionHeaders(req);
     let record: string | PinnedSession | undefined;
-    if (this.#config.mode === 'bind') record = this.#fingerprint('', headers).toString('base64url');
+    if (this.#config.mode === 'bind') record = this.#fingerprint(principal ?? '', headers).toString('base64url');
     else if (principal !== undefined) {
       record = Object.freeze({ fingerprint: this.#fingerprint(principal, headers).toString('base64url'), principal, values: headers });
     }
+    // A client is its principal; on a bind route without one, the headers that identify it.
+    const client = principal ?? (typeof record === 'string' ? record : '');
     // Only recorded sessions count: a backend without sessions never fills the store, however busy.
     const admitWith = (size: number): Admission => {
       if (size >= this.#config.maxSessions) return refuse(this.#full('sessions'));
-      if (this.#principalFull(record)) return refuse(this.#full('principal'));
-      return { ok: true, ticket: { kind: 'candidate', record } };
+      if (record !== undefined && this.#shares.count(client) >= this.#config.maxPerClient) return refuse(this.#full('client'));
+      return { ok: true, ticket: { kind: 'candidate', record, client } };
     };
     const size = this.#call(() => this.#store.size());
-    if (isThenable(size)) return Promise.resolve(size).then(admitWith, () => this.#storeFailure('size'));
+    if (isThenable(size)) return this.#bounded(size, 'size').then(admitWith, (err: unknown) => this.#storeFailure('size', err));
     return size === FAILED ? this.#storeFailure('size') : admitWith(size);
   }
 
-  #principalFull(record: string | PinnedSession | undefined): boolean {
-    if (record === undefined || typeof record === 'string') return false;
-    return (this.#byPrincipal.get(record.principal) ?? 0) >= this.#config.maxPerPrincipal;
-  }
-
   /** At record time: a store that answers size() synchronously is checked again (a shared one was checked on admission). */
-  #limitReached(record: string | PinnedSession): 'sessions' | 'principal' | undefined {
-    if (this.#principalFull(record)) return 'principal';
+  #limitReached(client: string): 'sessions' | 'client' | undefined {
+    if (this.#shares.count(client) >= this.#config.maxPerClient) return 'client';
     const size = this.#call(() => this.#store.size());
     return typeof size === 'number' && size >= this.#config.maxSessions ? 'sessions' : undefined;
   }
 
+  /**
+   * A store answer, or StoreTimeout once `connectTimeout` has passed: a store that never answers
+   * (a client queueing commands while offline) must not hold a request, or the relay's own write.
+   */
+  #bounded<T>(pending: PromiseLike<T>, operation: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = this.#proxy.connectTimeout;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeout(`${operation}() did not answer within connectTimeout (${limit} ms)`)), limit);
+    });
+    return Promise.race([Promise.resolve(pending), expired]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * An unknown id and a known id with other headers get the same 404 after the same work: one
+   * fingerprint, one constant-time comparison, one keyed tag and one log line at one level, so
+   * neither the answer nor its timing tells an attacker which ids exist.
+   */
   #verify(
     req: IncomingMessage,
     outgoing: OutgoingHeaders,
@@ -189,21 +235,24 @@ export class SessionGuard {
     principal: string | undefined,
   ): Admission {
     if (found === FAILED) return this.#storeFailure('get');
-    // The tag is an HMAC too: computed only for the log line of a refusal, not on every request.
-    if (found === undefined) return refuse({ ...sessionNotFound(), session: this.#tag(id), detail: 'unknown session' });
+    if (found === undefined) this.#shares.remove(key); // expired in the store
     const headers = this.#sessionHeaders(req);
-    let matches = false;
+    let matches: boolean;
     if (typeof found === 'string') {
-      matches = sameDigest(this.#fingerprint('', headers), found);
-    } else if (principal !== undefined) {
+      matches = sameDigest(this.#fingerprint(principal ?? '', headers), found);
+    } else {
       // The request may omit pinned headers, never change or add one: compare the pin overlaid with
       // what the request sent against the pin itself.
-      matches = sameDigest(this.#fingerprint(principal, { ...found.values, ...headers }), found.fingerprint);
-      if (matches) for (const [name, value] of Object.entries(found.values)) outgoing[name] ??= value;
+      const pinned = found?.values;
+      const digest = this.#fingerprint(principal ?? '', pinned ? { ...pinned, ...headers } : headers);
+      matches = sameDigest(digest, found?.fingerprint ?? UNKNOWN_DIGEST) && found !== undefined && principal !== undefined;
+      if (matches && pinned) for (const [name, value] of Object.entries(pinned)) outgoing[name] ??= value;
     }
     if (!matches) {
-      return refuse({ ...sessionNotFound(), session: this.#tag(id), detail: 'headers or principal differ from the initialize', suspicious: true });
+      const detail = found === undefined ? 'unknown session' : 'headers or principal differ from the initialize';
+      return refuse({ ...sessionNotFound(), session: this.#tag(id), detail });
     }
+    this.#shares.touch(key);
     return { ok: true, ticket: { kind: 'session', key, id } };
   }
 
@@ -254,17 +303,14 @@ export class SessionGuard {
     return createHmac('sha256', this.#config.key).update(`id:${id}`).digest('hex').slice(0, 12);
   }
 
-  #full(which: 'sessions' | 'principal'): Rejection {
-    const limit = which === 'sessions' ? `maxSessions (${this.#config.maxSessions})` : `maxSessionsPerPrincipal (${this.#config.maxPerPrincipal})`;
+  #full(which: 'sessions' | 'client'): Rejection {
+    const share = this.#config.mode === 'pin' ? 'maxSessionsPerPrincipal' : 'maxSessionsPerClient';
+    const limit = which === 'sessions' ? `maxSessions (${this.#config.maxSessions})` : `${share} (${this.#config.maxPerClient})`;
     this.#proxy.logger.warn({ reason: 'session_limit', limit: which }, `mcpProxy: 503, ${limit} reached; existing sessions are kept`);
     return {
       ...reject(503, 'session_limit', 'Service unavailable: too many open sessions; retry later or end an unused session'),
       retryAfter: Math.ceil(Math.min(this.#config.ttl.idleMs, 60_000) / 1000),
     };
-  }
-
-  #forget(value: string | PinnedSession): void {
-    if (typeof value !== 'string') decrement(this.#byPrincipal, value.principal);
   }
 
   /** Runs a store call; a synchronous throw becomes FAILED, so a broken store cannot crash a request. */
@@ -281,13 +327,15 @@ export class SessionGuard {
     else if (isThenable(result)) Promise.resolve(result).catch(() => this.#logStoreFailure(operation));
   }
 
-  #storeFailure(operation: string): Admission {
-    this.#logStoreFailure(operation);
+  #storeFailure(operation: string, err?: unknown): Admission {
+    this.#logStoreFailure(operation, err);
     return refuse(reject(503, 'session_store_unavailable', 'Service unavailable: the session store cannot be reached'));
   }
 
-  #logStoreFailure(operation: string): void {
-    this.#proxy.logger.error({ reason: 'session_store_unavailable', operation }, `mcpProxy: session store ${operation}() failed`);
+  /** Names the operation, and the limit when it timed out; a store's own error text may hold anything. */
+  #logStoreFailure(operation: string, err?: unknown): void {
+    const message = err instanceof StoreTimeout ? `mcpProxy: session store ${err.message}` : `mcpProxy: session store ${operation}() failed`;
+    this.#proxy.logger.error({ reason: 'session_store_unavailable', operation }, message);
   }
 }
 
@@ -307,10 +355,13 @@ function sameDigest(digest: Buffer, stored: string): boolean {
   return expected.length === digest.length && timingSafeEqual(digest, expected);
 }
 
-function decrement(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 0) - 1;
-  if (n > 0) counts.set(key, n);
-  else counts.delete(key);
+/** Compared against when the id is unknown, so that path does the work of a mismatch. */
+const UNKNOWN_DIGEST = Buffer.alloc(32).toString('base64url');
+
+/** The 2024-11-05 HTTP+SSE transport's POSTs name their session in a `sessionId` query parameter. */
+export function usesLegacySse(url: string | undefined): boolean {
+  const q = url?.indexOf('?') ?? -1;
+  return q !== -1 && new URLSearchParams(url!.slice(q + 1)).has('sessionId');
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -39,11 +39,11 @@ const MAX_SWEEP_MS = 60_000;
 /** In-process store. `onRemove` sees every entry that leaves, whether deleted or expired. */
 export class MemorySessionStore<T = string> implements SessionStore<T> {
   readonly #entries = new Map<string, Entry<T>>();
-  readonly #onRemove: ((value: T) => void) | undefined;
+  readonly #onRemove: ((value: T, key: string) => void) | undefined;
   #sweepMs = MAX_SWEEP_MS;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { onRemove?: (value: T) => void } = {}) {
+  constructor(options: { onRemove?: (value: T, key: string) => void } = {}) {
     this.#onRemove = options.onRemove;
   }
 
@@ -92,7 +92,7 @@ export class MemorySessionStore<T = string> implements SessionStore<T> {
   #remove(key: string, entry: Entry<T>): void {
     this.#entries.delete(key);
     if (this.#entries.size === 0) this.#stop();
-    this.#onRemove?.(entry.value);
+    this.#onRemove?.(entry.value, key);
   }
 
   /** A timer only while there is something to expire, so an idle relay holds no timer at all. */

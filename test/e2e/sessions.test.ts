@@ -356,13 +356,13 @@ for (const { kind, options, contentType } of BACKENDS) {
       assert.equal((await toolHeaders(s))['x-mcp-api-key'], KEY_1);
 
       s.vars['x-mcp-api-key'] = KEY_2;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call with a changed x-mcp-api-key');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call with a changed x-mcp-api-key');
       assert.ok(s.legs.at(-1)!.headers['x-mcp-api-key'] === KEY_2, 'the client really sent the new value');
       s.vars['x-mcp-api-key'] = undefined;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call without x-mcp-api-key');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call without x-mcp-api-key');
       s.vars['x-mcp-api-key'] = KEY_1;
       s.vars['x-tenant'] = `${TENANT}-other`;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call with a changed x-tenant');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call with a changed x-tenant');
 
       // A mismatch evicts nothing: the rightful client carries on with the original headers.
       s.vars['x-tenant'] = TENANT;
@@ -386,9 +386,9 @@ for (const { kind, options, contentType } of BACKENDS) {
       const s = openSession(gateway, '/mcp', { 'x-mcp-api-key': KEY_1 });
       const id = await connectSession(s, backend);
       const session = sessionHeaders(s, id);
-      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...session, 'x-mcp-api-key': KEY_2 }, 'warn', 'GET with another key');
-      await expectRawNotFound(gateway, backend, '/mcp', 'GET', session, 'warn', 'GET without the key');
-      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...session, 'x-mcp-api-key': KEY_1, 'x-tenant': TENANT }, 'warn', 'GET with an added header');
+      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...session, 'x-mcp-api-key': KEY_2 }, 'info', 'GET with another key');
+      await expectRawNotFound(gateway, backend, '/mcp', 'GET', session, 'info', 'GET without the key');
+      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...session, 'x-mcp-api-key': KEY_1, 'x-tenant': TENANT }, 'info', 'GET with an added header');
       await assertStreamDelivers(s, backend);
       assertCleanLog(gateway, [id]);
     });
@@ -397,7 +397,7 @@ for (const { kind, options, contentType } of BACKENDS) {
       const s = openSession(gateway, '/mcp', { 'x-mcp-api-key': KEY_1 });
       const id = await connectSession(s, backend);
       s.vars['x-mcp-api-key'] = KEY_2;
-      await expectRelayNotFound(gateway, backend, s, () => s.transport.terminateSession(), 'warn', 'DELETE with another key');
+      await expectRelayNotFound(gateway, backend, s, () => s.transport.terminateSession(), 'info', 'DELETE with another key');
       assert.ok(backend.sessionIds().includes(id), 'the backend still has the session');
       assert.equal(s.transport.sessionId, id, 'the client still holds it');
       await assertStreamDelivers(s, backend);
@@ -449,10 +449,10 @@ for (const { kind, options, contentType } of BACKENDS) {
       assert.equal(injected['mcp-session-id'], id);
 
       s.vars['x-mcp-api-key'] = KEY_2;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call with a changed x-mcp-api-key');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call with a changed x-mcp-api-key');
       s.vars['x-mcp-api-key'] = KEY_1;
       s.vars['x-tenant'] = TENANT;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call adding x-tenant, which was not pinned');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call adding x-tenant, which was not pinned');
 
       s.vars['x-tenant'] = undefined;
       const again = await toolHeaders(s);
@@ -466,15 +466,15 @@ for (const { kind, options, contentType } of BACKENDS) {
       const id = await connectSession(s, backend);
 
       s.vars['x-user'] = BOB;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call by another principal with the same key');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call by another principal with the same key');
       s.vars['x-user'] = undefined;
-      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'warn', 'tools/call with no principal');
+      await expectRelayNotFound(gateway, backend, s, () => toolHeaders(s), 'info', 'tools/call with no principal');
       const on = sessionHeaders(s, id);
-      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...on, 'x-user': BOB, 'x-mcp-api-key': KEY_1 }, 'warn', 'GET by another principal');
-      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...on, 'x-mcp-api-key': KEY_1 }, 'warn', 'GET with no principal');
-      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...on, 'x-user': ALICE, 'x-mcp-api-key': KEY_2 }, 'warn', 'GET by the owner with another key');
+      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...on, 'x-user': BOB, 'x-mcp-api-key': KEY_1 }, 'info', 'GET by another principal');
+      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...on, 'x-mcp-api-key': KEY_1 }, 'info', 'GET with no principal');
+      await expectRawNotFound(gateway, backend, '/mcp', 'GET', { ...on, 'x-user': ALICE, 'x-mcp-api-key': KEY_2 }, 'info', 'GET by the owner with another key');
       s.vars['x-user'] = BOB;
-      await expectRelayNotFound(gateway, backend, s, () => s.transport.terminateSession(), 'warn', 'DELETE by another principal');
+      await expectRelayNotFound(gateway, backend, s, () => s.transport.terminateSession(), 'info', 'DELETE by another principal');
       assert.ok(backend.sessionIds().includes(id), 'the backend still has the session');
 
       s.vars['x-user'] = ALICE;
@@ -539,7 +539,7 @@ for (const { kind, options, contentType } of BACKENDS) {
       assert.equal(seenB['mcp-session-id'], idB);
       // Bob presenting Alice's session id, even with her key, gets 404.
       const onAlice = { ...sessionHeaders(a, idA), 'x-mcp-api-key': KEY_1 };
-      await expectRawNotFound(gateway, backend, '/mcp', 'POST', { ...onAlice, 'x-user': BOB }, 'warn', "Bob on Alice's session, with her key");
+      await expectRawNotFound(gateway, backend, '/mcp', 'POST', { ...onAlice, 'x-user': BOB }, 'info', "Bob on Alice's session, with her key");
       assertCleanLog(gateway, [idA, idB]);
     });
   });

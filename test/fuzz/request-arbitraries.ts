@@ -23,9 +23,13 @@ export interface FuzzLine {
 export type Framing = 'none' | 'length' | 'length-twice' | 'chunked' | 'chunked-and-length' | `coding:${string}`;
 
 export interface FuzzRequest {
-  readonly method: 'GET' | 'POST' | 'DELETE';
-  /** `origin`: /b/id; `query`: /b/id?…; `absolute`: http://evil.test/b/id. */
-  readonly target: 'origin' | 'query' | 'absolute';
+  /** The transport's three methods, and some an MCP endpoint never takes. */
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'TRACE' | 'PUT' | 'PATCH' | 'OPTIONS';
+  /**
+   * `origin`: /b/id; `query`: /b/id?…; `absolute`: http://evil.test/b/id; `dot`, `encoded-dot`,
+   * `fragment`, `double-slash`: paths the relay must refuse (/b/id/.., /b/id/%2E%2e, /b/id#x, /b//id).
+   */
+  readonly target: 'origin' | 'query' | 'absolute' | 'dot' | 'encoded-dot' | 'fragment' | 'double-slash';
   /** Whether the usual `Host: gw.test` line is sent (HTTP/1.1 requires one). */
   readonly host: boolean;
   readonly lines: readonly FuzzLine[];
@@ -118,8 +122,15 @@ const lines = fc
   });
 
 export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.record({
-  method: fc.constantFrom('GET', 'POST', 'DELETE'),
-  target: fc.oneof({ arbitrary: fc.constant('origin' as const), weight: 8 }, { arbitrary: fc.constantFrom('query' as const, 'absolute' as const), weight: 1 }),
+  method: fc.oneof(
+    { arbitrary: fc.constantFrom('GET' as const, 'POST' as const, 'DELETE' as const), weight: 12 },
+    { arbitrary: fc.constantFrom('TRACE' as const, 'PUT' as const, 'PATCH' as const, 'OPTIONS' as const), weight: 1 },
+  ),
+  target: fc.oneof(
+    { arbitrary: fc.constant('origin' as const), weight: 16 },
+    { arbitrary: fc.constantFrom('query' as const, 'absolute' as const), weight: 2 },
+    { arbitrary: fc.constantFrom('dot' as const, 'encoded-dot' as const, 'fragment' as const, 'double-slash' as const), weight: 1 },
+  ),
   host: fc.oneof({ arbitrary: fc.constant(true), weight: 30 }, { arbitrary: fc.constant(false), weight: 1 }),
   lines,
   framing: fc.oneof(

@@ -6,8 +6,22 @@ const CHUNKED_BODY = `${BODY.length.toString(16)}\r\n${BODY}\r\n0\r\n\r\n`;
 
 /** The request target; `id` makes the request recognisable on the backend's wire. */
 export function requestTarget(request: FuzzRequest, id: string): string {
-  if (request.target === 'absolute') return `http://evil.test/b/${id}`;
-  return request.target === 'query' ? `/b/${id}?q=1` : `/b/${id}`;
+  switch (request.target) {
+    case 'absolute':
+      return `http://evil.test/b/${id}`;
+    case 'query':
+      return `/b/${id}?q=1`;
+    case 'dot':
+      return `/b/${id}/..`;
+    case 'encoded-dot':
+      return `/b/${id}/%2E%2e`;
+    case 'fragment':
+      return `/b/${id}#x`;
+    case 'double-slash':
+      return `/b//${id}`;
+    default:
+      return `/b/${id}`;
+  }
 }
 
 /** Extra framing lines and the body that matches them. */

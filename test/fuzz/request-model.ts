@@ -76,8 +76,12 @@ function mustNotNominate(token: string, forwarded: ReadonlySet<string>): boolean
  */
 export function refusalReason(request: FuzzRequest, forwarded: ReadonlySet<string>): string | undefined {
   const lines = clientLines(request);
+  if (!['GET', 'POST', 'DELETE'].includes(request.method)) return `method ${request.method}`;
   if (linesNamed(lines, 'host').length > 1) return 'more than one Host line';
   if (request.target === 'absolute') return 'absolute-form request target';
+  if (request.target !== 'origin' && request.target !== 'query') return `request target of kind ${request.target}`;
+  const body = request.framing !== 'none' || linesNamed(lines, 'transfer-encoding').length > 0;
+  if (request.method !== 'POST' && body) return `a ${request.method} with a body`;
   const rebinding = rebindingRefusal(lines);
   if (rebinding) return rebinding;
   for (const name of checkedNames(lines)) {

@@ -69,6 +69,8 @@ export interface SecRelayOptions {
   /** mcpProxy's `allowedHosts` (default: `gw.test`, the name `send()` uses, and `127.0.0.1` for fetch). */
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  /** mcpProxy's `responseHeaders`: response names forwarded besides the defaults. */
+  responseHeaders?: string[];
 }
 
 export type CapturedLogger = ReturnType<typeof captureLogger>;
@@ -136,6 +138,7 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
       allowCredentials,
       ...(options.responseTimeout ? { responseTimeout: options.responseTimeout } : {}),
       ...(options.session ? { session: options.session } : {}),
+      ...(options.responseHeaders ? { responseHeaders: options.responseHeaders } : {}),
       allowedHosts: options.allowedHosts ?? GATEWAY_NAMES.allowedHosts,
       allowedOrigins: options.allowedOrigins ?? GATEWAY_NAMES.allowedOrigins,
       logger,

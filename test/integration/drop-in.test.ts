@@ -82,7 +82,7 @@ for (const [label, createApp] of flavours) {
       app.use(createApp.text());
       app.use(compression());
       app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
-      app.use('/github', mcpProxy({ ...BY_NAME, target, responseTimeout: 2000, logger }));
+      app.use('/github', mcpProxy({ ...BY_NAME, target, responseTimeout: 2000, responseHeaders: ['x-normal'], logger }));
       app.use('/q', mcpProxy({ ...BY_NAME, target: `${target}?tenant=acme`, responseTimeout: 2000, logger }));
       const router = createApp.Router();
       router.use('/x', mcpProxy({ ...BY_NAME, target, responseTimeout: 2000, logger }));

@@ -377,7 +377,7 @@ describe('D: hop-by-hop and Connection tricks', () => {
       res.end();
     };
     await withRelay(
-      { respond },
+      { respond, responseHeaders: ['x-end-to-end'] },
       async (r) => {
         // Positive control: the same responder, asked directly, really sends them.
         const direct = await directHead(respond);
@@ -406,7 +406,7 @@ describe('D: hop-by-hop and Connection tricks', () => {
       res.end();
     };
     await withRelay(
-      { respond },
+      { respond, responseHeaders: ['x-end-to-end'] },
       async (r) => {
         const direct = await directHead(respond);
         const directNames = direct.lines.map(([n]) => n);

@@ -180,6 +180,8 @@ interface Limits {
   absoluteTtl?: number;
   maxSessions?: number;
   maxSessionsPerPrincipal?: number;
+  /** bind only. */
+  maxSessionsPerClient?: number;
 }
 
 interface GatewayOptions extends Omit<SecRelayOptions, 'session' | 'respond'> {
@@ -198,8 +200,10 @@ interface Gw {
 }
 
 function sessionFor(mode: Mode, limits: Limits, store: CountingStore | undefined): SessionOptions {
-  const { maxSessionsPerPrincipal, ...shared } = limits;
-  if (mode === 'bind') return { mode: 'bind', store, sessionKey: randomBytes(32), ...shared };
+  const { maxSessionsPerPrincipal, maxSessionsPerClient, ...shared } = limits;
+  if (mode === 'bind') {
+    return { mode: 'bind', store, sessionKey: randomBytes(32), ...shared, ...(maxSessionsPerClient === undefined ? {} : { maxSessionsPerClient }) };
+  }
   return { mode: 'pin', principal: principalOf, ...shared, ...(maxSessionsPerPrincipal === undefined ? {} : { maxSessionsPerPrincipal }) };
 }
 
@@ -463,7 +467,7 @@ describe('E: session attacks (bind and pin)', () => {
     });
   });
 
-  it("E3: the victim's id with another principal or no binding material: 404, not forwarded, nothing injected, a warn line with the hashed id", async (t) => {
+  it("E3: the victim's id with another principal or no binding material: 404, not forwarded, nothing injected, an info line with the hashed id", async (t) => {
     await eachMode(t, {}, async (g) => {
       const victim = await open(g);
       const backendBefore = g.r.backend.requests.length;
@@ -482,7 +486,8 @@ describe('E: session attacks (bind and pin)', () => {
       const lines = notFoundLines(g);
       assert.equal(lines.length, attempts.length * 2);
       for (const line of lines) {
-        assert.equal(line.level, 'warn', 'a mismatch is a security event');
+        // The level of an unknown id's line: a warning would cost more and tell the two apart (I13).
+        assert.equal(line.level, 'info');
         assert.match(String(fieldsOf(line).session), TAG);
         assert.ok(!String(fieldsOf(line).session).includes(victim.slice(0, 12)));
       }
@@ -808,7 +813,7 @@ describe('E: session attacks (bind and pin)', () => {
         for (const name of ['alice', 'alice']) sessions.push([name, await open(g, user(name))]);
         for (let i = 0; i < 10; i++) {
           await full(g, user('alice'));
-          assert.equal(limitOf(g), 'principal');
+          assert.equal(limitOf(g), 'client');
         }
         for (const name of ['bob', 'bob', 'carol']) sessions.push([name, await open(g, user(name))]);
         // Five recorded: the global cap, for a new principal and for one below its own cap alike.
@@ -1037,7 +1042,7 @@ describe('E: session attacks (bind and pin)', () => {
       assert.match(sameDigest[2]!, /timingSafeEqual\(digest, expected\)/);
       // Both modes compare through it: bind against the stored digest, pin against the pinned one.
       const verify = /\n {2}#verify\([\s\S]*?\n {2}\}/.exec(source)?.[0] ?? '';
-      assert.equal([...verify.matchAll(/sameDigest\(this\.#fingerprint\(/g)].length, 2, 'bind and pin both use sameDigest');
+      assert.equal([...verify.matchAll(/sameDigest\(/g)].length, 2, 'bind and pin both use sameDigest');
       // No fingerprint, digest or record is compared with ===, ==, .equals or Buffer.compare.
       const comparisons = [...source.matchAll(/([\w.#[\]'"]+)\s*(?:===|!==|==|!=)\s*([\w.#[\]'"]+)/g)].map((m) => [m[1]!, m[2]!] as const);
       const secretish = /fingerprint|digest|expected|found|record|stored/i;
@@ -1157,9 +1162,9 @@ describe('E: session attacks (bind and pin)', () => {
   it('E23: logs during all of the above hold names and 12-hex session tags only: no raw session id, no header value, no principal', async () => {
     // This case's own run touches every session log path, so it also holds when run alone.
     const store = countingStore();
-    await withGateway('bind', { store, limits: { maxSessions: 3 } }, async (g) => {
+    await withGateway('bind', { store, limits: { maxSessions: 3, maxSessionsPerClient: 3 } }, async (g) => {
       const id = await open(g);
-      await call(g, [`X-Mcp-Api-Key: ${ATTACKER_KEY}`], { id }); // mismatch, warn
+      await call(g, [`X-Mcp-Api-Key: ${ATTACKER_KEY}`], { id }); // mismatch, info
       await call(g, VICTIM, { id: randomUUID() }); // unknown, info
       g.mcp.mint = () => id;
       await call(g, VICTIM); // duplicate id, warn
@@ -1174,7 +1179,7 @@ describe('E: session attacks (bind and pin)', () => {
     await withGateway('pin', {}, async (g) => {
       await call(g, VICTIM.slice(1)); // initialized without a principal, warn
       const id = await open(g);
-      await call(g, [`X-User: ${MALLORY}`], { id }); // other principal, warn
+      await call(g, [`X-User: ${MALLORY}`], { id }); // other principal, info
     });
 
     const all = registry.loggers.flatMap(({ logger, startupLines }) => [...logger.lines, ...startupLines]);

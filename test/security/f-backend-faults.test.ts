@@ -357,7 +357,7 @@ describe('F: backend faults (catalogue group F)', () => {
       );
     });
     cleanups.push(() => backend.close());
-    app.use('/f8', mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${backend.port}/mcp`, logger }));
+    app.use('/f8', mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${backend.port}/mcp`, responseHeaders: ['x-backend-kept'], logger }));
 
     const res = await rawRequest(gateway.port, httpText('GET /f8 HTTP/1.1', ['Host: gateway.test', 'Connection: close']));
     assert.equal(res.status, 500);
@@ -463,7 +463,14 @@ describe('F: backend faults (catalogue group F)', () => {
     cleanups.push(() => backend.close());
     app.use(
       '/f12',
-      mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, logger, headers: { fromSecret: { 'X-Api-Key': 'F12_API_KEY' } }, secrets }),
+      mcpProxy({
+        ...GATEWAY_NAMES,
+        target: `${backend.url}/mcp`,
+        logger,
+        headers: { fromSecret: { 'X-Api-Key': 'F12_API_KEY' } },
+        responseHeaders: ['x-echo-control'],
+        secrets,
+      }),
     );
 
     const res = await rawRequest(gateway.port, httpText('GET /f12 HTTP/1.1', ['Host: gateway.test', 'Connection: close']));

@@ -152,6 +152,25 @@ describe('H: leakage of header and secret values (run time)', () => {
     },
     { reason: 'origin_not_allowed', status: 403, header: 'origin', lines: [`Origin: http://${SENTINEL}-rebound.example`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`] },
     {
+      reason: 'method_not_allowed',
+      status: 405,
+      label: 'TRACE, which a backend would reflect',
+      raw: () => httpText('TRACE /b HTTP/1.1', ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
+    },
+    {
+      reason: 'invalid_request_target',
+      status: 400,
+      label: 'a dot-segment next to a sentinel in the path',
+      raw: () => httpText(`GET /b/../${SENTINEL}-admin?key=${SENTINEL}-query HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
+    },
+    {
+      reason: 'unexpected_body',
+      status: 400,
+      label: 'a GET whose body holds a sentinel',
+      raw: () =>
+        httpText('GET /b HTTP/1.1', ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders, `Content-Length: ${SENTINEL.length + 5}`], `${SENTINEL}-body`),
+    },
+    {
       reason: 'secret_unavailable',
       status: 502,
       lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
@@ -256,6 +275,20 @@ describe('H: leakage of header and secret values (run time)', () => {
             assertRefusal(res, r, 503, 'session_limit', undefined, [...sessionValues, id]);
             assert.match(res.headers['retry-after'] ?? '', /^[1-9][0-9]*$/);
             assert.equal(r.backend.requests.length, 1);
+          });
+        }
+      },
+    },
+    {
+      reason: 'unsupported_transport',
+      label: 'an HTTP+SSE (2024-11-05) POST whose sessionId holds a sentinel, on bind and pin',
+      run: async () => {
+        for (const session of ['bind', { mode: 'pin', principal: principalOf }] as const) {
+          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+            const id = `${SENTINEL}-legacy-${randomUUID()}`;
+            const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', path: `/b/messages?sessionId=${id}`, body: '{}' });
+            assertRefusal(res, r, 400, 'unsupported_transport', undefined, [...sessionValues, id]);
+            assert.equal(r.backend.requests.length, 0);
           });
         }
       },

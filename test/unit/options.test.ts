@@ -191,6 +191,7 @@ describe('options: the user object is read, never mutated or kept', () => {
       responseTimeout: 2000,
       allowedHosts: ['gateway.example', 'localhost:8080'],
       allowedOrigins: ['https://app.example'],
+      responseHeaders: ['X-Request-Cost'],
       maxValueLength: 200,
       logger: captureLogger(),
     });
@@ -303,7 +304,7 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
   });
 
   it("session accepts 'request', 'bind', { mode: 'request' }, { mode: 'bind', ... } and { mode: 'pin', principal }", () => {
-    for (const session of ['request', 'bind', { mode: 'request' }, { mode: 'bind' }, { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 }, { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 }]) {
+    for (const session of ['request', 'bind', { mode: 'request' }, { mode: 'bind' }, { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 }, { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 }, { mode: 'bind', principal: () => 'a', maxSessionsPerClient: 3, allowLegacySse: true }, { mode: 'pin', principal: () => 'a', allowLegacySse: false }]) {
       assert.equal(typeof proxy({ session }), 'function');
     }
   });
@@ -318,7 +319,14 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     assert.match(expectConfigError(() => proxy({ session: 'pin' }), 'ERR_INVALID_OPTION', 'session').rule, /principal/);
     assert.match(expectConfigError(() => proxy({ session: { mode: 'bind', idleTTL: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTTL').rule, /did you mean "idleTtl"/);
     expectConfigError(() => proxy({ session: { mode: 'request', idleTtl: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTtl');
-    expectConfigError(() => proxy({ session: { mode: 'bind', principal: () => 'a' } }), 'ERR_INVALID_OPTION', 'session.principal');
+    expectConfigError(() => proxy({ session: { mode: 'bind', principal: 'alice' } }), 'ERR_INVALID_OPTION', 'session.principal');
+    expectConfigError(() => proxy({ session: { mode: 'pin', principal: () => 'a', maxSessionsPerClient: 3 } }), 'ERR_INVALID_OPTION', 'session.maxSessionsPerClient');
+    expectConfigError(() => proxy({ session: { mode: 'bind', maxSessionsPerPrincipal: 3 } }), 'ERR_INVALID_OPTION', 'session.maxSessionsPerPrincipal');
+    assert.match(
+      expectConfigError(() => proxy({ session: { mode: 'bind', maxSessions: 5, maxSessionsPerClient: 6 } }), 'ERR_INVALID_OPTION', 'session.maxSessionsPerClient').rule,
+      /larger than maxSessions \(5\)/,
+    );
+    expectConfigError(() => proxy({ session: { mode: 'bind', allowLegacySse: 'yes' } }), 'ERR_INVALID_OPTION', 'session.allowLegacySse');
     expectConfigError(() => proxy({ session: { mode: 'pin', principal: () => 'a', sessionKey: 'k'.repeat(32) } }), 'ERR_INVALID_OPTION', 'session.sessionKey');
   });
 

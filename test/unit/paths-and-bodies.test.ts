@@ -6,12 +6,13 @@ import express from 'express';
 import { replayBody } from '../../lib/body-replay.js';
 import { GATEWAY_ERROR_CODE, reject, sendRejection } from '../../lib/error-response.js';
 import { upstreamPath } from '../../lib/proxy.js';
+import { targetProblem } from '../../lib/request-checks.js';
 import { listen } from '../helpers/listen.js';
 
 /** The config fields upstreamPath uses, derived from a target URL the way mcpProxy derives them. */
-function targetOf(target: string): { targetPath: string; targetSearch: string } {
+function targetOf(target: string): { targetPath: string; targetSearch: string; fixedQuery: Set<string> } {
   const url = new URL(target);
-  return { targetPath: url.pathname, targetSearch: url.search };
+  return { targetPath: url.pathname, targetSearch: url.search, fixedQuery: new Set(url.searchParams.keys()) };
 }
 
 describe('upstreamPath', () => {
@@ -37,6 +38,13 @@ describe('upstreamPath', () => {
     ['http://b/', '/sub', '/sub'],
     ['http://b/', '/?x=1', '/?x=1'],
     ['http://b/a/b/mcp', '/', '/a/b/mcp'],
+    // A parameter the target fixes cannot be overridden or removed by the client (I5).
+    ['http://b/mcp?toolsets=readonly', '/?toolsets=all', '/mcp?toolsets=readonly'],
+    ['http://b/mcp?toolsets=readonly', '/?x=1&toolsets=all&y=2', '/mcp?toolsets=readonly&x=1&y=2'],
+    ['http://b/mcp?toolsets=readonly', '/?%74oolsets=all', '/mcp?toolsets=readonly'],
+    ['http://b/mcp?toolsets=readonly', '/?toolsets', '/mcp?toolsets=readonly'],
+    ['http://b/mcp?tool+sets=a', '/?tool%20sets=b&toolsets=c', '/mcp?tool+sets=a&toolsets=c'],
+    ['http://b/mcp?toolsets=readonly', '/?toolsetsx=1&xtoolsets=2', '/mcp?toolsets=readonly&toolsetsx=1&xtoolsets=2'],
   ];
   for (const [target, url, expected] of cases) {
     it(`target ${target} + ${JSON.stringify(url)} → ${expected}`, () => {
@@ -47,6 +55,22 @@ describe('upstreamPath', () => {
   it('the mount root never gains a trailing slash', () => {
     for (const url of ['/', '', '/?a=b']) assert.doesNotMatch(upstreamPath(url, targetOf('http://b/mcp')), /\/mcp\//);
   });
+
+  it('names each client parameter it drops', () => {
+    const dropped: string[] = [];
+    upstreamPath('/?a=1&toolsets=x&%74oolsets=y', targetOf('http://b/mcp?toolsets=r'), (name) => dropped.push(name));
+    assert.deepEqual(dropped, ['toolsets', 'toolsets']);
+  });
+});
+
+describe('targetProblem', () => {
+  const refused = [
+    '/#', '/x#frag', '/?a=1#b', '/..', '/../admin', '/a/../../admin', '/./x', '/.', '/%2e%2e/admin', '/%2E%2e/admin', '/.%2e/admin',
+    '/%2e./admin', '/%2e/x', '/..;/admin', '/..\\admin', '/..%5cadmin', '/a%2F..%2fadmin', '//evil.example/x', '/a//b',
+  ];
+  const accepted = ['/', '', '/x', '/x/', '/x.json', '/a..b', '/.well-known/x', '/...', '/%2e%2e%2e', '/a?path=../x', '/a?x=//y', '/%41'];
+  for (const url of refused) it(`refuses ${JSON.stringify(url)}`, () => assert.ok(targetProblem(url), url));
+  for (const url of accepted) it(`accepts ${JSON.stringify(url)}`, () => assert.equal(targetProblem(url), undefined));
 });
 
 interface FakeRequest {
