@@ -26,15 +26,18 @@ export class ClientShares {
     this.#ttl = ttl;
   }
 
-  /** Live sessions of `client`; expired ones are dropped on the way. */
-  count(client: string, now = Date.now()): number {
+  /**
+   * Whether `client` holds `limit` live sessions or more. Its expired sessions are dropped only when
+   * the count reaches the limit, so an initialize below it costs one lookup, whatever the share.
+   */
+  atLimit(client: string, limit: number, now = Date.now()): boolean {
     const keys = this.#byClient.get(client);
-    if (!keys) return 0;
+    if (!keys || keys.size < limit) return false;
     for (const key of keys) {
       const held = this.#held.get(key)!;
       if (now >= held.idleUntil || now >= held.absoluteUntil) this.remove(key);
     }
-    return this.#byClient.get(client)?.size ?? 0;
+    return (this.#byClient.get(client)?.size ?? 0) >= limit;
   }
 
   add(client: string, key: string, now = Date.now()): void {

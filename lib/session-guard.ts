@@ -193,7 +193,7 @@ export class SessionGuard {
     // Only recorded sessions count: a backend without sessions never fills the store, however busy.
     const admitWith = (size: number): Admission => {
       if (size >= this.#config.maxSessions) return refuse(this.#full('sessions'));
-      if (record !== undefined && this.#shares.count(client) >= this.#config.maxPerClient) return refuse(this.#full('client'));
+      if (record !== undefined && this.#shares.atLimit(client, this.#config.maxPerClient)) return refuse(this.#full('client'));
       return { ok: true, ticket: { kind: 'candidate', record, client } };
     };
     const size = this.#call(() => this.#store.size());
@@ -203,7 +203,7 @@ export class SessionGuard {
 
   /** At record time: a store that answers size() synchronously is checked again (a shared one was checked on admission). */
   #limitReached(client: string): 'sessions' | 'client' | undefined {
-    if (this.#shares.count(client) >= this.#config.maxPerClient) return 'client';
+    if (this.#shares.atLimit(client, this.#config.maxPerClient)) return 'client';
     const size = this.#call(() => this.#store.size());
     return typeof size === 'number' && size >= this.#config.maxSessions ? 'sessions' : undefined;
   }

@@ -1,129 +1,24 @@
 /**
  * Gateways and backends for test/security/i-requests.test.ts (issue 9, request side: I3–I7, I11).
  *
- * `iRelay` is secRelay's gateway built by hand so a test can mount its own middleware where secRelay
- * cannot: before captureHeaders (a request-id or auth middleware rewriting `req.headers`), between
- * captureHeaders and mcpProxy (a CORS preflight handler), and derive the route's `target` from the
- * recording backend's URL (a fixed query, a target without a path). It returns a `SecRelay`, so the
- * suite's assertions (`assertRefusal`, `assertAlive`, `assertWireClean`) apply unchanged, and every
- * forwarded request is checked on the wire with sec-relay's `checkRecorded`.
+ * `withIRelay` is sec-relay's standard gateway that also captures `x-user-id`, the header an auth
+ * middleware owns; tests mount their own middleware with its `before` and `beforeProxy` options.
  */
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import express, { type RequestHandler } from 'express';
-import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
-import type { ForwardedHeaders } from '../../lib/index.js';
-import { captureLogger } from './capture-logger.js';
-import { listen } from './listen.js';
-import { httpText, rawRequest, type RawResponse } from './raw-http.js';
-import { answerOk, recordingBackend, type Responder } from './recording-backend.js';
-import {
-  GATEWAY_NAMES,
-  SECRET_ENV_NAME,
-  SENTINEL_SECRET,
-  STATIC_VALUE,
-  assertWireClean,
-  checkRecorded,
-  type SecRelay,
-  type WirePolicy,
-} from './sec-relay.js';
+import type { RequestHandler } from 'express';
+import type { RawResponse } from './raw-http.js';
+import { withRelay, type SecRelay, type SecRelayOptions } from './sec-relay.js';
 
 /** The names the I-gateways capture: sec-relay's two and an identity header an auth middleware owns. */
 export const I_ALLOW = ['x-mcp-api-key', 'x-tenant', 'x-user-id'];
 
-export interface IRelayOptions {
-  /** Mounted first, before captureHeaders (after the app-hit recorder). */
-  before?: RequestHandler[];
-  /** Mounted after captureHeaders, before mcpProxy. */
-  beforeProxy?: RequestHandler[];
-  /** The route's target from the recording backend's URL (default `${url}/mcp`). */
-  target?: (backendUrl: string) => string;
-  respond?: Responder;
-}
+export type IRelayOptions = Pick<SecRelayOptions, 'before' | 'beforeProxy' | 'target' | 'respond'>;
 
-/** A gateway shaped like secRelay(): X-Static (plaintext) and X-Backend-Auth (secret, a sentinel). */
-export async function iRelay(options: IRelayOptions = {}): Promise<SecRelay> {
-  const env: Record<string, string> = { [SECRET_ENV_NAME]: SENTINEL_SECRET };
-  const wireProblems: string[] = [];
-  const respond = options.respond ?? answerOk;
-  const backend = await recordingBackend((req, res, recorded) => {
-    const where = `request ${backend.requests.length} (${recorded.method} ${recorded.url})`;
-    for (const problem of checkRecorded(recorded, policy)) wireProblems.push(`${where}: ${problem}`);
-    respond(req, res, recorded);
-  });
-  const target = options.target?.(backend.url) ?? `${backend.url}/mcp`;
-  const policy: WirePolicy = {
-    captured: new Set(I_ALLOW),
-    statics: new Map([
-      ['x-static', () => STATIC_VALUE],
-      ['x-backend-auth', () => env[SECRET_ENV_NAME]],
-    ]),
-    host: new URL(target).host,
-  };
-  const logger = captureLogger();
-  const appHits: string[] = [];
-  const captured: ForwardedHeaders[] = [];
-
-  const app = express();
-  app.use((req, _res, next) => {
-    appHits.push(req.url);
-    next();
-  });
-  for (const middleware of options.before ?? []) app.use(middleware);
-  app.use(captureHeaders({ allow: I_ALLOW, logger }));
-  app.use((req, _res, next) => {
-    captured.push(getForwardedHeaders(req));
-    next();
-  });
-  for (const middleware of options.beforeProxy ?? []) app.use(middleware);
-  app.use(
-    '/b',
-    mcpProxy({
-      target,
-      headers: { plaintext: { 'X-Static': STATIC_VALUE }, fromSecret: { 'X-Backend-Auth': SECRET_ENV_NAME } },
-      secrets: envSecrets(env),
-      allowedHosts: GATEWAY_NAMES.allowedHosts,
-      allowedOrigins: GATEWAY_NAMES.allowedOrigins,
-      logger,
-    }),
-  );
-  const gateway = await listen(app);
-  const startupLines = logger.lines.splice(0);
-  const raw = (request: string | Buffer): Promise<RawResponse> => rawRequest(gateway.port, request);
-  return {
-    gateway,
-    port: gateway.port,
-    backend,
-    logger,
-    startupLines,
-    appHits,
-    captured,
-    env,
-    captureMounted: true,
-    wireProblems,
-    raw,
-    send(lines, { method = 'GET', path = '/b', body } = {}) {
-      const all = ['Host: gw.test', ...lines];
-      if (body !== undefined) all.push(`Content-Length: ${Buffer.byteLength(body)}`);
-      return raw(httpText(`${method} ${path} HTTP/1.1`, all, body ?? ''));
-    },
-    async close() {
-      await gateway.close();
-      await backend.close();
-    },
-  };
-}
-
-/** Runs `fn` against a fresh iRelay gateway, checks the wire and always closes it. */
-export async function withIRelay(options: IRelayOptions, fn: (relay: SecRelay) => Promise<void>): Promise<void> {
-  const relay = await iRelay(options);
-  try {
-    await fn(relay);
-    assertWireClean(relay);
-  } finally {
-    await relay.close();
-  }
+/** sec-relay's standard gateway capturing I_ALLOW as well; checks the wire and always closes it. */
+export function withIRelay(options: IRelayOptions, fn: (relay: SecRelay) => Promise<void>): Promise<void> {
+  return withRelay({ allow: I_ALLOW, ...options }, fn);
 }
 
 /** The common request-id middleware: adds a header the client did not send. */

@@ -1,45 +1,21 @@
 /**
  * Helpers of test/security/i-sessions.test.ts (issue 9, items I8, I9, I12, I13, I14): a backend that
  * mints session ids like an MCP server (after e-sessions.test.ts), session stores that count or never
- * settle, a logger whose warn/error are slow, and a hand-built gateway for what `secRelay()` cannot
- * set (`connectTimeout`, a logger of the test's own). The hand-built gateway is the standard route of
- * sec-relay (captureHeaders of x-mcp-api-key and x-tenant, one static and one secret-backed header) and
- * checks every forwarded request on the wire the same way.
+ * settle, and a logger whose warn/error are slow.
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import express from 'express';
-import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy, memorySessionStore } from '../../lib/index.js';
-import type { ForwardedHeaders, McpProxyOptions, SessionOptions, SessionStore } from '../../lib/index.js';
+import { memorySessionStore, type SessionStore } from '../../lib/index.js';
 import { captureLogger } from './capture-logger.js';
-import { listen } from './listen.js';
-import { httpText, rawRequest, type RawResponse } from './raw-http.js';
-import { answerOk, recordingBackend, type Responder } from './recording-backend.js';
-import {
-  GATEWAY_NAMES,
-  SECRET_ENV_NAME,
-  SENTINEL_SECRET,
-  STATIC_VALUE,
-  checkRecorded,
-  type CapturedLogger,
-  type SecRelay,
-  type WirePolicy,
-} from './sec-relay.js';
+import type { Responder } from './recording-backend.js';
+import type { CapturedLogger } from './sec-relay.js';
 
 /** The SDK server transport's answer for an unknown session, byte for byte. */
 export const NOT_FOUND_BODY = '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}';
 
 /** The 2026-07-28 revision: no sessions, so a `bind`/`pin` route handles such a request per request. */
 export const MODERN = ['MCP-Protocol-Version: 2026-07-28', 'Mcp-Method: tools/list'];
-
-/**
- * `session` options this worktree's lib does not declare yet (`maxSessionsPerClient`, `principal` on
- * bind, `allowLegacySse`): passed through as they are, so the old lib's refusal shows at run time.
- */
-export function sessionOptions(options: Record<string, unknown>): SessionOptions {
-  return options as unknown as SessionOptions;
-}
 
 /* ------------------------------------------------------------------------------------------------ */
 /* A backend that behaves like an MCP server with sessions (after e-sessions.test.ts).              */
@@ -139,107 +115,6 @@ export function slowWarnLogger(ms = 5): CapturedLogger {
     error(fields, message) {
       busyWait(ms);
       base.error(fields, message);
-    },
-  };
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* A hand-built standard gateway.                                                                   */
-/* ------------------------------------------------------------------------------------------------ */
-
-export interface HandRelayOptions {
-  /** mcpProxy's `session` (default: not set, a `request` route). */
-  session?: SessionOptions;
-  /** The recording backend's answer (default 200 `{"ok":true}`). */
-  respond?: Responder;
-  /** Overrides the backend URL (another server than the recording backend). */
-  target?: string;
-  connectTimeout?: number;
-  logger?: CapturedLogger;
-}
-
-export interface HandRelay extends SecRelay {
-  /** As `send`, with a bound on the wait for the answer (rejects after `timeoutMs`). */
-  sendWithin(timeoutMs: number, lines: string[], options?: { method?: string; path?: string; body?: string }): Promise<RawResponse>;
-}
-
-/**
- * sec-relay's standard route, built by hand so that `connectTimeout` and the logger are the test's,
- * and so that a configuration the lib refuses (options the old lib does not know) throws after the
- * backend is closed again: a backend left listening would keep the test process alive.
- */
-export async function handRelay(options: HandRelayOptions): Promise<HandRelay> {
-  const env = { [SECRET_ENV_NAME]: SENTINEL_SECRET };
-  const wireProblems: string[] = [];
-  const respond = options.respond ?? answerOk;
-  const backend = await recordingBackend((req, res, recorded) => {
-    const where = `request ${backend.requests.length} (${recorded.method} ${recorded.url})`;
-    for (const problem of checkRecorded(recorded, policy)) wireProblems.push(`${where}: ${problem}`);
-    respond(req, res, recorded);
-  });
-  const target = options.target ?? `${backend.url}/mcp`;
-  const policy: WirePolicy = {
-    captured: new Set(['x-mcp-api-key', 'x-tenant']),
-    statics: new Map<string, () => string | undefined>([
-      ['x-static', () => STATIC_VALUE],
-      ['x-backend-auth', () => env[SECRET_ENV_NAME]],
-    ]),
-    host: new URL(target).host,
-  };
-  const logger = options.logger ?? captureLogger();
-  const appHits: string[] = [];
-  const captured: ForwardedHeaders[] = [];
-  const app = express();
-  app.use((req, _res, next) => {
-    appHits.push(req.url);
-    next();
-  });
-  app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'], logger }));
-  app.use((req, _res, next) => {
-    captured.push(getForwardedHeaders(req));
-    next();
-  });
-  const proxyOptions: McpProxyOptions = {
-    target,
-    headers: { plaintext: { 'X-Static': STATIC_VALUE }, fromSecret: { 'X-Backend-Auth': SECRET_ENV_NAME } },
-    secrets: envSecrets(env),
-    ...(options.session === undefined ? {} : { session: options.session }),
-    ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }),
-    allowedHosts: GATEWAY_NAMES.allowedHosts,
-    allowedOrigins: GATEWAY_NAMES.allowedOrigins,
-    logger,
-  };
-  try {
-    app.use('/b', mcpProxy(proxyOptions));
-  } catch (err) {
-    await backend.close();
-    throw err;
-  }
-  const gateway = await listen(app);
-  const startupLines = logger.lines.splice(0);
-
-  const sendWithin: HandRelay['sendWithin'] = (timeoutMs, lines, { method = 'GET', path = '/b', body } = {}) => {
-    const all = ['Host: gw.test', ...lines];
-    if (body !== undefined) all.push(`Content-Length: ${Buffer.byteLength(body)}`);
-    return rawRequest(gateway.port, httpText(`${method} ${path} HTTP/1.1`, all, body ?? ''), timeoutMs);
-  };
-  return {
-    gateway,
-    port: gateway.port,
-    backend,
-    logger,
-    startupLines,
-    appHits,
-    captured,
-    env,
-    captureMounted: true,
-    wireProblems,
-    raw: (request) => rawRequest(gateway.port, request),
-    send: (lines, sendOptions) => sendWithin(5000, lines, sendOptions),
-    sendWithin,
-    async close() {
-      await gateway.close();
-      await backend.close();
     },
   };
 }

@@ -11,9 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
-import type { ForwardedHeaders, SessionOptions } from '../../lib/index.js';
+import type { ForwardedHeaders, RelayMiddleware, SessionOptions } from '../../lib/index.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
@@ -60,8 +60,18 @@ export interface SecRelayOptions {
   serverOptions?: http.ServerOptions;
   respond?: Responder;
   responseTimeout?: number;
-  /** Overrides the backend URL (for example a closed port). */
-  target?: string;
+  connectTimeout?: number;
+  /**
+   * The route's target: a URL (another server than the recording backend, a closed port), or built
+   * from the recording backend's URL (a fixed query, no path). Default `${backend}/mcp`.
+   */
+  target?: string | ((backendUrl: string) => string);
+  /** Mounted before captureHeaders: a request-id or auth middleware that rewrites `req.headers`. */
+  before?: RequestHandler[];
+  /** Mounted between captureHeaders and mcpProxy: a CORS preflight handler. */
+  beforeProxy?: RequestHandler[];
+  /** The logger of both middlewares (default a fresh captureLogger()). */
+  logger?: CapturedLogger;
   /** Mount captureHeaders before the relay (default true). */
   capture?: boolean;
   /** mcpProxy's `session` option (default: not set, i.e. 'request'). */
@@ -91,8 +101,11 @@ export interface SecRelay {
   captureMounted: boolean;
   /** Wire problems found in the requests the backend recorded so far (see `wireProblems`). */
   wireProblems: string[];
-  /** `METHOD path HTTP/1.1` + `Host: gw.test` + lines (+ Content-Length and body when body is given). */
-  send(lines: string[], options?: { method?: string; path?: string; body?: string }): Promise<RawResponse>;
+  /**
+   * `METHOD path HTTP/1.1` + `Host: gw.test` + lines (+ Content-Length and body when body is given);
+   * rejects when no answer came within `timeoutMs` (default 5000).
+   */
+  send(lines: string[], options?: { method?: string; path?: string; body?: string; timeoutMs?: number }): Promise<RawResponse>;
   raw(request: string | Buffer): Promise<RawResponse>;
   close(): Promise<void>;
 }
@@ -107,8 +120,9 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     for (const problem of checkRecorded(recorded, policy)) wireProblemsFound.push(`${where}: ${problem}`);
     respond(req, res, recorded);
   });
-  const policy = wirePolicy(options, env, new URL(options.target ?? backend.url).host);
-  const logger = captureLogger();
+  const target = typeof options.target === 'function' ? options.target(backend.url) : (options.target ?? `${backend.url}/mcp`);
+  const policy = wirePolicy(options, env, new URL(target).host);
+  const logger = options.logger ?? captureLogger();
   const appHits: string[] = [];
   const captured: ForwardedHeaders[] = [];
   const allowCredentials = options.allowCredentials ?? false;
@@ -118,6 +132,7 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     appHits.push(req.url);
     next();
   });
+  for (const middleware of options.before ?? []) app.use(middleware);
   if (options.capture ?? true) {
     app.use(captureHeaders({ allow: options.allow ?? DEFAULT_ALLOW, allowCredentials, logger }));
   }
@@ -125,10 +140,11 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     captured.push(getForwardedHeaders(req));
     next();
   });
-  app.use(
-    '/b',
-    mcpProxy({
-      target: options.target ?? `${backend.url}/mcp`,
+  for (const middleware of options.beforeProxy ?? []) app.use(middleware);
+  let proxy: RelayMiddleware;
+  try {
+    proxy = mcpProxy({
+      target,
       ...(options.passthrough ? { passthrough: options.passthrough } : {}),
       headers: {
         plaintext: options.plaintext ?? DEFAULT_PLAINTEXT,
@@ -137,13 +153,19 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
       secrets: envSecrets(env),
       allowCredentials,
       ...(options.responseTimeout ? { responseTimeout: options.responseTimeout } : {}),
+      ...(options.connectTimeout ? { connectTimeout: options.connectTimeout } : {}),
       ...(options.session ? { session: options.session } : {}),
       ...(options.responseHeaders ? { responseHeaders: options.responseHeaders } : {}),
       allowedHosts: options.allowedHosts ?? GATEWAY_NAMES.allowedHosts,
       allowedOrigins: options.allowedOrigins ?? GATEWAY_NAMES.allowedOrigins,
       logger,
-    }),
-  );
+    });
+  } catch (err) {
+    // A configuration the lib refuses: the backend must not keep the test process alive.
+    await backend.close();
+    throw err;
+  }
+  app.use('/b', proxy);
   const gateway = await listen(app, options.serverOptions);
   const startupLines = logger.lines.splice(0);
 
@@ -160,10 +182,10 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     captureMounted: options.capture ?? true,
     wireProblems: wireProblemsFound,
     raw,
-    send(lines, { method = 'GET', path = '/b', body } = {}) {
+    send(lines, { method = 'GET', path = '/b', body, timeoutMs } = {}) {
       const all = ['Host: gw.test', ...lines];
       if (body !== undefined) all.push(`Content-Length: ${Buffer.byteLength(body)}`);
-      return raw(httpText(`${method} ${path} HTTP/1.1`, all, body ?? ''));
+      return rawRequest(gateway.port, httpText(`${method} ${path} HTTP/1.1`, all, body ?? ''), timeoutMs);
     },
     async close() {
       await gateway.close();

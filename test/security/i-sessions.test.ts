@@ -25,12 +25,9 @@ import {
   McpLike,
   NOT_FOUND_BODY,
   countingStore,
-  handRelay,
   principalOf,
-  sessionOptions,
   slowWarnLogger,
   type CountingStore,
-  type HandRelay,
 } from '../helpers/i-sessions.js';
 import { listen } from '../helpers/listen.js';
 import type { RawResponse } from '../helpers/raw-http.js';
@@ -181,15 +178,16 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
     const withStalledStore = async (hang: 'get' | 'size', fn: (g: Gw & { send: (lines: string[], body?: string) => Promise<RawResponse> }, store: CountingStore) => Promise<void>): Promise<void> => {
       const mcp = new McpLike();
       const store = countingStore([hang]);
-      const r = await handRelay({
+      const r = await secRelay({
         respond: mcp.respond,
         connectTimeout: CONNECT_TIMEOUT,
         session: { mode: 'bind', store, sessionKey: randomBytes(32) },
       });
       try {
         const send = (lines: string[], body?: string): Promise<RawResponse> =>
-          r.sendWithin(BOUND, ['Content-Type: application/json', 'Accept: application/json, text/event-stream', ...lines], {
+          r.send(['Content-Type: application/json', 'Accept: application/json, text/event-stream', ...lines], {
             method: body === undefined ? 'GET' : 'POST',
+            timeoutMs: BOUND,
             ...(body === undefined ? {} : { body }),
           });
         await fn({ r, mcp, send }, store);
@@ -283,7 +281,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
 
     await t.test('principal (X-User) and maxSessionsPerClient 3: the same principal varying X-Tenant still hits its share', async () => {
       const mcp = new McpLike();
-      const r = await handRelay({ respond: mcp.respond, session: sessionOptions({ mode: 'bind', principal: principalOf, maxSessionsPerClient: 3 }) });
+      const r = await secRelay({ respond: mcp.respond, session: { mode: 'bind', principal: principalOf, maxSessionsPerClient: 3 } });
       const g: Gw = { r, mcp };
       try {
         const alice = (i: number): string[] => [`X-User: ${ALICE}`, `X-Tenant: ${SENTINEL}-tenant-${i}`];
@@ -334,7 +332,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
 
     await t.test('session.principal on bind: another principal or none → the SDK 404 byte for byte, not forwarded; the same principal is served', async () => {
       const mcp = new McpLike();
-      const r = await handRelay({ respond: mcp.respond, session: sessionOptions({ mode: 'bind', principal: principalOf }) });
+      const r = await secRelay({ respond: mcp.respond, session: { mode: 'bind', principal: principalOf } });
       const g: Gw = { r, mcp };
       try {
         const id = await open(g, [`X-User: ${ALICE}`]);
@@ -362,7 +360,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
     // A warning costs 10 ms, as a console write to a slow terminal may: a path that warns shows up.
     const logger = slowWarnLogger(10);
     const mcp = new McpLike();
-    const r = await handRelay({ respond: mcp.respond, session: { mode: 'bind', sessionKey: randomBytes(32) }, logger });
+    const r = await secRelay({ respond: mcp.respond, session: { mode: 'bind', sessionKey: randomBytes(32) }, logger });
     const g: Gw = { r, mcp };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -437,7 +435,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
       const seen: Record<string, number> = {};
       const checks: (() => void)[] = [];
       for (const [label, session] of routes) {
-        const r = await secRelay({ respond: accepted, session: sessionOptions(session) });
+        const r = await secRelay({ respond: accepted, session: session });
         try {
           const res = await r.send(legacyLines, LEGACY_POST);
           seen[label] = res.status;
@@ -465,7 +463,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
       for (const [label, session] of routes) {
         const store = countingStore();
         const options = session?.mode === 'bind' ? { ...session, store, sessionKey: randomBytes(32) } : session;
-        const r = await handRelay({ respond: accepted, ...(options ? { session: sessionOptions(options) } : {}) });
+        const r = await secRelay({ respond: accepted, ...(options ? { session: options } : {}) });
         try {
           const res = await r.send(legacyLines, LEGACY_POST);
           assert.equal(res.status, 202, `${label}: ${res.raw.slice(0, 300)}`);
@@ -533,12 +531,12 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
     /** A legacy backend behind a gateway on `session`; clients, gateway and backend are always closed, also when the lib refuses the options. */
     const withLegacyGateway = async (
       session: SessionOptions,
-      fn: (r: HandRelay, backend: LegacyBackend, clients: Client[]) => Promise<void>,
+      fn: (r: SecRelay, backend: LegacyBackend, clients: Client[]) => Promise<void>,
     ): Promise<void> => {
       const backend = await legacyBackend();
       const clients: Client[] = [];
       try {
-        const r = await handRelay({ target: `${backend.url}/mcp`, session });
+        const r = await secRelay({ target: `${backend.url}/mcp`, session });
         try {
           await fn(r, backend, clients);
         } finally {
@@ -570,7 +568,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
     );
 
     await t.test('SDK v1 end to end: with allowLegacySse: true the client connects and calls the tool', () =>
-      withLegacyGateway(sessionOptions({ mode: 'bind', allowLegacySse: true }), async (r, backend, clients) => {
+      withLegacyGateway({ mode: 'bind', allowLegacySse: true }, async (r, backend, clients) => {
         const client = await legacyClient(r.port, clients);
         const result = await client.callTool({ name: 'whoami' });
         assert.deepEqual(result.content, [{ type: 'text', text: 'legacy-ok' }]);

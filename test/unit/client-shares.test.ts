@@ -7,28 +7,29 @@ import { usesLegacySse } from '../../lib/session-guard.js';
 const TTL = { idleMs: 100, absoluteMs: 1000 };
 
 describe('ClientShares', () => {
-  it('counts sessions per client and forgets removed ones', () => {
+  it('a client is at its limit with that many sessions; removing one frees a place', () => {
     const shares = new ClientShares(TTL);
     shares.add('a', 'k1', 0);
     shares.add('a', 'k2', 0);
     shares.add('b', 'k3', 0);
-    assert.equal(shares.count('a', 1), 2);
-    assert.equal(shares.count('b', 1), 1);
-    assert.equal(shares.count('c', 1), 0);
+    assert.equal(shares.atLimit('a', 2, 1), true);
+    assert.equal(shares.atLimit('a', 3, 1), false);
+    assert.equal(shares.atLimit('b', 1, 1), true);
+    assert.equal(shares.atLimit('c', 1, 1), false);
     shares.remove('k1');
     shares.remove('k1');
-    assert.equal(shares.count('a', 1), 1);
+    assert.equal(shares.atLimit('a', 2, 1), false);
     assert.equal(shares.size, 2);
   });
 
-  it('a session past its idle TTL leaves the count, unless touched; the absolute TTL ends it anyway', () => {
+  it('a session past its idle TTL no longer counts, unless touched; the absolute TTL ends it anyway', () => {
     const shares = new ClientShares(TTL);
     shares.add('a', 'idle', 0);
     shares.add('a', 'busy', 0);
     for (let now = 50; now < 1000; now += 50) shares.touch('busy', now);
-    assert.equal(shares.count('a', 120), 1, 'the idle one expired at 100');
-    assert.equal(shares.count('a', 999), 1, 'touched every 50 ms');
-    assert.equal(shares.count('a', 1000), 0, 'absolute TTL');
+    assert.equal(shares.atLimit('a', 2, 120), false, 'the idle one expired at 100');
+    assert.equal(shares.atLimit('a', 1, 999), true, 'touched every 50 ms');
+    assert.equal(shares.atLimit('a', 1, 1000), false, 'absolute TTL');
     assert.equal(shares.size, 0);
   });
 
@@ -36,7 +37,7 @@ describe('ClientShares', () => {
     const shares = new ClientShares(TTL);
     shares.add('a', 'k', 0);
     shares.add('b', 'k', 0);
-    assert.deepEqual([shares.count('a', 1), shares.count('b', 1)], [0, 1]);
+    assert.deepEqual([shares.atLimit('a', 1, 1), shares.atLimit('b', 1, 1)], [false, true]);
   });
 
   it('clients that never come back are swept when others add', () => {
@@ -44,6 +45,16 @@ describe('ClientShares', () => {
     for (let i = 0; i < 50; i++) shares.add(`gone-${i}`, `k${i}`, Date.now());
     shares.add('new', 'fresh', Date.now() + 10_000);
     assert.equal(shares.size, 1);
+  });
+
+  it('below the limit the check does not walk the client’s sessions (100 000 adds and checks stay linear)', () => {
+    const shares = new ClientShares({ idleMs: 60_000, absoluteMs: 60_000 });
+    const now = Date.now();
+    for (let i = 0; i < 100_000; i++) {
+      assert.equal(shares.atLimit('one', 1_000_000, now), false);
+      shares.add('one', `k${i}`, now);
+    }
+    assert.equal(shares.size, 100_000);
   });
 });
 
