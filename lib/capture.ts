@@ -6,7 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { reject, sendRejection, type Rejection } from './error-response.js';
 import { displayName, invalidValueReason } from './header-rules.js';
-import { parseCaptureOptions, type CaptureConfig, type CaptureHeadersOptions } from './options.js';
+import type { CaptureConfig } from './config.js';
+import type { CaptureHeadersOptions } from './options.js';
+import { parseCaptureOptions } from './parse-options.js';
 import { checkHeaderCount, sentLineCount } from './request-checks.js';
 import { requestSlot } from './request-slot.js';
 

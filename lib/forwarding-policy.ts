@@ -28,7 +28,8 @@ import { getForwardedHeaders } from './capture.js';
 import { reject, type Rejection } from './error-response.js';
 import {
   CREDENTIAL_HEADERS,
-  SINGLETON_PROTOCOL_HEADERS,
+  CONNECTION_OPTIONS,
+  PROTOCOL_LISTS,
   connectionTokens,
   displayName,
   invalidValueReason,
@@ -36,7 +37,7 @@ import {
   isStandardHeader,
   restrictedReason,
 } from './header-rules.js';
-import type { ProxyConfig } from './options.js';
+import type { ProxyConfig } from './config.js';
 import { checkRebinding } from './rebinding-guard.js';
 import { checkRequestShape, sentLineCount, sentLines } from './request-checks.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
@@ -82,9 +83,8 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders): R
     if (!isProtocolHeader(name)) continue;
     const value = req.headers[name];
     if (typeof value !== 'string') continue;
-    const singleton = SINGLETON_PROTOCOL_HEADERS.has(name) || !PROTOCOL_LISTS.has(name);
     // Before the empty check: Node keeps only the first Content-Type line, which may be the empty one.
-    if (singleton && sentLineCount(req, name) > 1) {
+    if (!PROTOCOL_LISTS.has(name) && sentLineCount(req, name) > 1) {
       return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
     }
     // An empty `Mcp-Param-Region:` is the tool argument "", which intermediaries MUST forward.
@@ -98,9 +98,6 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders): R
   }
   return undefined;
 }
-
-/** Protocol headers defined as lists (RFC 9110 §12.5.1), so repeated lines are legal. */
-const PROTOCOL_LISTS: ReadonlySet<string> = new Set(['accept']);
 
 /**
  * Declares the body exactly as Node's parser accepted it: a validated Content-Length, or chunked.
@@ -137,17 +134,3 @@ function checkConnection(req: IncomingMessage, captured: Readonly<Record<string,
   }
   return undefined;
 }
-
-/** Ordinary connection options a client may list; the relay drops them anyway. */
-const CONNECTION_OPTIONS: ReadonlySet<string> = new Set([
-  'close',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'http2-settings',
-  'proxy-connection',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'expect',
-]);

@@ -30,16 +30,11 @@ export function isStandardHeader(name: string): boolean {
   return name === 'mcp-method' || name === 'mcp-name' || name.startsWith(PROTOCOL_HEADER_PREFIX);
 }
 
-/** Protocol headers that are singletons: a second line is an attack or a bug, never a list. */
-export const SINGLETON_PROTOCOL_HEADERS: ReadonlySet<string> = new Set([
-  'content-type',
-  'content-encoding',
-  'mcp-session-id',
-  'mcp-protocol-version',
-  'last-event-id',
-  'mcp-method',
-  'mcp-name',
-]);
+/**
+ * Protocol headers defined as lists (RFC 9110 §12.5.1), so repeated lines are legal. Every other
+ * protocol header is a singleton: a second line is an attack or a bug.
+ */
+export const PROTOCOL_LISTS: ReadonlySet<string> = new Set(['accept']);
 
 /**
  * Hop-by-hop and connection-control fields (RFC 9110 §7.6.1 plus the RFC 2616 list Go still uses,
@@ -58,6 +53,16 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'proxy-authorization',
   'proxy-authenticate',
   'expect',
+]);
+
+/**
+ * What a client may list in `Connection`: `close` and the hop-by-hop names, which the relay drops
+ * anyway. Not `connection` itself, nor `transfer-encoding`, which frames the message: nominating it
+ * is a smuggling attempt, not an option.
+ */
+export const CONNECTION_OPTIONS: ReadonlySet<string> = new Set([
+  'close',
+  ...[...HOP_BY_HOP_HEADERS].filter((name) => name !== 'connection' && name !== 'transfer-encoding'),
 ]);
 
 /** Names that describe the route or the client's network position; only the relay may set them. */

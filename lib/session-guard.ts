@@ -13,7 +13,7 @@ import { getForwardedHeaders } from './capture.js';
 import { reject, sessionNotFound, type Rejection } from './error-response.js';
 import { takesCaptured, type OutgoingHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
-import type { ProxyConfig, SessionModeConfig } from './options.js';
+import type { ProxyConfig, SessionModeConfig } from './config.js';
 import { isStatelessEra, STATELESS_PROTOCOL_VERSION } from './protocol-era.js';
 import { ClientShares } from './client-shares.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';

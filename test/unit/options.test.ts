@@ -11,7 +11,7 @@ import {
   type HeaderConfigErrorCode,
   type McpProxyOptions,
 } from '../../lib/index.js';
-import { parseProxyOptions } from '../../lib/options.js';
+import { parseProxyOptions } from '../../lib/parse-options.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';

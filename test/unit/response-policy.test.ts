@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { HeaderConfigError, RESPONSE_HEADERS, envSecrets } from '../../lib/index.js';
-import { parseProxyOptions } from '../../lib/options.js';
+import { parseProxyOptions } from '../../lib/parse-options.js';
 import { filterResponseHeaders, invalidStatusLine, type ResponsePolicy } from '../../lib/response-headers.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';

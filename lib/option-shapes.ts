@@ -1,0 +1,176 @@
+/**
+ * The option schemas and the zod-to-HeaderConfigError adapter: zod lives here and nowhere else. Each
+ * schema's shape is tied to its public option type at compile time (`ShapeOf`), so an option cannot be
+ * typed but unvalidated, or validated but untyped.
+ */
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { HeaderConfigError } from './errors.js';
+import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
+import type { RelayLogger } from './logger.js';
+import {
+  MIN_SESSION_KEY_BYTES,
+  type BindSessionOptions,
+  type CaptureHeadersOptions,
+  type McpProxyOptions,
+  type PinSessionOptions,
+  type StaticHeaders,
+} from './options.js';
+import type { SecretProvider } from './secrets.js';
+import type { SessionStore } from './session-store.js';
+
+/** One schema per option of `T`, no more, no fewer (express-rate-limit's `KeysEnum`, for zod shapes). */
+type ShapeOf<T> = { readonly [K in keyof Required<T>]: z.ZodType };
+
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
+
+const headerMap = z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> string' });
+const loggerSchema = z.custom<RelayLogger>(
+  (v) => isRecord(v) && typeof v.warn === 'function' && typeof v.error === 'function',
+  { message: 'must be a logger with warn() and error() methods (console and pino qualify)' },
+);
+const secretsSchema = z.custom<SecretProvider>(
+  (v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string',
+  { message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)' },
+);
+const timeoutSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();
+const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
+const nameList = z.array(z.string()).readonly();
+
+const captureShape = {
+  allow: nameList,
+  allowCredentials: z.boolean().optional(),
+  maxValueLength: maxValueLengthSchema,
+  logger: loggerSchema.optional(),
+} satisfies ShapeOf<CaptureHeadersOptions>;
+export const captureSchema = z.strictObject(captureShape);
+
+const staticHeadersShape = { plaintext: headerMap.optional(), fromSecret: headerMap.optional() } satisfies ShapeOf<StaticHeaders>;
+
+const proxyShape = {
+  target: z.union([z.string(), z.instanceof(URL)]),
+  passthrough: nameList.optional(),
+  headers: z.strictObject(staticHeadersShape).optional(),
+  secrets: secretsSchema.optional(),
+  session: z.unknown().optional(),
+  allowCredentials: z.boolean().optional(),
+  connectTimeout: timeoutSchema,
+  responseTimeout: timeoutSchema,
+  allowedHosts: z.array(z.string()).readonly().optional(),
+  allowedOrigins: z.array(z.string()).readonly().optional(),
+  responseHeaders: nameList.optional(),
+  maxValueLength: maxValueLengthSchema,
+  logger: loggerSchema.optional(),
+} satisfies ShapeOf<McpProxyOptions>;
+export const proxySchema = z.strictObject(proxyShape);
+
+const ttlSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();
+const countSchema = z.number().int().min(1).max(10_000_000).optional();
+const sessionKeySchema = z.custom<string | Uint8Array>(
+  (v) => (typeof v === 'string' || v instanceof Uint8Array) && Buffer.byteLength(v) >= MIN_SESSION_KEY_BYTES,
+  { message: `must be a string or Uint8Array of at least ${MIN_SESSION_KEY_BYTES} bytes, e.g. crypto.randomBytes(32)` },
+);
+const storeSchema = z.custom<SessionStore>(
+  (v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'),
+  { message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()' },
+);
+const principalSchema = (message: string) =>
+  z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
+const bindShape = {
+  mode: z.literal('bind'),
+  store: storeSchema.optional(),
+  sessionKey: sessionKeySchema.optional(),
+  principal: principalSchema('must be a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id').optional(),
+  idleTtl: ttlSchema,
+  absoluteTtl: ttlSchema,
+  maxSessions: countSchema,
+  maxSessionsPerClient: countSchema,
+  allowLegacySse: z.boolean().optional(),
+} satisfies ShapeOf<BindSessionOptions>;
+export const bindSchema = z.strictObject(bindShape);
+
+const pinShape = {
+  mode: z.literal('pin'),
+  principal: principalSchema('pin needs a principal: a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id'),
+  idleTtl: ttlSchema,
+  absoluteTtl: ttlSchema,
+  maxSessions: countSchema,
+  maxSessionsPerPrincipal: countSchema,
+  allowLegacySse: z.boolean().optional(),
+} satisfies ShapeOf<PinSessionOptions>;
+export const pinSchema = z.strictObject(pinShape);
+
+export const requestSchema = z.strictObject({ mode: z.literal('request') });
+
+/** Shape and type checks with zod; the first problem becomes a HeaderConfigError. */
+export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string, at = ''): T {
+  if (!isRecord(options)) {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', '(options)', `${fn}() takes an options object`);
+  }
+  const result = schema.safeParse(ownProperties(options));
+  // zod's output is a plain object: read back through a null prototype so absent options stay absent.
+  if (result.success) return ownProperties(result.data as Record<string, unknown>) as T;
+  const issue = result.error.issues[0]!;
+  const base = [at, formatPath(issue.path)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const path = base ? `${base}.${key}` : key;
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option of ${fn}()${suggest(key, knownKeys(schema, issue.path))}`);
+  }
+  throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', issue.message);
+}
+
+/**
+ * Own enumerable properties only, on null-prototype objects (one level into `headers`): an option
+ * inherited from a polluted Object.prototype, such as `allowCredentials`, must never take effect.
+ */
+function ownProperties(options: Record<string, unknown>): Record<string, unknown> {
+  const copy = Object.assign(Object.create(null) as Record<string, unknown>, options);
+  if (isRecord(copy.headers)) copy.headers = Object.assign(Object.create(null) as Record<string, unknown>, copy.headers);
+  return copy;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** The option names valid at `path` inside `schema` (an object schema, possibly wrapped in optional). */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let node: z.ZodType | undefined = schema;
+  for (const part of path) {
+    while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+    node = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>)[String(part)] : undefined;
+  }
+  while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+/** "Did you mean `passthrough`?" for a near-miss key among the ones valid there. */
+function suggest(key: string, known: readonly string[]): string {
+  const lower = key.toLowerCase();
+  const match = known.find((candidate) => {
+    const k = candidate.toLowerCase();
+    return k === lower || editDistance(k, lower) <= 2;
+  });
+  return match ? `; did you mean "${match}"?` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,268 @@
+/**
+ * The parsers that turn user options into frozen, fully resolved configurations. Every rule is checked
+ * here, once, at construction: a mistake throws a HeaderConfigError with the option path and the rule,
+ * never the value.
+ */
+import { HeaderConfigError, keyPath } from './errors.js';
+import type { CaptureConfig, ProxyConfig, SecretHeader } from './config.js';
+import {
+  CREDENTIAL_HEADERS,
+  DEFAULT_MAX_VALUE_LENGTH,
+  HOP_BY_HOP_HEADERS,
+  invalidNameReason,
+  invalidValueReason,
+  restrictedReason,
+} from './header-rules.js';
+import { resolveLogger, type RelayLogger } from './logger.js';
+import { captureSchema, isRecord, proxySchema, validateShape } from './option-shapes.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED_HEADERS } from './options.js';
+import { parseSessionOptions } from './parse-session.js';
+import { parseRebindingGuard } from './rebinding-guard.js';
+import { RESPONSE_HEADERS, type ResponsePolicy } from './response-headers.js';
+import { describeSecretProblem, envSecrets, invalidSecretNameReason, readSecret, type SecretProvider } from './secrets.js';
+
+export function parseCaptureOptions(options: unknown): CaptureConfig {
+  const parsed = validateShape(captureSchema, options, 'captureHeaders');
+  const logger = resolveLogger(parsed.logger);
+  const allow = parseNameList(parsed.allow, 'allow', parsed.allowCredentials ?? false);
+  if (allow.length === 0) {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', 'allow', 'list at least one header name to capture');
+  }
+  warnCredentials(allow, logger, 'captureHeaders', 'allow');
+  return Object.freeze({ allow: Object.freeze(allow), maxValueLength: parsed.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH, logger });
+}
+
+export function parseProxyOptions(options: unknown): ProxyConfig {
+  refuseRenamed(options);
+  const parsed = validateShape(proxySchema, options, 'mcpProxy');
+  const logger = resolveLogger(parsed.logger);
+  const allowCredentials = parsed.allowCredentials ?? false;
+  const maxValueLength = parsed.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
+  const secrets = parsed.secrets ?? envSecrets();
+  const target = parseTarget(parsed.target);
+
+  const passthrough = parsed.passthrough && parseNameList(parsed.passthrough, 'passthrough', allowCredentials);
+  if (passthrough) warnCredentials(passthrough, logger, 'mcpProxy', 'passthrough');
+  else if (allowCredentials) {
+    logger.warn(
+      { option: 'allowCredentials', headers: [...CREDENTIAL_HEADERS] },
+      'mcpProxy: allowCredentials without passthrough forwards any captured authorization or cookie header. This is token passthrough: the backend must accept tokens issued for it, see docs/security.md',
+    );
+  }
+
+  const seen = new Map<string, string>();
+  const plaintext = new Map<string, string>();
+  for (const [key, value] of entriesOf(parsed.headers?.plaintext, 'headers.plaintext')) {
+    const path = keyPath('headers.plaintext', key);
+    const name = parseStaticName(key, path, seen);
+    plaintext.set(name, parseStaticValue(value, path, maxValueLength));
+  }
+  const fromSecret: SecretHeader[] = [];
+  for (const [key, secret] of entriesOf(parsed.headers?.fromSecret, 'headers.fromSecret')) {
+    const path = keyPath('headers.fromSecret', key);
+    const name = parseStaticName(key, path, seen);
+    fromSecret.push({ name, secret: parseSecretName(secret, path), path });
+  }
+  for (const header of fromSecret) resolveAtStartup(header, secrets, maxValueLength);
+
+  for (const name of passthrough ?? []) {
+    const staticPath = seen.get(name);
+    if (staticPath) {
+      throw new HeaderConfigError(
+        'ERR_HEADER_OVERLAP',
+        staticPath,
+        `"${name}" is also listed in passthrough; a header is either forwarded from the caller or set statically, remove it from one list`,
+      );
+    }
+  }
+
+  return Object.freeze({
+    ...target,
+    passthrough: passthrough ? new Set(passthrough) : undefined,
+    allowCredentials,
+    plaintext,
+    fromSecret: Object.freeze(fromSecret),
+    secrets,
+    connectTimeout: parsed.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    responseTimeout: parsed.responseTimeout ?? DEFAULT_RESPONSE_TIMEOUT_MS,
+    guard: parseRebindingGuard(parsed.allowedHosts, parsed.allowedOrigins),
+    response: parseResponseHeaders(parsed.responseHeaders, fromSecret),
+    maxValueLength,
+    logger,
+    session: parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`),
+  });
+}
+
+/** The response allowlist: the defaults plus the route's names, never a secret header's name. */
+function parseResponseHeaders(names: readonly string[] | undefined, fromSecret: readonly SecretHeader[]): ResponsePolicy {
+  const allowed = new Set(RESPONSE_HEADERS);
+  if (names && names.length > MAX_CONFIGURED_HEADERS) {
+    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', 'responseHeaders', `at most ${MAX_CONFIGURED_HEADERS} header names`);
+  }
+  (names ?? []).forEach((raw, i) => {
+    const path = `responseHeaders[${i}]`;
+    const invalid = invalidNameReason(raw);
+    if (invalid) throw new HeaderConfigError('ERR_INVALID_HEADER_NAME', path, invalid);
+    const name = raw.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(name)) {
+      throw new HeaderConfigError('ERR_RESTRICTED_HEADER', path, `"${name}" is hop-by-hop: Node frames the response to the client itself`);
+    }
+    const secret = fromSecret.find((h) => h.name === name);
+    if (secret) {
+      throw new HeaderConfigError('ERR_HEADER_OVERLAP', path, `"${name}" is a secret header of this route (${secret.path}); a backend must not echo a credential to the client`);
+    }
+    allowed.add(name);
+  });
+  for (const header of fromSecret) allowed.delete(header.name);
+  return Object.freeze({ allowed });
+}
+
+/** Options removed at 0.2.0, with what replaces them: an old configuration fails loudly, not silently. */
+function refuseRenamed(options: unknown): void {
+  if (isRecord(options) && Object.hasOwn(options, 'timeout')) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_OPTION',
+      'timeout',
+      'was split in 0.2.0: use connectTimeout (connecting and sending the request, default 10 s) and responseTimeout (until the response starts, default 5 min); see CHANGELOG.md',
+    );
+  }
+}
+
+function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'targetPath' | 'targetSearch' | 'fixedQuery'> {
+  let url: URL;
+  try {
+    url = new URL(String(target));
+  } catch {
+    throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must be an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must use http: or https:');
+  }
+  if (url.username || url.password) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_TARGET',
+      'target',
+      'must not contain credentials; URLs end up in logs, so send the credential as headers.fromSecret',
+    );
+  }
+  if (url.hash) throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must not contain a #fragment');
+  return { origin: url.origin, targetPath: url.pathname, targetSearch: url.search, fixedQuery: new Set(url.searchParams.keys()) };
+}
+
+/** Validates `allow` or `passthrough`: lower-cased, unique, unrestricted names. */
+function parseNameList(names: readonly string[], option: string, allowCredentials: boolean): string[] {
+  if (names.length > MAX_CONFIGURED_HEADERS) {
+    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', option, `at most ${MAX_CONFIGURED_HEADERS} header names`);
+  }
+  const out: string[] = [];
+  names.forEach((raw, i) => {
+    const path = `${option}[${i}]`;
+    const name = checkName(raw, path);
+    if (CREDENTIAL_HEADERS.has(name) && !allowCredentials) {
+      throw new HeaderConfigError(
+        'ERR_CREDENTIAL_HEADER',
+        path,
+        `forwarding the caller's "${name}" is token passthrough; attach a backend credential with headers.fromSecret, or set allowCredentials: true to opt in`,
+      );
+    }
+    if (out.includes(name)) {
+      throw new HeaderConfigError('ERR_DUPLICATE_HEADER', path, `"${name}" is listed twice (names are case-insensitive)`);
+    }
+    out.push(name);
+  });
+  return out;
+}
+
+/** Name rules shared by every list and map; returns the lower-case name. */
+function checkName(raw: string, path: string): string {
+  const invalid = invalidNameReason(raw);
+  if (invalid) throw new HeaderConfigError('ERR_INVALID_HEADER_NAME', path, invalid);
+  const name = raw.toLowerCase();
+  const restricted = restrictedReason(name);
+  if (restricted) {
+    throw new HeaderConfigError('ERR_RESTRICTED_HEADER', path, `"${name}" cannot be configured: ${restricted}`);
+  }
+  return name;
+}
+
+/** Own enumerable entries only: a JSON-parsed `__proto__` key is seen (and refused), never followed. */
+function entriesOf(map: Record<string, unknown> | undefined, path: string): [string, unknown][] {
+  if (!map) return [];
+  const keys = Object.keys(map);
+  if (keys.length > MAX_CONFIGURED_HEADERS) {
+    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', path, `at most ${MAX_CONFIGURED_HEADERS} headers`);
+  }
+  return keys.map((key) => [key, map[key]]);
+}
+
+function parseStaticName(key: string, path: string, seen: Map<string, string>): string {
+  const name = checkName(key, path);
+  const earlier = seen.get(name);
+  if (earlier) {
+    throw new HeaderConfigError(
+      'ERR_DUPLICATE_HEADER',
+      path,
+      `"${name}" is already set by ${earlier}; header names are case-insensitive, keep one`,
+    );
+  }
+  seen.set(name, path);
+  return name;
+}
+
+function parseStaticValue(value: unknown, path: string, maxLength: number): string {
+  if (typeof value !== 'string') {
+    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, `value must be a string, not ${describeType(value)}`);
+  }
+  if (value.length === 0) throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, 'value must not be empty');
+  const invalid = invalidValueReason(value, maxLength);
+  if (invalid === 'too_long') {
+    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, `value is longer than ${maxLength} bytes (maxValueLength)`);
+  }
+  if (invalid) {
+    throw new HeaderConfigError(
+      'ERR_INVALID_HEADER_VALUE',
+      path,
+      'value may contain only visible ASCII, space and tab (no CR, LF, NUL, controls or non-ASCII)',
+    );
+  }
+  if (/^[ \t]|[ \t]$/.test(value)) {
+    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, 'value must not start or end with whitespace');
+  }
+  return value;
+}
+
+function parseSecretName(secret: unknown, path: string): string {
+  if (typeof secret !== 'string') {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `secret name must be a string, not ${describeType(secret)}`);
+  }
+  const invalid = invalidSecretNameReason(secret);
+  if (invalid) throw new HeaderConfigError('ERR_INVALID_OPTION', path, invalid);
+  return secret;
+}
+
+/** Fail at start-up, not as a missing header on every request. */
+function resolveAtStartup(header: SecretHeader, secrets: SecretProvider, maxLength: number): void {
+  const result = readSecret(secrets, header.secret, maxLength);
+  if (result.ok) return;
+  throw new HeaderConfigError(
+    result.problem === 'missing' ? 'ERR_SECRET_MISSING' : 'ERR_SECRET_INVALID',
+    header.path,
+    `secret "${header.secret}" (${secrets.description}) ${describeSecretProblem(result, maxLength)}`,
+  );
+}
+
+function warnCredentials(names: readonly string[], logger: Required<RelayLogger>, fn: string, option: string): void {
+  for (const name of names) {
+    if (!CREDENTIAL_HEADERS.has(name)) continue;
+    logger.warn(
+      { header: name, option },
+      `${fn}: ${option} forwards the caller's "${name}" header (allowCredentials). This is token passthrough: the backend must accept tokens issued for it, see docs/security.md`,
+    );
+  }
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
