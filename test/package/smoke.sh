@@ -20,6 +20,7 @@ node consumer.cjs
 test -f node_modules/mcp-header-relay/dist/index.js
 test -f node_modules/mcp-header-relay/dist/index.d.ts
 test -f node_modules/mcp-header-relay/CHANGELOG.md
+test -f node_modules/mcp-header-relay/SECURITY.md
 test ! -e node_modules/mcp-header-relay/lib
 test ! -e node_modules/mcp-header-relay/test
 echo "package smoke test passed"
