@@ -4,6 +4,7 @@
  * response is flowing, to closing the connection). Nothing a client or backend does throws out of here.
  */
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
@@ -206,8 +207,10 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
   };
 
+  const servers = new WeakSet<EventEmitter>();
   return function mcpProxyMiddleware(req, res) {
     try {
+      makeRoomForCloseListener(req, servers);
       const policy = buildOutgoingHeaders(req, config);
       if (!policy.ok) return fail(req, res, policy.rejection);
       const outgoing = policy.headers;
@@ -262,6 +265,19 @@ function startRequest(
   // A client connection failing mid-write is not the process's problem; httpxy already aborts upstream on close.
   res.on('error', ignore);
   return state;
+}
+
+/**
+ * http-proxy-middleware adds one `close` listener per route to the server it first sees a request on.
+ * A gateway with more than ten routes would get Node's MaxListenersExceededWarning for a listener
+ * that is no leak: each route raises the server's limit by its one listener, once.
+ */
+function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEmitter>): void {
+  const server = (req.socket as { server?: EventEmitter } | null)?.server;
+  if (!server || servers.has(server)) return;
+  servers.add(server);
+  const max = server.getMaxListeners();
+  if (max !== 0 && max !== Infinity) server.setMaxListeners(max + 1);
 }
 
 /** Starts the timer of `phase`, replacing the running one. */
