@@ -3,20 +3,17 @@
  * request in a private class field on `req` (invisible to inspect, JSON and spreads; no global type
  * merging). Nothing else is captured.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { reject, sendRejection, type Rejection } from './error-response.js';
+import type { IncomingMessage } from 'node:http';
+import { refuse, reject, sendRejection, type Checked } from './rejection.js';
 import { displayName, invalidValueReason } from './header-rules.js';
 import type { CaptureConfig } from './config.js';
-import type { CaptureHeadersOptions } from './options.js';
+import type { CaptureHeadersOptions, RelayMiddleware } from './options.js';
 import { parseCaptureOptions } from './parse-options.js';
 import { checkHeaderCount, sentLineCount } from './request-checks.js';
 import { requestSlot } from './request-slot.js';
 
 /** Lower-case header name -> the caller's value. */
 export type ForwardedHeaders = Readonly<Record<string, string>>;
-
-/** Connect/Express-compatible middleware, typed against node:http so any framework fits. */
-export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 const EMPTY: ForwardedHeaders = Object.freeze({});
 const captured = requestSlot<ForwardedHeaders>();
@@ -50,10 +47,9 @@ export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware 
   };
 }
 
-type CaptureResult = { ok: true; headers: ForwardedHeaders } | { ok: false; rejection: Rejection };
+type CaptureResult = Checked<{ headers: ForwardedHeaders }>;
 
 function capture(req: IncomingMessage, config: CaptureConfig): CaptureResult {
-  const refuse = (rejection: Rejection): CaptureResult => ({ ok: false, rejection });
   const tooMany = checkHeaderCount(req);
   if (tooMany) return refuse(tooMany);
   let values: Record<string, string> | undefined;

@@ -25,7 +25,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
-import { reject, type Rejection } from './error-response.js';
+import { refuse, reject, type Checked, type Rejection } from './rejection.js';
 import {
   CREDENTIAL_HEADERS,
   CONNECTION_OPTIONS,
@@ -44,16 +44,15 @@ import { describeSecretProblem, readSecret } from './secrets.js';
 
 export type OutgoingHeaders = Record<string, string>;
 
-export type PolicyResult = { ok: true; headers: OutgoingHeaders } | { ok: false; rejection: Rejection };
+export type PolicyResult = Checked<{ headers: OutgoingHeaders }>;
 
 export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig): PolicyResult {
-  const rejection = (r: Rejection): PolicyResult => ({ ok: false, rejection: r });
   const shape = checkRequestShape(req) ?? checkRebinding(req, config.guard);
-  if (shape) return rejection(shape);
+  if (shape) return refuse(shape);
 
   const outgoing: OutgoingHeaders = {};
   const protocol = copyProtocolHeaders(req, outgoing);
-  if (protocol) return rejection(protocol);
+  if (protocol) return refuse(protocol);
   copyFraming(req, outgoing);
 
   const captured = getForwardedHeaders(req);
@@ -62,13 +61,13 @@ export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig):
   }
 
   const nominated = checkConnection(req, captured, config);
-  if (nominated) return rejection(nominated);
+  if (nominated) return refuse(nominated);
 
   for (const [name, value] of config.plaintext) outgoing[name] = value;
   for (const header of config.fromSecret) {
     const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
     if (!secret.ok) {
-      return rejection({
+      return refuse({
         ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable'),
         detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
       });

@@ -148,7 +148,7 @@ export function connectionTokens(lines: readonly string[] | undefined): string[]
   return tokens;
 }
 
-/** Shortens a client-supplied name before it goes into a log line or an error body. */
+/** Shortens a name (a client's, or a configuration key) before it goes into a log line or an error. */
 export function displayName(name: string): string {
   return name.length > 64 ? `${name.slice(0, 64)}…` : name;
 }

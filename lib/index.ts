@@ -3,19 +3,20 @@
  * The only export surface of the package.
  */
 export { captureHeaders, getForwardedHeaders } from './capture.js';
-export type { ForwardedHeaders, RelayMiddleware } from './capture.js';
+export type { ForwardedHeaders } from './capture.js';
 export { mcpProxy } from './proxy.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
-export { HeaderConfigError } from './errors.js';
-export type { RejectReason } from './error-response.js';
-export type { HeaderConfigErrorCode } from './errors.js';
+export { HeaderConfigError } from './config-error.js';
+export type { RejectReason } from './rejection.js';
+export type { HeaderConfigErrorCode } from './config-error.js';
 export type {
   BindSessionOptions,
   CaptureHeadersOptions,
   McpProxyOptions,
   PinSessionOptions,
+  RelayMiddleware,
   SessionLimits,
   SessionOptions,
   StaticHeaders,

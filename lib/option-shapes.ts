@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { HeaderConfigError } from './errors.js';
+import { HeaderConfigError } from './config-error.js';
 import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
 import type { RelayLogger } from './logger.js';
 import {

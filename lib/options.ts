@@ -2,10 +2,13 @@
  * The public option types of captureHeaders() and mcpProxy(), and their defaults: what a user writes.
  * The parsers (parse-options.ts) turn them into the resolved configurations of config.ts.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
+
+/** Connect/Express-compatible middleware, typed against node:http so any framework fits. */
+export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /** Options of {@link captureHeaders}. */
 export interface CaptureHeadersOptions {

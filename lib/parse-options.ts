@@ -3,7 +3,7 @@
  * here, once, at construction: a mistake throws a HeaderConfigError with the option path and the rule,
  * never the value.
  */
-import { HeaderConfigError, keyPath } from './errors.js';
+import { HeaderConfigError, keyPath } from './config-error.js';
 import type { CaptureConfig, ProxyConfig, SecretHeader } from './config.js';
 import {
   CREDENTIAL_HEADERS,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { SessionConfig, SessionModeConfig } from './config.js';
-import { HeaderConfigError } from './errors.js';
+import { HeaderConfigError } from './config-error.js';
 import { bindSchema, isRecord, pinSchema, requestSchema, validateShape } from './option-shapes.js';
 import {
   DEFAULT_ABSOLUTE_TTL_MS,

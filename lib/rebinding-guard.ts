@@ -10,8 +10,8 @@
  * route lists its names (a gateway reachable from the network has its own Host names to allow).
  */
 import type { IncomingMessage } from 'node:http';
-import { reject, type Rejection } from './error-response.js';
-import { HeaderConfigError } from './errors.js';
+import { reject, type Rejection } from './rejection.js';
+import { HeaderConfigError } from './config-error.js';
 
 /** The names the SDK's `localhostHostValidation()` accepts. */
 const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);

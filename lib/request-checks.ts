@@ -9,7 +9,7 @@
  * what it did.
  */
 import type { IncomingMessage } from 'node:http';
-import { reject, type Rejection } from './error-response.js';
+import { reject, type Rejection } from './rejection.js';
 
 /**
  * More header lines than this is refused with 431. Node keeps only ~1000 fields in `req.headers` and

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { HeaderConfigError } from './errors.js';
+import { HeaderConfigError } from './config-error.js';
 import { MAX_VALUE_LENGTH_LIMIT, invalidValueReason } from './header-rules.js';
 
 /**

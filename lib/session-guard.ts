@@ -10,7 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
-import { reject, sessionNotFound, type Rejection } from './error-response.js';
+import { refuse, reject, sessionNotFound, type Checked, type Rejection } from './rejection.js';
 import { takesCaptured, type OutgoingHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './config.js';
@@ -39,7 +39,7 @@ class StoreTimeout extends Error {
   override name = 'StoreTimeout';
 }
 
-export type Admission = { ok: true; ticket: SessionTicket | undefined } | { ok: false; rejection: Rejection };
+export type Admission = Checked<{ ticket: SessionTicket | undefined }>;
 
 export class SessionGuard {
   readonly #config: SessionModeConfig;
@@ -340,10 +340,6 @@ export class SessionGuard {
 }
 
 const FAILED: unique symbol = Symbol('store call failed');
-
-function refuse(rejection: Rejection): Admission {
-  return { ok: false, rejection };
-}
 
 function principalFailure(): Rejection {
   return reject(500, 'internal_error', 'Internal error in the MCP relay');

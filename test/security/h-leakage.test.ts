@@ -58,9 +58,9 @@ interface LeakCase {
   logMentions?: string[];
 }
 
-/** Every reason in lib/error-response.ts's RejectReason union, read from the source. */
+/** Every reason in lib/rejection.ts's RejectReason union, read from the source. */
 function rejectReasons(): string[] {
-  const source = fs.readFileSync(path.join(root, 'lib/error-response.ts'), 'utf8');
+  const source = fs.readFileSync(path.join(root, 'lib/rejection.ts'), 'utf8');
   const union = /export type RejectReason =([^;]+);/.exec(source)?.[1] ?? '';
   return [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
 }
@@ -363,7 +363,7 @@ describe('H: leakage of header and secret values (run time)', () => {
     }
   });
 
-  it('H1: the cases above cover every rejection reason lib/error-response.ts declares', () => {
+  it('H1: the cases above cover every rejection reason lib/rejection.ts declares', () => {
     const covered = new Set([
       ...cases.map((c) => c.reason),
       ...sessionCases.map((c) => c.reason),

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { replayBody } from '../../lib/body-replay.js';
-import { GATEWAY_ERROR_CODE, reject, sendRejection } from '../../lib/error-response.js';
+import { GATEWAY_ERROR_CODE, reject, sendRejection } from '../../lib/rejection.js';
 import { upstreamPath } from '../../lib/proxy.js';
 import { targetProblem } from '../../lib/request-checks.js';
 import { listen } from '../helpers/listen.js';

@@ -53,6 +53,17 @@ export interface Rejection {
   readonly suspicious?: boolean;
 }
 
+/** What a check answers: go on with `T`'s fields, or the rejection to send. */
+export type Checked<T extends object> = ({ readonly ok: true } & T) | Refused;
+export interface Refused {
+  readonly ok: false;
+  readonly rejection: Rejection;
+}
+
+export function refuse(rejection: Rejection): Refused {
+  return { ok: false, rejection };
+}
+
 export function reject(status: number, reason: RejectReason, message: string, header?: string): Rejection {
   return header === undefined ? { status, reason, message } : { status, reason, message, header };
 }

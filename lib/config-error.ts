@@ -2,6 +2,7 @@
  * Configuration errors. Thrown at construction, never per request. A message names the option path,
  * the rule broken and what to do; it never contains a header value or a secret value.
  */
+import { displayName } from './header-rules.js';
 
 export type HeaderConfigErrorCode =
   | 'ERR_INVALID_OPTION'
@@ -35,6 +36,5 @@ export class HeaderConfigError extends Error {
 
 /** `headers.plaintext["X-Api-Key"]`: the path notation used in every error. */
 export function keyPath(base: string, key: string): string {
-  const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
-  return `${base}[${JSON.stringify(shown)}]`;
+  return `${base}[${JSON.stringify(displayName(key))}]`;
 }
