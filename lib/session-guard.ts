@@ -7,7 +7,6 @@
  * Fingerprints are HMAC-SHA256 over length-prefixed, sorted name/value pairs, compared with
  * timingSafeEqual: the store never holds a value in `bind`, and a wrong value takes as long as a right one.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
 import { refuse, reject, sessionNotFound, type Checked, type Rejection } from './rejection.js';
@@ -16,6 +15,7 @@ import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './config.js';
 import { isStatelessEra, STATELESS_PROTOCOL_VERSION } from './protocol-era.js';
 import { ClientShares } from './client-shares.js';
+import { SessionDigests, UNKNOWN_DIGEST, sameDigest } from './session-digests.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';
 
 /** MCP: session ids are visible ASCII (0x21–0x7E); we also cap them at 256 characters. */
@@ -47,6 +47,7 @@ export class SessionGuard {
   readonly #store: SessionStore<string | PinnedSession>;
   /** Names set statically: they win over captured ones, so they are never part of a session's record. */
   readonly #static: ReadonlySet<string>;
+  readonly #digests: SessionDigests;
   /** Sessions per client, so no one client takes the whole `maxSessions`. */
   readonly #shares: ClientShares;
   /** Writes to an asynchronous store still under way, by key: a lookup of that key waits for its write. */
@@ -60,6 +61,7 @@ export class SessionGuard {
     this.#config = config;
     this.#proxy = proxy;
     this.#static = new Set([...proxy.plaintext.keys(), ...proxy.fromSecret.map((h) => h.name)]);
+    this.#digests = new SessionDigests(config.key, config.mode);
     this.#shares = new ClientShares(config.ttl);
     this.#store =
       (config.store as SessionStore<string | PinnedSession> | undefined) ??
@@ -96,7 +98,7 @@ export class SessionGuard {
   onResponse(ticket: SessionTicket, method: string | undefined, status: number, headers: IncomingHttpHeaders): void {
     if (ticket.kind === 'session') {
       if (status === 404 || (method === 'DELETE' && status >= 200 && status < 300)) {
-        this.#proxy.logger.debug({ session: this.#tag(ticket.id), status, method }, 'mcpProxy: session ended by the backend; record removed');
+        this.#proxy.logger.debug({ session: this.#digests.tag(ticket.id), status, method }, 'mcpProxy: session ended by the backend; record removed');
         this.#shares.remove(ticket.key);
         this.#settle(this.#call(() => this.#store.delete(ticket.key)), 'delete');
       }
@@ -109,7 +111,7 @@ export class SessionGuard {
       log.warn({ reason: 'invalid_session_id' }, 'mcpProxy: the backend issued a session id that is not 1-256 visible ASCII characters; session not recorded');
       return;
     }
-    const tag = this.#tag(id);
+    const tag = this.#digests.tag(id);
     if (ticket.record === undefined) {
       log.warn({ session: tag }, 'mcpProxy: session initialized without a principal; not recorded, so its later requests get 404');
       return;
@@ -184,9 +186,9 @@ export class SessionGuard {
     if (principal === false) return refuse(principalFailure());
     const headers = this.#sessionHeaders(req);
     let record: string | PinnedSession | undefined;
-    if (this.#config.mode === 'bind') record = this.#fingerprint(principal ?? '', headers).toString('base64url');
+    if (this.#config.mode === 'bind') record = this.#digests.fingerprint(principal ?? '', headers).toString('base64url');
     else if (principal !== undefined) {
-      record = Object.freeze({ fingerprint: this.#fingerprint(principal, headers).toString('base64url'), principal, values: headers });
+      record = Object.freeze({ fingerprint: this.#digests.fingerprint(principal, headers).toString('base64url'), principal, values: headers });
     }
     // A client is its principal; on a bind route without one, the headers that identify it.
     const client = principal ?? (typeof record === 'string' ? record : '');
@@ -239,18 +241,18 @@ export class SessionGuard {
     const headers = this.#sessionHeaders(req);
     let matches: boolean;
     if (typeof found === 'string') {
-      matches = sameDigest(this.#fingerprint(principal ?? '', headers), found);
+      matches = sameDigest(this.#digests.fingerprint(principal ?? '', headers), found);
     } else {
       // The request may omit pinned headers, never change or add one: compare the pin overlaid with
       // what the request sent against the pin itself.
       const pinned = found?.values;
-      const digest = this.#fingerprint(principal ?? '', pinned ? { ...pinned, ...headers } : headers);
+      const digest = this.#digests.fingerprint(principal ?? '', pinned ? { ...pinned, ...headers } : headers);
       matches = sameDigest(digest, found?.fingerprint ?? UNKNOWN_DIGEST) && found !== undefined && principal !== undefined;
       if (matches && pinned) for (const [name, value] of Object.entries(pinned)) outgoing[name] ??= value;
     }
     if (!matches) {
       const detail = found === undefined ? 'unknown session' : 'headers or principal differ from the initialize';
-      return refuse({ ...sessionNotFound(), session: this.#tag(id), detail });
+      return refuse({ ...sessionNotFound(), session: this.#digests.tag(id), detail });
     }
     this.#shares.touch(key);
     return { ok: true, ticket: { kind: 'session', key, id } };
@@ -269,17 +271,6 @@ export class SessionGuard {
     return Object.freeze(out);
   }
 
-  /** HMAC-SHA256 of `scope` and the sorted pairs, each part length-prefixed so no two inputs collide. */
-  #fingerprint(scope: string, headers: Readonly<Record<string, string>>): Buffer {
-    const hmac = createHmac('sha256', this.#config.key);
-    hmac.update(`${this.#config.mode}:${scope.length}:${scope}`);
-    for (const name of Object.keys(headers).sort()) {
-      const value = headers[name]!;
-      hmac.update(`|${name.length}:${name}${value.length}:${value}`);
-    }
-    return hmac.digest();
-  }
-
   /**
    * `undefined`: no principal; `false`: the host app's function threw. A principal is kept only as
    * an HMAC, so the store holds no identity either.
@@ -295,12 +286,7 @@ export class SessionGuard {
       return false;
     }
     if (typeof value !== 'string' || value === '') return undefined;
-    return createHmac('sha256', this.#config.key).update(`principal:${value}`).digest('base64url');
-  }
-
-  /** A session id as it may appear in logs: a keyed hash, useless to anyone reading them. */
-  #tag(id: string): string {
-    return createHmac('sha256', this.#config.key).update(`id:${id}`).digest('hex').slice(0, 12);
+    return this.#digests.principal(value);
   }
 
   #full(which: 'sessions' | 'client'): Rejection {
@@ -345,14 +331,6 @@ function principalFailure(): Rejection {
   return reject(500, 'internal_error', 'Internal error in the MCP relay');
 }
 
-function sameDigest(digest: Buffer, stored: string): boolean {
-  const expected = Buffer.from(stored, 'base64url');
-  // Lengths differ only for a corrupt record, which says nothing about the caller's headers.
-  return expected.length === digest.length && timingSafeEqual(digest, expected);
-}
-
-/** Compared against when the id is unknown, so that path does the work of a mismatch. */
-const UNKNOWN_DIGEST = Buffer.alloc(32).toString('base64url');
 
 /** The 2024-11-05 HTTP+SSE transport's POSTs name their session in a `sessionId` query parameter. */
 export function usesLegacySse(url: string | undefined): boolean {

@@ -1031,13 +1031,15 @@ describe('E: session attacks (bind and pin)', () => {
   });
 
   it('E21: fingerprints are compared as HMAC digests with timingSafeEqual; wrong fingerprints of equal and of different length both 404', async (t) => {
-    await t.test('the code path (lib/session-guard.ts)', () => {
-      const source = fs
-        .readFileSync(path.join(root, 'lib/session-guard.ts'), 'utf8')
-        .replace(/\/\*[\s\S]*?\*\//g, '')
-        .replace(/\/\/.*$/gm, '');
+    await t.test('the code path (lib/session-guard.ts and lib/session-digests.ts)', () => {
+      const read = (file: string): string =>
+        fs
+          .readFileSync(path.join(root, file), 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/\/\/.*$/gm, '');
+      const source = `${read('lib/session-guard.ts')}\n${read('lib/session-digests.ts')}`;
       assert.match(source, /import\s*\{[^}]*\bcreateHmac\b[^}]*\btimingSafeEqual\b[^}]*\}\s*from\s*'node:crypto'/);
-      assert.match(source, /createHmac\('sha256',\s*this\.#config\.key\)/, 'fingerprints are keyed HMAC-SHA256');
+      assert.match(source, /createHmac\('sha256',\s*this\.#key\)/, 'fingerprints are keyed HMAC-SHA256');
       const sameDigest = /function sameDigest\(([^)]*)\)[^{]*\{([\s\S]*?)\n\}/.exec(source);
       assert.ok(sameDigest, 'sameDigest found');
       assert.match(sameDigest[1]!, /digest: Buffer/);

@@ -1,0 +1,65 @@
+/** The keyed hashes of session binding as a table: what makes two fingerprints equal, and what never does. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SessionDigests, UNKNOWN_DIGEST, sameDigest } from '../../lib/session-digests.js';
+
+const KEY = Buffer.alloc(32, 7);
+const bind = new SessionDigests(KEY, 'bind');
+const hex = (d: Buffer): string => d.toString('hex');
+
+describe('SessionDigests', () => {
+  const same: [string, [string, Record<string, string>], [string, Record<string, string>]][] = [
+    ['the same pairs in another order', ['', { a: '1', b: '2' }], ['', { b: '2', a: '1' }]],
+    ['the same scope and pairs', ['p', { a: '1' }], ['p', { a: '1' }]],
+  ];
+  for (const [label, [s1, h1], [s2, h2]] of same) {
+    it(`equal: ${label}`, () => assert.equal(hex(bind.fingerprint(s1, h1)), hex(bind.fingerprint(s2, h2))));
+  }
+
+  const different: [string, [string, Record<string, string>], [string, Record<string, string>]][] = [
+    ['another value', ['', { a: '1' }], ['', { a: '2' }]],
+    ['another name', ['', { a: '1' }], ['', { b: '1' }]],
+    ['a pair added', ['', { a: '1' }], ['', { a: '1', b: '' }]],
+    ['another scope (principal)', ['alice', { a: '1' }], ['bob', { a: '1' }]],
+    ['no scope against a scope', ['', { a: '1' }], ['x', { a: '1' }]],
+    ['name and value boundaries moved', ['', { ab: 'c' }], ['', { a: 'bc' }]],
+    ['a pair moved into the scope', ['a1', {}], ['', { a: '1' }]],
+    ['a separator inside a value', ['', { a: '1|2:b1:2' }], ['', { a: '1', b: '2' }]],
+  ];
+  for (const [label, [s1, h1], [s2, h2]] of different) {
+    it(`differ: ${label}`, () => assert.notEqual(hex(bind.fingerprint(s1, h1)), hex(bind.fingerprint(s2, h2))));
+  }
+
+  it('differ: another mode or another key', () => {
+    const headers = { a: '1' };
+    assert.notEqual(hex(bind.fingerprint('', headers)), hex(new SessionDigests(KEY, 'pin').fingerprint('', headers)));
+    assert.notEqual(hex(bind.fingerprint('', headers)), hex(new SessionDigests(Buffer.alloc(32, 8), 'bind').fingerprint('', headers)));
+  });
+
+  it('a tag is 12 hex characters, keyed, and holds nothing of the id', () => {
+    const id = '3f9c2d1e-0000-4000-8000-000000000000';
+    assert.match(bind.tag(id), /^[0-9a-f]{12}$/);
+    assert.notEqual(bind.tag(id), new SessionDigests(Buffer.alloc(32, 8), 'bind').tag(id));
+    assert.ok(!id.includes(bind.tag(id)));
+  });
+
+  it('a principal hash is stable, keyed, and not the principal', () => {
+    assert.equal(bind.principal('alice'), bind.principal('alice'));
+    assert.notEqual(bind.principal('alice'), bind.principal('bob'));
+    assert.ok(!bind.principal('alice').includes('alice'));
+  });
+});
+
+describe('sameDigest', () => {
+  const digest = bind.fingerprint('', { a: '1' });
+  it('equal digests match', () => assert.equal(sameDigest(digest, digest.toString('base64url')), true));
+  it('another digest of the same length does not', () => assert.equal(sameDigest(digest, bind.fingerprint('', { a: '2' }).toString('base64url')), false));
+  it('a stored value of another length (a corrupt record) does not, and does not throw', () => {
+    assert.equal(sameDigest(digest, digest.subarray(0, 16).toString('base64url')), false);
+    assert.equal(sameDigest(digest, ''), false);
+  });
+  it('the unknown-id stand-in has a digest’s length and matches no fingerprint', () => {
+    assert.equal(Buffer.from(UNKNOWN_DIGEST, 'base64url').length, digest.length);
+    assert.equal(sameDigest(digest, UNKNOWN_DIGEST), false);
+  });
+});
