@@ -3,7 +3,7 @@
  * to http-proxy-middleware, and maps everything that can go wrong to a JSON-RPC error (or, once a
  * response is flowing, to closing the connection). Nothing a client or backend does throws out of here.
  */
-import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -16,36 +16,9 @@ import type { McpProxyOptions, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
 import { filterResponseHeaders, invalidStatusLine, isEventStream } from './response-headers.js';
 import { writeAsReceived } from './response-writes.js';
-import { requestSlot, type RequestSlot } from './request-slot.js';
+import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
+import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type SessionTicket } from './session-guard.js';
-
-interface RequestState {
-  readonly clientHeaders: IncomingMessage['headers'];
-  readonly body: Buffer | undefined;
-  timer: NodeJS.Timeout | undefined;
-  /** What the running timer bounds: getting the request to the backend, or the backend's answer. */
-  phase: TimeoutPhase;
-  proxyReq: ClientRequest | undefined;
-  /** The backend's response, once its headers arrived: from then on errors close the connection. */
-  proxyRes: IncomingMessage | undefined;
-  timedOut: boolean;
-  /** `req.headers` is the client's again (restored at the first of proxyReq, error, close). */
-  restored: boolean;
-  /** Set in `bind` and `pin` modes: what the response must record, or which session it belongs to. */
-  readonly session: SessionTicket | undefined;
-  readonly limits: Pick<ProxyConfig, 'connectTimeout' | 'responseTimeout'>;
-  /** This request's secret header values: a response header carrying one is not passed back. */
-  readonly secrets: readonly string[];
-  /** Answers 504 (or aborts upstream, which answers it) when the running timer fires. */
-  readonly expire: () => void;
-}
-
-type TimeoutPhase = 'connect' | 'response';
-
-/** Marks the upstream request we abort ourselves when the backend is too slow to answer. */
-class BackendTimeout extends Error {
-  override name = 'BackendTimeout';
-}
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -53,7 +26,7 @@ class BackendTimeout extends Error {
  */
 export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const config = parseProxyOptions(options);
-  const states = requestSlot<RequestState>();
+  const states = requestSlot<RelayRequest>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
 
@@ -84,14 +57,14 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
         if (!state) return;
         state.proxyReq = proxyReq;
         // The outgoing headers are copied by now; the host app gets the client's view back.
-        restoreClientView(req, state);
+        state.restoreClientView();
         if (state.timedOut) {
           proxyReq.destroy(new BackendTimeout());
           return;
         }
         // Written out in full: from now on the backend is working, and a tool may take minutes.
         proxyReq.once('finish', () => {
-          if (state.phase === 'connect' && !state.timedOut) arm(state, 'response');
+          if (state.phase === 'connect' && !state.timedOut) state.arm('response');
         });
         // A 101 to a request that asked for no upgrade: without this listener Node drops the socket
         // and the request emits neither `response` nor `error`.
@@ -115,8 +88,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
           state.proxyRes = proxyRes;
           // An event stream may stay quiet for hours; any other response must start (a body byte) within
           // `responseTimeout`, counted from the end of the request (or from now, for an early answer).
-          if (stream) clearTimeout(state.timer);
-          else if (state.phase === 'connect') arm(state, 'response');
+          if (stream) state.stopTimer();
+          else if (state.phase === 'connect') state.arm('response');
           if (state.session) sessions?.onResponse(state.session, req.method, proxyRes.statusCode ?? 0, proxyRes.headers);
         }
         const echoed = filterResponseHeaders(proxyRes.headers, config.response, res, state?.secrets ?? [], stream);
@@ -135,10 +108,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       },
       error(err, req, res) {
         const state = states.get(req);
-        if (state) {
-          clearTimeout(state.timer);
-          restoreClientView(req, state);
-        }
+        state?.stopTimer();
+        state?.restoreClientView();
         if (!isServerResponse(res)) {
           res.destroy();
           return;
@@ -163,11 +134,9 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   );
 
   /** The backend's response cannot be passed on: 502, and the upstream connection is not reused. */
-  const badResponse = (req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, detail: string): void => {
-    if (state) {
-      clearTimeout(state.timer);
-      restoreClientView(req, state);
-    }
+  const badResponse = (req: IncomingMessage, res: ServerResponse, state: RelayRequest | undefined, detail: string): void => {
+    state?.stopTimer();
+    state?.restoreClientView();
     fail(req, res, { ...reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response'), detail });
   };
 
@@ -183,10 +152,11 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       outgoing['content-length'] = String(body.length);
     }
     const secrets = config.fromSecret.map((header) => outgoing[header.name]!);
-    const state = startRequest(req, res, { body, session, secrets }, config, states, fail);
+    const state = new RelayRequest(req, res, { body, session, secrets }, config, fail);
+    states.set(req, state);
     setHeaders(req, outgoing);
     proxy(req, res, (err) => {
-      clearTimeout(state.timer);
+      state.stopTimer();
       if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
     }).catch((err: unknown) => {
       logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected proxy failure');
@@ -223,49 +193,6 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   };
 }
 
-function startRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  { body, session, secrets }: Pick<RequestState, 'body' | 'session' | 'secrets'>,
-  config: ProxyConfig,
-  states: RequestSlot<RequestState>,
-  fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
-): RequestState {
-  const state: RequestState = {
-    clientHeaders: req.headers,
-    body,
-    timer: undefined,
-    phase: 'connect',
-    limits: config,
-    secrets,
-    expire: () => {
-      state.timedOut = true;
-      if (state.proxyRes) {
-        // Once a body byte went out the response is under way: a slow reader must not be cut off.
-        if (!res.headersSent) abandonResponse(req, res, state, fail);
-      } else if (state.proxyReq && !state.proxyReq.destroyed) state.proxyReq.destroy(new BackendTimeout());
-      // No socket yet, or one Node already dropped without an event: nothing else will answer.
-      else fail(req, res, timeoutRejection(state));
-    },
-    proxyReq: undefined,
-    proxyRes: undefined,
-    timedOut: false,
-    restored: false,
-    session,
-  };
-  states.set(req, state);
-  // Re-armed for the response once the request is out; cleared when an event stream's headers
-  // arrive, or when the response is over (`close`).
-  arm(state, 'connect');
-  res.once('close', () => {
-    clearTimeout(state.timer);
-    restoreClientView(req, state);
-  });
-  // A client connection failing mid-write is not the process's problem; httpxy already aborts upstream on close.
-  res.on('error', ignore);
-  return state;
-}
-
 /**
  * http-proxy-middleware adds one `close` listener per route to the server it first sees a request on.
  * A gateway with more than ten routes would get Node's MaxListenersExceededWarning for a listener
@@ -277,57 +204,6 @@ function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEm
   servers.add(server);
   const max = server.getMaxListeners();
   if (max !== 0 && max !== Infinity) server.setMaxListeners(max + 1);
-}
-
-/** Starts the timer of `phase`, replacing the running one. */
-function arm(state: RequestState, phase: TimeoutPhase): void {
-  clearTimeout(state.timer);
-  state.phase = phase;
-  state.timer = setTimeout(state.expire, phase === 'connect' ? state.limits.connectTimeout : state.limits.responseTimeout);
-}
-
-/**
- * The backend sent its headers but no body byte in time: nothing has reached the client yet, so it
- * still gets a 504 instead of a hung connection. httpxy ends the upstream request when the 504 is over.
- */
-function abandonResponse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  state: RequestState,
-  fail: (req: IncomingMessage, res: ServerResponse, rejection: Rejection) => void,
-): void {
-  const proxyRes = state.proxyRes!;
-  proxyRes.unpipe(res);
-  for (const name of Object.keys(proxyRes.headers)) res.removeHeader(name);
-  fail(req, res, timeoutRejection(state));
-}
-
-function restoreClientView(req: IncomingMessage, state: RequestState): void {
-  if (state.restored) return;
-  state.restored = true;
-  setHeaders(req, clientView(req, state));
-}
-
-/**
- * The client's own headers, for the host app once the outgoing request exists. httpxy echoes
- * `req.headers.connection` into an HTTP/1.0 response, so for 1.0 that one field is normalised.
- */
-function clientView(req: IncomingMessage, state: RequestState): IncomingMessage['headers'] {
-  if (req.httpVersion !== '1.0' || state.clientHeaders.connection === undefined) return state.clientHeaders;
-  return { ...state.clientHeaders, connection: wantsKeepAlive(state.clientHeaders) ? 'keep-alive' : 'close' };
-}
-
-/**
- * Replaces the headers http-proxy-middleware copies into the outgoing request. node:http has a
- * setter; node:http2's compatibility request a getter only, so there it becomes an own data property.
- */
-function setHeaders(req: IncomingMessage, headers: IncomingMessage['headers']): void {
-  try {
-    req.headers = headers;
-  } catch {
-    // a getter without a setter throws in strict mode
-  }
-  if (req.headers !== headers) Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true, enumerable: true });
 }
 
 /**
@@ -374,17 +250,8 @@ function upstreamAgent(origin: string): http.Agent {
   return origin.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
 }
 
-/** The 504; the log says which limit expired, so an operator knows which one to look at. */
-function timeoutRejection(state: RequestState): Rejection {
-  const detail =
-    state.phase === 'connect'
-      ? `connectTimeout (${state.limits.connectTimeout} ms): connecting to the backend and sending the request took longer`
-      : `responseTimeout (${state.limits.responseTimeout} ms): the backend did not start its response in time`;
-  return { ...reject(504, 'backend_timeout', 'Gateway timeout: the backend did not answer in time'), detail };
-}
-
-function backendFailure(err: unknown, state: RequestState | undefined): Rejection {
-  if (state && (state.timedOut || err instanceof BackendTimeout)) return timeoutRejection(state);
+function backendFailure(err: unknown, state: RelayRequest | undefined): Rejection {
+  if (state && (state.timedOut || err instanceof BackendTimeout)) return state.timeoutRejection();
   if (errorCode(err)?.startsWith('HPE_')) {
     return reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response');
   }
@@ -396,10 +263,6 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function wantsKeepAlive(headers: IncomingMessage['headers']): boolean {
-  return /(^|,)\s*keep-alive\s*(,|$)/i.test(headers.connection ?? '');
-}
-
 function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
   return /(^|,)\s*close\s*(,|$)/i.test(headers?.connection ?? '');
 }
@@ -408,8 +271,6 @@ function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
 function withoutUndefined<T extends Record<string, unknown>>(fields: T): Partial<T> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
-
-function ignore(): void {}
 
 function isServerResponse(res: unknown): res is ServerResponse {
   return typeof (res as ServerResponse).setHeader === 'function';
