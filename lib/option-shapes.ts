@@ -14,6 +14,7 @@ import {
   type CaptureHeadersOptions,
   type McpProxyOptions,
   type PinSessionOptions,
+  type SessionLimits,
   type StaticHeaders,
 } from './options.js';
 import type { SecretProvider } from './secrets.js';
@@ -77,27 +78,29 @@ const storeSchema = z.custom<SessionStore>(
 );
 const principalSchema = (message: string) =>
   z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
+/** What `bind` and `pin` share. */
+const limitsShape = {
+  idleTtl: ttlSchema,
+  absoluteTtl: ttlSchema,
+  maxSessions: countSchema,
+  allowLegacySse: z.boolean().optional(),
+} satisfies ShapeOf<SessionLimits>;
+
 const bindShape = {
+  ...limitsShape,
   mode: z.literal('bind'),
   store: storeSchema.optional(),
   sessionKey: sessionKeySchema.optional(),
   principal: principalSchema('must be a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id').optional(),
-  idleTtl: ttlSchema,
-  absoluteTtl: ttlSchema,
-  maxSessions: countSchema,
   maxSessionsPerClient: countSchema,
-  allowLegacySse: z.boolean().optional(),
 } satisfies ShapeOf<BindSessionOptions>;
 export const bindSchema = z.strictObject(bindShape);
 
 const pinShape = {
+  ...limitsShape,
   mode: z.literal('pin'),
   principal: principalSchema('pin needs a principal: a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id'),
-  idleTtl: ttlSchema,
-  absoluteTtl: ttlSchema,
-  maxSessions: countSchema,
   maxSessionsPerPrincipal: countSchema,
-  allowLegacySse: z.boolean().optional(),
 } satisfies ShapeOf<PinSessionOptions>;
 export const pinSchema = z.strictObject(pinShape);
 
