@@ -4,7 +4,8 @@
  * the client sends `Expect` (http-party/node-http-proxy#1219).
  *
  * The order, top to bottom:
- *  0. Refuse structurally unsafe requests (too many header lines, duplicate Host, absolute-form), then
+ *  0. Refuse structurally unsafe requests (a method other than GET, POST and DELETE; too many header
+ *     lines; duplicate Host; an absolute-form target or an unsafe path; a body on GET or DELETE), then
  *     a Host or Origin the DNS-rebinding guard does not allow (403).
  *  1. Start empty. Copy the MCP protocol headers present (`content-type`, `accept`, `mcp-session-id`,
  *     `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, `mcp-param-*`, and the

@@ -49,7 +49,7 @@ export interface Rejection {
   readonly allow?: string;
   /** A session id's keyed hash (never the id), for the log. */
   readonly session?: string;
-  /** Logged as a warning: someone may be probing (a session mismatch). */
+  /** Logged as a warning: what a DNS-rebinding page sends. */
   readonly suspicious?: boolean;
 }
 
