@@ -8,7 +8,7 @@
  * promise jobs; undici then aborts a response it has not seen end, destroys that keep-alive
  * connection and opens a fresh one, on which the next session's POST overtakes its GET stream. An SDK
  * v1 server then stores a sampling request for a GET stream that never asks for it, and the call hangs
- * (test/e2e/sampling.test.ts). Directly, the terminator came with the last event.
+ * (test/serial/sampling.test.ts). Directly, the terminator came with the last event.
  *
  * So each chunk is held (the client socket corked) until the current tick's jobs have run: the
  * upstream `end` that arrived in the same read is handled by then, and `res.end()` (which uncorks
