@@ -8,7 +8,6 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
-import type { RawResponse } from './raw-http.js';
 import { withRelay, type SecRelay, type SecRelayOptions } from './sec-relay.js';
 
 /** The names the I-gateways capture: sec-relay's two and an identity header an auth middleware owns. */
@@ -36,41 +35,6 @@ export function rewriteHeader(name: string, value: string | undefined): RequestH
     }
     next();
   };
-}
-
-/**
- * The response head only (the answer to HEAD has no body, which `rawRequest` would wait for), as a
- * RawResponse with an empty body, so the suite's leak checks apply.
- */
-export function rawHead(port: number, request: string): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no response head within 3000 ms: ${JSON.stringify(text.slice(0, 200))}`));
-    }, 3000);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      clearTimeout(timer);
-      socket.destroy();
-      const [statusLine = '', ...rest] = text.slice(0, end).split('\r\n');
-      const headerLines = rest.map((l): [string, string] => [l.slice(0, l.indexOf(':')).trim(), l.slice(l.indexOf(':') + 1).trim()]);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of headerLines) {
-        const key = name.toLowerCase();
-        headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, headerLines, body: '', raw: text });
-    });
-    socket.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    socket.write(request);
-  });
 }
 
 export interface BodyBlindBackend {

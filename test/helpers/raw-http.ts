@@ -58,16 +58,37 @@ export function httpText(requestLine: string, headerLines: string[], body = ''):
   return `${requestLine}\r\n${headerLines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-function parseResponse(raw: string): RawResponse | undefined {
-  const end = raw.indexOf('\r\n\r\n');
-  if (end === -1) return undefined;
+/**
+ * The response head only (status and headers, an empty body), read up to the blank line: for answers
+ * that carry no body (to HEAD) or whose body a test does not wait for.
+ */
+export function rawHead(port: number, request: string, timeoutMs = 3000): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let raw = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no response head within ${timeoutMs} ms: ${JSON.stringify(raw.slice(0, 200))}`));
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      raw += chunk.toString('latin1');
+      const end = raw.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ ...parseHead(raw, end), body: '', raw });
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.write(request);
+  });
+}
+
+/** Status line and header lines of a head that ends at `end` (the index of its blank line). */
+function parseHead(raw: string, end: number): Pick<RawResponse, 'status' | 'headers' | 'headerLines'> {
   const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n');
-  const status = Number(statusLine.split(' ')[1]);
-  if (status === 100) {
-    const rest = raw.slice(end + 4);
-    const parsed = parseResponse(rest);
-    return parsed && { ...parsed, raw };
-  }
   const headerLines: [string, string][] = lines.map((line) => {
     const i = line.indexOf(':');
     return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
@@ -76,6 +97,17 @@ function parseResponse(raw: string): RawResponse | undefined {
   for (const [name, value] of headerLines) {
     const key = name.toLowerCase();
     headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, headerLines };
+}
+
+function parseResponse(raw: string): RawResponse | undefined {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end === -1) return undefined;
+  const { status, headers, headerLines } = parseHead(raw, end);
+  if (status === 100) {
+    const parsed = parseResponse(raw.slice(end + 4));
+    return parsed && { ...parsed, raw };
   }
   const rest = raw.slice(end + 4);
   let body: string;

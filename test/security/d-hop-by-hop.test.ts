@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import { listen } from '../helpers/listen.js';
-import { httpText } from '../helpers/raw-http.js';
+import { httpText, rawHead } from '../helpers/raw-http.js';
 import type { RecordedRequest } from '../helpers/recording-backend.js';
 import {
   SENTINEL,
@@ -37,31 +36,10 @@ function assertNoHopByHop(got: RecordedRequest): void {
   assert.ok(connection.length <= 1, 'at most one Connection line');
 }
 
-/** Reads a response up to the end of its header block (the shared raw helper expects a body after TE: chunked). */
-function responseHead(port: number, request: string): Promise<{ status: number; lines: [string, string][] }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no response head within 3000 ms: ${JSON.stringify(text.slice(0, 200))}`));
-    }, 3000);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      clearTimeout(timer);
-      socket.destroy();
-      const [statusLine = '', ...rest] = text.slice(0, end).split('\r\n');
-      const lines = rest.map((l): [string, string] => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
-      resolve({ status: Number(statusLine.split(' ')[1]), lines });
-    });
-    socket.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    socket.write(request);
-  });
+/** The response head with lower-cased names (the shared raw helper would wait for a body after TE: chunked). */
+async function responseHead(port: number, request: string): Promise<{ status: number; lines: [string, string][] }> {
+  const res = await rawHead(port, request);
+  return { status: res.status, lines: res.headerLines.map(([name, value]): [string, string] => [name.toLowerCase(), value]) };
 }
 
 /** The response head `respond` writes when asked directly, on a server of its own (not the relay's backend). */

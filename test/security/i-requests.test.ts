@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
 import type { RequestHandler } from 'express';
-import { bodyBlindBackend, rawHead, requestId, rewriteHeader, withIRelay } from '../helpers/i-requests.js';
+import { bodyBlindBackend, requestId, rewriteHeader, withIRelay } from '../helpers/i-requests.js';
 import { listen } from '../helpers/listen.js';
-import { httpText, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import { httpText, rawHead, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 import {
   SENTINEL,
   SENTINEL_KEY,
