@@ -1,18 +1,15 @@
 /**
  * Helpers of test/security/i-sessions.test.ts (issue 9, items I8, I9, I12, I13, I14): a backend that
- * mints session ids like an MCP server (after e-sessions.test.ts), session stores that count or never
- * settle, and a logger whose warn/error are slow.
+ * mints session ids like an MCP server (after e-sessions.test.ts) and a logger whose warn/error are
+ * slow. Requests, assertions and the counting store are session-requests.ts's.
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { memorySessionStore, type SessionStore } from '../../lib/index.js';
 import { captureLogger } from './capture-logger.js';
 import type { Responder } from './recording-backend.js';
 import type { CapturedLogger } from './sec-relay.js';
-
-/** The SDK server transport's answer for an unknown session, byte for byte. */
-export const NOT_FOUND_BODY = '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}';
+import { NOT_FOUND_BODY } from './session-requests.js';
 
 /** The 2026-07-28 revision: no sessions, so a `bind`/`pin` route handles such a request per request. */
 export const MODERN = ['MCP-Protocol-Version: 2026-07-28', 'Mcp-Method: tools/list'];
@@ -49,43 +46,6 @@ export class McpLike {
     }
     if (req.method === 'DELETE') this.live.delete(id);
     res.end('{"jsonrpc":"2.0","result":{},"id":2}');
-  };
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Session stores.                                                                                  */
-/* ------------------------------------------------------------------------------------------------ */
-
-export interface CountingStore extends SessionStore {
-  readonly calls: { get: number; set: number; delete: number; size: number };
-}
-
-/**
- * Delegates to memorySessionStore() and counts every call; the operations named in `hang` return a
- * promise that never settles instead (a shared store whose connection stalls).
- */
-export function countingStore(hang: ('get' | 'size')[] = []): CountingStore {
-  const inner = memorySessionStore();
-  const calls = { get: 0, set: 0, delete: 0, size: 0 };
-  const never = (): Promise<never> => new Promise<never>(() => {});
-  return {
-    calls,
-    get(key) {
-      calls.get++;
-      return hang.includes('get') ? never() : inner.get(key);
-    },
-    set(key, value, ttl) {
-      calls.set++;
-      return inner.set(key, value, ttl);
-    },
-    delete(key) {
-      calls.delete++;
-      return inner.delete(key);
-    },
-    size() {
-      calls.size++;
-      return hang.includes('size') ? never() : inner.size();
-    },
   };
 }
 

@@ -19,11 +19,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { memorySessionStore, type SessionOptions, type SessionStore, type SessionTtl } from '../../lib/index.js';
+import type { SessionOptions, SessionTtl } from '../../lib/index.js';
 import type { LogLine } from '../helpers/capture-logger.js';
-import type { RawResponse } from '../helpers/raw-http.js';
 import type { RecordedRequest, Responder } from '../helpers/recording-backend.js';
 import { scaled } from '../helpers/scale.js';
+import { assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open as openSession, PING, type CountingStore } from '../helpers/session-requests.js';
 import {
   SECRET_ENV_NAME,
   SENTINEL,
@@ -44,8 +44,6 @@ import {
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The SDK server transport's answer for an unknown session, byte for byte. */
-const NOT_FOUND_BODY = '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}';
 const TAG = /^[0-9a-f]{12}$/;
 
 /** Principals (from the X-User header, which is never forwarded) and captured values all carry the sentinel. */
@@ -132,47 +130,6 @@ class McpLike {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
-/* A store that delegates to memorySessionStore() and counts every call.                            */
-/* ------------------------------------------------------------------------------------------------ */
-
-interface CountingStore extends SessionStore {
-  readonly inner: SessionStore;
-  readonly calls: { get: number; set: number; delete: number; size: number };
-  /** Keys passed to set(), in order. */
-  readonly setKeys: string[];
-  /** The inner store's size (not counted). */
-  entries(): number;
-}
-
-function countingStore(inner: SessionStore = memorySessionStore()): CountingStore {
-  const calls = { get: 0, set: 0, delete: 0, size: 0 };
-  const setKeys: string[] = [];
-  return {
-    inner,
-    calls,
-    setKeys,
-    entries: () => inner.size() as number,
-    get(key) {
-      calls.get++;
-      return inner.get(key);
-    },
-    set(key, value, ttl) {
-      calls.set++;
-      setKeys.push(key);
-      return inner.set(key, value, ttl);
-    },
-    delete(key) {
-      calls.delete++;
-      return inner.delete(key);
-    },
-    size() {
-      calls.size++;
-      return inner.size();
-    },
-  };
-}
-
-/* ------------------------------------------------------------------------------------------------ */
 /* Gateways.                                                                                        */
 /* ------------------------------------------------------------------------------------------------ */
 
@@ -234,53 +191,8 @@ async function eachMode(
   }
 }
 
-const PING = '{"jsonrpc":"2.0","method":"ping","id":2}';
-const INITIALIZE = JSON.stringify({
-  jsonrpc: '2.0',
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-  id: 1,
-});
-
-/** One MCP request through the gateway over a raw socket: POST with a JSON body, or GET / DELETE. */
-function call(g: Gw, headers: string[], options: { id?: string; method?: 'POST' | 'GET' | 'DELETE' } = {}): Promise<RawResponse> {
-  const { id, method = 'POST' } = options;
-  const lines = [...headers, ...(id === undefined ? [] : [`Mcp-Session-Id: ${id}`])];
-  if (method !== 'POST') return g.r.send(['Accept: text/event-stream', ...lines], { method });
-  return g.r.send(['Content-Type: application/json', 'Accept: application/json, text/event-stream', ...lines], {
-    method,
-    body: id === undefined ? INITIALIZE : PING,
-  });
-}
-
-/** An initialize: 200 with the id the backend minted, passed through unchanged. */
-async function open(g: Gw, headers: string[] = VICTIM): Promise<string> {
-  const before = g.mcp.minted.length;
-  const res = await call(g, headers);
-  assert.equal(res.status, 200, `initialize: ${res.raw.slice(0, 300)}`);
-  assert.equal(g.mcp.minted.length, before + 1);
-  const id = g.mcp.minted.at(-1)!;
-  assert.equal(res.headers['mcp-session-id'], id, 'the backend id passes through unchanged');
-  return id;
-}
-
-/** The relay's own 404: the SDK body byte for byte, nothing forwarded, no value or id in the answer. */
-function assertRelay404(g: Gw, res: RawResponse, backendBefore: number, values: string[] = []): void {
-  assert.equal(res.status, 404, `expected the relay's 404, got: ${res.raw.slice(0, 300)}`);
-  assert.equal(res.body, NOT_FOUND_BODY);
-  assert.match(res.headers['content-type'] ?? '', /^application\/json/);
-  assert.equal(g.r.backend.requests.length, backendBefore, 'a request the relay refused must not reach the backend');
-  assertNoLeak(res, g.r, [...values, ...g.mcp.minted]);
-}
-
-/** A request the backend answered 200 on session `id`; returns what the backend received. */
-function assertForwarded(g: Gw, res: RawResponse, backendBefore: number, id: string): RecordedRequest {
-  assert.equal(res.status, 200, `expected forwarding, got: ${res.raw.slice(0, 300)}`);
-  assert.equal(g.r.backend.requests.length, backendBefore + 1);
-  const got = g.r.backend.last();
-  assert.deepEqual(wireValues(got, 'mcp-session-id'), [id]);
-  return got;
-}
+/** An initialize by the victim unless other headers are given. */
+const open = (g: Gw, headers: string[] = VICTIM): Promise<string> => openSession(g, headers);
 
 /** The captured values the backend received, by name (absent names left out). */
 function received(got: RecordedRequest, names = ['x-mcp-api-key', 'x-tenant']): Record<string, string[]> {

@@ -20,18 +20,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { SessionOptions } from '../../lib/index.js';
 import type { LogLine } from '../helpers/capture-logger.js';
-import {
-  MODERN,
-  McpLike,
-  NOT_FOUND_BODY,
-  countingStore,
-  principalOf,
-  slowWarnLogger,
-  type CountingStore,
-} from '../helpers/i-sessions.js';
+import { MODERN, McpLike, principalOf, slowWarnLogger } from '../helpers/i-sessions.js';
 import { listen } from '../helpers/listen.js';
 import type { RawResponse } from '../helpers/raw-http.js';
-import type { RecordedRequest } from '../helpers/recording-backend.js';
+import { assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open, PING, type CountingStore } from '../helpers/session-requests.js';
 import {
   SENTINEL,
   SENTINEL_KEY,
@@ -51,59 +43,12 @@ const MALLORY = `${SENTINEL}-user-mallory`;
 const ATTACKER_KEY = `${SENTINEL}-apikey-attacker-0000`;
 const VICTIM = [`X-User: ${ALICE}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`];
 
-const PING = '{"jsonrpc":"2.0","method":"ping","id":2}';
 const TOOLS_LIST = '{"jsonrpc":"2.0","method":"tools/list","id":3}';
-const INITIALIZE = JSON.stringify({
-  jsonrpc: '2.0',
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-  id: 1,
-});
 
 /** A gateway and the MCP-like backend behind it. */
 interface Gw {
   r: SecRelay;
   mcp: McpLike;
-}
-
-/** One MCP request over a raw socket: an initialize (no id) or a ping on session `id`; or a GET/DELETE. */
-function call(g: Gw, headers: string[], options: { id?: string; method?: 'POST' | 'GET' | 'DELETE' } = {}): Promise<RawResponse> {
-  const { id, method = 'POST' } = options;
-  const lines = [...headers, ...(id === undefined ? [] : [`Mcp-Session-Id: ${id}`])];
-  if (method !== 'POST') return g.r.send(['Accept: text/event-stream', ...lines], { method });
-  return g.r.send(['Content-Type: application/json', 'Accept: application/json, text/event-stream', ...lines], {
-    method,
-    body: id === undefined ? INITIALIZE : PING,
-  });
-}
-
-/** An initialize answered 200 with the id the backend minted, passed through unchanged. */
-async function open(g: Gw, headers: string[]): Promise<string> {
-  const before = g.mcp.minted.length;
-  const res = await call(g, headers);
-  assert.equal(res.status, 200, `initialize: ${res.raw.slice(0, 300)}`);
-  assert.equal(g.mcp.minted.length, before + 1);
-  const id = g.mcp.minted.at(-1)!;
-  assert.equal(res.headers['mcp-session-id'], id, 'the backend id passes through unchanged');
-  return id;
-}
-
-/** The relay's own 404: the SDK body byte for byte, nothing forwarded, no value or id in the answer or log. */
-function assertRelay404(g: Gw, res: RawResponse, backendBefore: number, values: string[] = []): void {
-  assert.equal(res.status, 404, `expected the relay's 404, got: ${res.raw.slice(0, 300)}`);
-  assert.equal(res.body, NOT_FOUND_BODY);
-  assert.match(res.headers['content-type'] ?? '', /^application\/json/);
-  assert.equal(g.r.backend.requests.length, backendBefore, 'a request the relay refused must not reach the backend');
-  assertNoLeak(res, g.r, [...values, ...g.mcp.minted]);
-}
-
-/** A request the backend answered 200 on session `id`; returns what the backend received. */
-function assertForwarded(g: Gw, res: RawResponse, backendBefore: number, id: string): RecordedRequest {
-  assert.equal(res.status, 200, `expected forwarding, got: ${res.raw.slice(0, 300)}`);
-  assert.equal(g.r.backend.requests.length, backendBefore + 1);
-  const got = g.r.backend.last();
-  assert.deepEqual(wireValues(got, 'mcp-session-id'), [id]);
-  return got;
 }
 
 /** A new initialize refused for a full share: 503 session_limit with Retry-After (and, given `backendBefore`, not forwarded). */
@@ -177,7 +122,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
 
     const withStalledStore = async (hang: 'get' | 'size', fn: (g: Gw & { send: (lines: string[], body?: string) => Promise<RawResponse> }, store: CountingStore) => Promise<void>): Promise<void> => {
       const mcp = new McpLike();
-      const store = countingStore([hang]);
+      const store = countingStore({ hang: [hang] });
       const r = await secRelay({
         respond: mcp.respond,
         connectTimeout: CONNECT_TIMEOUT,
