@@ -1,30 +1,33 @@
 /**
- * The outgoing header policy: which headers a backend receives. It is applied by replacing
- * `req.headers` before http-proxy-middleware runs, never in `on.proxyReq`, which is skipped when
- * the client sends `Expect` (http-party/node-http-proxy#1219).
+ * The outgoing header policy: which requests are refused, and which headers a backend receives. The
+ * headers are applied by replacing `req.headers` before http-proxy-middleware runs, never in
+ * `on.proxyReq`, which is skipped when the client sends `Expect` (http-party/node-http-proxy#1219).
  *
- * The order, top to bottom:
- *  0. Refuse structurally unsafe requests (a method other than GET, POST and DELETE; too many header
- *     lines; duplicate Host; an absolute-form target or an unsafe path; a body on GET or DELETE), then
- *     a Host or Origin the DNS-rebinding guard does not allow (403).
- *  1. Start empty. Copy the MCP protocol headers present (`content-type`, `accept`, `mcp-session-id`,
- *     `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, `mcp-param-*`, and the
- *     body's `content-encoding`), each validated for characters (not length: Node's header limit
- *     bounds them); a singleton sent twice is refused. The 2026-07-28 standard headers (`mcp-method`,
- *     `mcp-name`, `mcp-param-*`) are copied even when empty. Framing is re-declared from what Node's
- *     parser validated: `content-length`, or chunked.
- *  2. Add the captured headers this backend takes (`passthrough`; by default all captured headers,
+ * checkRequest refuses, in this order, before any session lookup or secret read:
+ *  a. Structurally unsafe requests (a method other than GET, POST and DELETE; too many header lines;
+ *     duplicate Host; an absolute-form target or an unsafe path; a body on GET or DELETE), then a Host
+ *     or Origin the DNS-rebinding guard does not allow (403).
+ *  b. A protocol header with characters other than visible ASCII, space and tab, or a singleton sent
+ *     twice (its lines counted as sent, not as Node folded them).
+ *  c. A `Connection` header naming a header the relay forwards (protocol, captured, credential) or
+ *     routes on: an RFC-compliant hop downstream would delete it (CVE-2021-33197, CVE-2022-31813 shape).
+ *
+ * buildOutgoingHeaders then builds the set from nothing, top to bottom; a later step wins:
+ *  1. The MCP protocol headers present (`content-type`, `accept`, `mcp-session-id`,
+ *     `mcp-protocol-version`, `last-event-id`, `mcp-method`, `mcp-name`, `mcp-param-*`, and the body's
+ *     `content-encoding`). The 2026-07-28 standard headers are copied even when empty.
+ *  2. No `mcp-session-id` for a 2026-07-28 request on a `bind` or `pin` route: nothing checked it.
+ *  3. Framing, from what Node's parser validated: `content-length`, or chunked. A body the host app
+ *     had already parsed is sent re-serialized: its length, and no content coding.
+ *  4. The captured headers this backend takes (`passthrough`; by default all captured headers,
  *     credentials only with `allowCredentials`).
- *  3. Add static plaintext headers, then secret-backed ones. A static header wins over a captured
- *     one of the same name.
- *  4. Everything else the client sent is dropped: authorization, cookie, host (set from the target),
- *     forwarding headers, hop-by-hop headers, expect, trailer, te, upgrade, and any name listed in
- *     `Connection`, because none of them was copied.
- *  5. If `Connection` names a header the relay forwards (protocol, captured) or a routing or
- *     credential header, refuse with 400: an RFC-compliant hop downstream would delete it
- *     (CVE-2021-33197, CVE-2022-31813 shape).
+ *  5. `pin`: the initialize's values of captured headers this request omitted.
+ *  6. Static plaintext headers, then secret-backed ones: they win over a captured one of the same name.
+ * Everything else the client sent is dropped: authorization, cookie, host (set from the target),
+ * forwarding headers, hop-by-hop headers, expect, trailer, te, upgrade, and any name listed in
+ * `Connection`, because no step copies them.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
 import { refuse, reject, type Checked, type Rejection } from './rejection.js';
 import {
@@ -45,26 +48,65 @@ import { describeSecretProblem, readSecret } from './secrets.js';
 
 export type OutgoingHeaders = Record<string, string>;
 
-export type PolicyResult = Checked<{ headers: OutgoingHeaders }>;
+/** What a session route adds to the outgoing set (SessionGuard's admission). */
+export interface SessionHeaders {
+  /** `pin`: the values recorded at the initialize, for captured headers this request omits. */
+  readonly pinned?: Readonly<Record<string, string>>;
+  /** A 2026-07-28 request on a session route: its `Mcp-Session-Id` is not forwarded. */
+  readonly withoutSessionId?: boolean;
+}
 
-export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig): PolicyResult {
-  const shape = checkRequestShape(req) ?? checkRebinding(req, config.guard);
-  if (shape) return refuse(shape);
+/** Everything the outgoing set is built from, known once the request is checked and admitted. */
+export interface OutgoingSources {
+  /** The client's headers as Node parsed them, passed by checkRequest. */
+  readonly sent: IncomingHttpHeaders;
+  /** What captureHeaders stored for this request. */
+  readonly captured: Readonly<Record<string, string>>;
+  readonly session?: SessionHeaders | undefined;
+  /** The values of the route's `fromSecret` headers, in their order (readSecrets). */
+  readonly secrets: readonly string[];
+  /** Bytes of a body the host app had already read, which the relay sends re-serialized. */
+  readonly replayedLength?: number | undefined;
+}
 
+/** Steps a–c: a refusal, or undefined when the request may go on. */
+export function checkRequest(req: IncomingMessage, config: ProxyConfig): Rejection | undefined {
+  return checkRequestShape(req) ?? checkRebinding(req, config.guard) ?? checkProtocolHeaders(req) ?? checkConnection(req, config);
+}
+
+/** Steps 1–6: the headers the backend receives. Pure; trusts what checkRequest passed. */
+export function buildOutgoingHeaders(sources: OutgoingSources, config: ProxyConfig): OutgoingHeaders {
   const outgoing: OutgoingHeaders = {};
-  const protocol = copyProtocolHeaders(req, outgoing);
-  if (protocol) return refuse(protocol);
-  copyFraming(req, outgoing);
-
-  const captured = getForwardedHeaders(req);
-  for (const name of Object.keys(captured)) {
-    if (takesCaptured(name, config)) outgoing[name] = captured[name]!;
+  for (const name of Object.keys(sources.sent)) {
+    const value = sources.sent[name];
+    // An empty `Mcp-Param-Region:` is the tool argument "", which intermediaries MUST forward.
+    if (typeof value === 'string' && isProtocolHeader(name) && (value !== '' || isStandardHeader(name))) outgoing[name] = value;
   }
-
-  const nominated = checkConnection(req, captured, config);
-  if (nominated) return refuse(nominated);
-
+  if (sources.session?.withoutSessionId) delete outgoing['mcp-session-id'];
+  frame(sources, outgoing);
+  for (const name of Object.keys(sources.captured)) {
+    if (takesCaptured(name, config)) outgoing[name] = sources.captured[name]!;
+  }
+  const pinned = sources.session?.pinned;
+  if (pinned) for (const name of Object.keys(pinned)) outgoing[name] ??= pinned[name]!;
   for (const [name, value] of config.plaintext) outgoing[name] = value;
+  config.fromSecret.forEach((header, i) => (outgoing[header.name] = sources.secrets[i]!));
+  return outgoing;
+}
+
+/** Step 3. Without it Node would send a GET or DELETE body unframed. */
+function frame(sources: OutgoingSources, outgoing: OutgoingHeaders): void {
+  const { sent, replayedLength } = sources;
+  if (replayedLength !== undefined) {
+    delete outgoing['content-encoding'];
+    outgoing['content-length'] = String(replayedLength);
+  } else if (sent['transfer-encoding'] !== undefined) outgoing['transfer-encoding'] = 'chunked';
+  else if (sent['content-length'] !== undefined) outgoing['content-length'] = sent['content-length'];
+}
+
+/** This route's secret values, read now (a rotated secret applies to the next request), or a 502. */
+export function readSecrets(config: ProxyConfig): Checked<{ values: string[] }> {
+  const values: string[] = [];
   for (const header of config.fromSecret) {
     const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
     if (!secret.ok) {
@@ -73,12 +115,13 @@ export function buildOutgoingHeaders(req: IncomingMessage, config: ProxyConfig):
         detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
       });
     }
-    outgoing[header.name] = secret.value;
+    values.push(secret.value);
   }
-  return { ok: true, headers: outgoing };
+  return { ok: true, values };
 }
 
-function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders): Rejection | undefined {
+/** Step b. */
+function checkProtocolHeaders(req: IncomingMessage): Rejection | undefined {
   for (const name of Object.keys(req.headers)) {
     if (!isProtocolHeader(name)) continue;
     const value = req.headers[name];
@@ -87,25 +130,13 @@ function copyProtocolHeaders(req: IncomingMessage, outgoing: OutgoingHeaders): R
     if (!PROTOCOL_LISTS.has(name) && sentLineCount(req, name) > 1) {
       return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
     }
-    // An empty `Mcp-Param-Region:` is the tool argument "", which intermediaries MUST forward.
-    if (value === '' && !isStandardHeader(name)) continue;
     // No length limit of ours: Node's header block limit has applied, and a protocol value is the
     // client's message to the backend (a long tool argument mirrored into Mcp-Param-*).
     if (invalidValueReason(value, Infinity)) {
       return reject(400, 'invalid_header_value', `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`, displayName(name));
     }
-    outgoing[name] = value;
   }
   return undefined;
-}
-
-/**
- * Declares the body exactly as Node's parser accepted it: a validated Content-Length, or chunked.
- * Without it Node would send a GET or DELETE body unframed.
- */
-function copyFraming(req: IncomingMessage, outgoing: OutgoingHeaders): void {
-  if (req.headers['transfer-encoding'] !== undefined) outgoing['transfer-encoding'] = 'chunked';
-  else if (req.headers['content-length'] !== undefined) outgoing['content-length'] = req.headers['content-length'];
 }
 
 /** Whether this backend receives captured header `name` (before static headers override it). */
@@ -114,8 +145,9 @@ export function takesCaptured(name: string, config: ProxyConfig): boolean {
   return config.allowCredentials || !CREDENTIAL_HEADERS.has(name);
 }
 
-/** Step 5: a hop that honours `Connection` would delete what we forward or route on. */
-function checkConnection(req: IncomingMessage, captured: Readonly<Record<string, string>>, config: ProxyConfig): Rejection | undefined {
+/** Step c: a hop that honours `Connection` would delete what we forward or route on. */
+function checkConnection(req: IncomingMessage, config: ProxyConfig): Rejection | undefined {
+  const captured = getForwardedHeaders(req);
   for (const token of connectionTokens(sentLines(req, 'connection'))) {
     const forwarded =
       isProtocolHeader(token) ||

@@ -5,21 +5,15 @@
  */
 import { HeaderConfigError, keyPath } from './config-error.js';
 import type { CaptureConfig, ProxyConfig, SecretHeader } from './config.js';
-import {
-  CREDENTIAL_HEADERS,
-  DEFAULT_MAX_VALUE_LENGTH,
-  HOP_BY_HOP_HEADERS,
-  invalidNameReason,
-  invalidValueReason,
-  restrictedReason,
-} from './header-rules.js';
+import { CREDENTIAL_HEADERS, DEFAULT_MAX_VALUE_LENGTH, HOP_BY_HOP_HEADERS, invalidNameReason } from './header-rules.js';
 import { resolveLogger, type RelayLogger } from './logger.js';
 import { captureSchema, isRecord, proxySchema, validateShape } from './option-shapes.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED_HEADERS } from './options.js';
 import { parseSessionOptions } from './parse-session.js';
 import { parseRebindingGuard } from './rebinding-guard.js';
 import { RESPONSE_HEADERS, type ResponsePolicy } from './response-headers.js';
-import { describeSecretProblem, envSecrets, invalidSecretNameReason, readSecret, type SecretProvider } from './secrets.js';
+import { describeSecretProblem, envSecrets, readSecret, type SecretProvider } from './secrets.js';
+import { entriesOf, parseNameList, parseSecretName, parseStaticName, parseStaticValue } from './parse-headers.js';
 
 export function parseCaptureOptions(options: unknown): CaptureConfig {
   const parsed = validateShape(captureSchema, options, 'captureHeaders');
@@ -63,7 +57,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     const name = parseStaticName(key, path, seen);
     fromSecret.push({ name, secret: parseSecretName(secret, path), path });
   }
-  for (const header of fromSecret) resolveAtStartup(header, secrets, maxValueLength);
+  for (const header of fromSecret) resolveAtStartup(header, secrets, maxValueLength, logger);
 
   for (const name of passthrough ?? []) {
     const staticPath = seen.get(name);
@@ -149,105 +143,20 @@ function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'target
   return { origin: url.origin, targetPath: url.pathname, targetSearch: url.search, fixedQuery: new Set(url.searchParams.keys()) };
 }
 
-/** Validates `allow` or `passthrough`: lower-cased, unique, unrestricted names. */
-function parseNameList(names: readonly string[], option: string, allowCredentials: boolean): string[] {
-  if (names.length > MAX_CONFIGURED_HEADERS) {
-    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', option, `at most ${MAX_CONFIGURED_HEADERS} header names`);
-  }
-  const out: string[] = [];
-  names.forEach((raw, i) => {
-    const path = `${option}[${i}]`;
-    const name = checkName(raw, path);
-    if (CREDENTIAL_HEADERS.has(name) && !allowCredentials) {
-      throw new HeaderConfigError(
-        'ERR_CREDENTIAL_HEADER',
-        path,
-        `forwarding the caller's "${name}" is token passthrough; attach a backend credential with headers.fromSecret, or set allowCredentials: true to opt in`,
-      );
-    }
-    if (out.includes(name)) {
-      throw new HeaderConfigError('ERR_DUPLICATE_HEADER', path, `"${name}" is listed twice (names are case-insensitive)`);
-    }
-    out.push(name);
-  });
-  return out;
-}
-
-/** Name rules shared by every list and map; returns the lower-case name. */
-function checkName(raw: string, path: string): string {
-  const invalid = invalidNameReason(raw);
-  if (invalid) throw new HeaderConfigError('ERR_INVALID_HEADER_NAME', path, invalid);
-  const name = raw.toLowerCase();
-  const restricted = restrictedReason(name);
-  if (restricted) {
-    throw new HeaderConfigError('ERR_RESTRICTED_HEADER', path, `"${name}" cannot be configured: ${restricted}`);
-  }
-  return name;
-}
-
-/** Own enumerable entries only: a JSON-parsed `__proto__` key is seen (and refused), never followed. */
-function entriesOf(map: Record<string, unknown> | undefined, path: string): [string, unknown][] {
-  if (!map) return [];
-  const keys = Object.keys(map);
-  if (keys.length > MAX_CONFIGURED_HEADERS) {
-    throw new HeaderConfigError('ERR_TOO_MANY_HEADERS', path, `at most ${MAX_CONFIGURED_HEADERS} headers`);
-  }
-  return keys.map((key) => [key, map[key]]);
-}
-
-function parseStaticName(key: string, path: string, seen: Map<string, string>): string {
-  const name = checkName(key, path);
-  const earlier = seen.get(name);
-  if (earlier) {
-    throw new HeaderConfigError(
-      'ERR_DUPLICATE_HEADER',
-      path,
-      `"${name}" is already set by ${earlier}; header names are case-insensitive, keep one`,
-    );
-  }
-  seen.set(name, path);
-  return name;
-}
-
-function parseStaticValue(value: unknown, path: string, maxLength: number): string {
-  if (typeof value !== 'string') {
-    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, `value must be a string, not ${describeType(value)}`);
-  }
-  if (value.length === 0) throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, 'value must not be empty');
-  const invalid = invalidValueReason(value, maxLength);
-  if (invalid === 'too_long') {
-    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, `value is longer than ${maxLength} bytes (maxValueLength)`);
-  }
-  if (invalid) {
-    throw new HeaderConfigError(
-      'ERR_INVALID_HEADER_VALUE',
-      path,
-      'value may contain only visible ASCII, space and tab (no CR, LF, NUL, controls or non-ASCII)',
-    );
-  }
-  if (/^[ \t]|[ \t]$/.test(value)) {
-    throw new HeaderConfigError('ERR_INVALID_HEADER_VALUE', path, 'value must not start or end with whitespace');
-  }
-  return value;
-}
-
-function parseSecretName(secret: unknown, path: string): string {
-  if (typeof secret !== 'string') {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `secret name must be a string, not ${describeType(secret)}`);
-  }
-  const invalid = invalidSecretNameReason(secret);
-  if (invalid) throw new HeaderConfigError('ERR_INVALID_OPTION', path, invalid);
-  return secret;
-}
-
-/** Fail at start-up, not as a missing header on every request. */
-function resolveAtStartup(header: SecretHeader, secrets: SecretProvider, maxLength: number): void {
+/**
+ * Fail at start-up, not as a missing header on every request. The error names the option path only:
+ * which secret, and where the provider looks for it, go to the error log, not into a message that
+ * may travel further (a crash report, a support ticket).
+ */
+function resolveAtStartup(header: SecretHeader, secrets: SecretProvider, maxLength: number, logger: Required<RelayLogger>): void {
   const result = readSecret(secrets, header.secret, maxLength);
   if (result.ok) return;
+  const problem = describeSecretProblem(result, maxLength);
+  logger.error({ option: header.path, secret: header.secret, source: secrets.description }, `mcpProxy: the secret behind ${header.path} ${problem}`);
   throw new HeaderConfigError(
     result.problem === 'missing' ? 'ERR_SECRET_MISSING' : 'ERR_SECRET_INVALID',
     header.path,
-    `secret "${header.secret}" (${secrets.description}) ${describeSecretProblem(result, maxLength)}`,
+    `the secret for this header ${problem}; the error log names the secret and its source`,
   );
 }
 
@@ -259,10 +168,4 @@ function warnCredentials(names: readonly string[], logger: Required<RelayLogger>
       `${fn}: ${option} forwards the caller's "${name}" header (allowCredentials). This is token passthrough: the backend must accept tokens issued for it, see docs/security.md`,
     );
   }
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }

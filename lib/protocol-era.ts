@@ -1,7 +1,8 @@
 /**
  * Which MCP era a request belongs to. 2025-11-25 and earlier have sessions (`Mcp-Session-Id`, an
  * initialize handshake, a GET stream); 2026-07-28 removed them: every request stands alone and carries
- * `MCP-Protocol-Version` and `Mcp-Method` headers, and a server ignores a stray session id.
+ * `MCP-Protocol-Version` and `Mcp-Method` headers, and a server ignores a stray session id. Before
+ * both, the 2024-11-05 HTTP+SSE transport kept its session in the query.
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -20,4 +21,10 @@ export function isStatelessEra(req: IncomingMessage): boolean {
   const version = req.headers['mcp-protocol-version'];
   if (typeof version === 'string' && REVISION.test(version) && version >= STATELESS_PROTOCOL_VERSION) return true;
   return req.headers['mcp-method'] !== undefined && req.headers['mcp-session-id'] === undefined;
+}
+
+/** The 2024-11-05 HTTP+SSE transport's POSTs name their session in a `sessionId` query parameter. */
+export function usesLegacySse(url: string | undefined): boolean {
+  const q = url?.indexOf('?') ?? -1;
+  return q !== -1 && new URLSearchParams(url!.slice(q + 1)).has('sessionId');
 }

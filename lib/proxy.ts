@@ -10,15 +10,16 @@ import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
 import { replayBody } from './body-replay.js';
 import { reject, sendRejection, type Rejection } from './rejection.js';
-import { buildOutgoingHeaders, type OutgoingHeaders } from './forwarding-policy.js';
-import type { ProxyConfig } from './config.js';
+import { buildOutgoingHeaders, checkRequest, readSecrets } from './forwarding-policy.js';
+import { getForwardedHeaders } from './capture.js';
+import { upstreamPath } from './upstream-path.js';
 import type { McpProxyOptions, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
 import { filterResponseHeaders, invalidStatusLine, isEventStream } from './response-headers.js';
 import { writeAsReceived } from './response-writes.js';
 import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
 import { requestSlot } from './request-slot.js';
-import { SessionGuard, type Admission, type SessionTicket } from './session-guard.js';
+import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -140,19 +141,17 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     fail(req, res, { ...reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response'), detail });
   };
 
-  /** Hands a request that passed every check to http-proxy-middleware. */
-  const forward = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, session: SessionTicket | undefined): void => {
+  /** Hands a request that passed every check to http-proxy-middleware, with the headers its backend receives. */
+  const forward = (req: IncomingMessage, res: ServerResponse, admission: Admitted | undefined): void => {
     const body = replayBody(req);
     if (body === 'lost') {
       return fail(req, res, reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
     }
-    if (body) {
-      delete outgoing['transfer-encoding'];
-      delete outgoing['content-encoding'];
-      outgoing['content-length'] = String(body.length);
-    }
-    const secrets = config.fromSecret.map((header) => outgoing[header.name]!);
-    const state = new RelayRequest(req, res, { body, session, secrets }, config, fail);
+    const secrets = readSecrets(config);
+    if (!secrets.ok) return fail(req, res, secrets.rejection);
+    const sources = { sent: req.headers, captured: getForwardedHeaders(req), session: admission?.headers, secrets: secrets.values, replayedLength: body?.length };
+    const outgoing = buildOutgoingHeaders(sources, config);
+    const state = new RelayRequest(req, res, { body, session: admission?.ticket, secrets: secrets.values }, config, fail);
     states.set(req, state);
     setHeaders(req, outgoing);
     proxy(req, res, (err) => {
@@ -165,10 +164,10 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   };
 
   /** Continues after the session check, which a shared store may answer asynchronously. */
-  const admitted = (req: IncomingMessage, res: ServerResponse, outgoing: OutgoingHeaders, admission: Admission): void => {
+  const admitted = (req: IncomingMessage, res: ServerResponse, admission: Admission): void => {
     if (!admission.ok) return fail(req, res, admission.rejection);
     if (res.destroyed || res.writableEnded) return; // the client left while the store answered
-    forward(req, res, outgoing, admission.ticket);
+    forward(req, res, admission);
   };
 
   const unexpected = (res: ServerResponse, err: unknown): void => {
@@ -180,13 +179,12 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   return function mcpProxyMiddleware(req, res) {
     try {
       makeRoomForCloseListener(req, servers);
-      const policy = buildOutgoingHeaders(req, config);
-      if (!policy.ok) return fail(req, res, policy.rejection);
-      const outgoing = policy.headers;
-      if (!sessions) return forward(req, res, outgoing, undefined);
-      const admission = sessions.admit(req, outgoing);
-      if (!(admission instanceof Promise)) return admitted(req, res, outgoing, admission);
-      admission.then((result) => admitted(req, res, outgoing, result)).catch((err: unknown) => unexpected(res, err));
+      const refusal = checkRequest(req, config);
+      if (refusal) return fail(req, res, refusal);
+      if (!sessions) return forward(req, res, undefined);
+      const admission = sessions.admit(req);
+      if (!(admission instanceof Promise)) return admitted(req, res, admission);
+      admission.then((result) => admitted(req, res, result)).catch((err: unknown) => unexpected(res, err));
     } catch (err) {
       unexpected(res, err);
     }
@@ -204,40 +202,6 @@ function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEm
   servers.add(server);
   const max = server.getMaxListeners();
   if (max !== 0 && max !== Infinity) server.setMaxListeners(max + 1);
-}
-
-/**
- * The exact upstream path: the target path for the mount root (no trailing slash added), the target
- * path joined with the rest otherwise; the target's query, then the request's without the parameters
- * the target fixes (a backend that takes the last `toolsets=` would otherwise take the client's).
- * `dropped` hears each client parameter name removed.
- */
-export function upstreamPath(
-  url: string,
-  config: Pick<ProxyConfig, 'targetPath' | 'targetSearch' | 'fixedQuery'>,
-  dropped?: (name: string) => void,
-): string {
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  let search = q === -1 ? '' : url.slice(q + 1);
-  if (search && config.fixedQuery.size > 0) search = withoutFixed(search, config.fixedQuery, dropped);
-  const base = config.targetPath;
-  const joined = path === '/' || path === '' ? base : `${base.endsWith('/') ? base.slice(0, -1) : base}${path}`;
-  const query = [config.targetSearch.slice(1), search].filter(Boolean).join('&');
-  return query ? `${joined}?${query}` : joined;
-}
-
-/** The client's query parts, minus those whose name (decoded as a backend decodes it) the target fixes. */
-function withoutFixed(search: string, fixed: ReadonlySet<string>, dropped?: (name: string) => void): string {
-  return search
-    .split('&')
-    .filter((part) => {
-      const name = new URLSearchParams(part.split('=', 1)[0]).keys().next().value ?? '';
-      if (!fixed.has(name)) return true;
-      dropped?.(name);
-      return false;
-    })
-    .join('&');
 }
 
 /**

@@ -957,8 +957,9 @@ describe('E: session attacks (bind and pin)', () => {
       assert.match(sameDigest[1]!, /digest: Buffer/);
       assert.match(sameDigest[2]!, /timingSafeEqual\(digest, expected\)/);
       // Both modes compare through it: bind against the stored digest, pin against the pinned one.
-      const verify = /\n {2}#verify\([\s\S]*?\n {2}\}/.exec(source)?.[0] ?? '';
-      assert.equal([...verify.matchAll(/sameDigest\(/g)].length, 2, 'bind and pin both use sameDigest');
+      const match = /\n {2}match\([\s\S]*?\n {2}\}/.exec(source)?.[0] ?? '';
+      assert.equal([...match.matchAll(/sameDigest\(/g)].length, 2, 'bind and pin both use sameDigest');
+      assert.match(source, /#verify\([\s\S]*?this\.#digests\.match\(/, 'SessionGuard verifies through SessionDigests.match');
       // No fingerprint, digest or record is compared with ===, ==, .equals or Buffer.compare.
       const comparisons = [...source.matchAll(/([\w.#[\]'"]+)\s*(?:===|!==|==|!=)\s*([\w.#[\]'"]+)/g)].map((m) => [m[1]!, m[2]!] as const);
       const secretish = /fingerprint|digest|expected|found|record|stored/i;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClientShares } from '../../lib/client-shares.js';
-import { usesLegacySse } from '../../lib/session-guard.js';
+import { usesLegacySse } from '../../lib/protocol-era.js';
 
 const TTL = { idleMs: 100, absoluteMs: 1000 };
 

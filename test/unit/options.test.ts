@@ -117,9 +117,10 @@ describe('options: defaults and normalisation', () => {
   it('the default secret provider is the process environment, read at construction', () => {
     const name = 'MCP_RELAY_OPTIONS_TEST_KEY';
     delete process.env[name];
-    const err = expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Api-Key': name } } }), 'ERR_SECRET_MISSING', 'headers.fromSecret["X-Api-Key"]');
-    assert.match(err.message, /environment variable/);
-    assert.ok(err.message.includes(name));
+    const logger = captureLogger();
+    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Api-Key': name } }, logger }), 'ERR_SECRET_MISSING', 'headers.fromSecret["X-Api-Key"]');
+    assert.match(logger.text(), /environment variable/);
+    assert.ok(logger.text().includes(name));
     process.env[name] = 'value-1';
     try {
       assert.doesNotThrow(() => proxy({ headers: { fromSecret: { 'X-Api-Key': name } } }));

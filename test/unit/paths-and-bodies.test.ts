@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { replayBody } from '../../lib/body-replay.js';
 import { GATEWAY_ERROR_CODE, reject, sendRejection } from '../../lib/rejection.js';
-import { upstreamPath } from '../../lib/proxy.js';
+import { upstreamPath } from '../../lib/upstream-path.js';
 import { targetProblem } from '../../lib/request-checks.js';
 import { listen } from '../helpers/listen.js';
 

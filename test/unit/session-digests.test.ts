@@ -63,3 +63,47 @@ describe('sameDigest', () => {
     assert.equal(sameDigest(digest, UNKNOWN_DIGEST), false);
   });
 });
+
+describe('session records: what is stored, and which requests match it', () => {
+  const pin = new SessionDigests(KEY, 'pin');
+  const alice = pin.principal('alice');
+  const headers = { 'x-tenant': 'acme', 'x-mcp-api-key': 'k1' };
+
+  it('bind stores a fingerprint only: no value, no principal', () => {
+    const record = bind.record(alice, headers);
+    assert.equal(typeof record, 'string');
+    assert.doesNotMatch(String(record), /acme|k1|alice/);
+  });
+  it('pin without a principal stores nothing', () => assert.equal(pin.record(undefined, headers), undefined));
+  it('pin stores the values, frozen, with the principal hash', () => {
+    const record = pin.record(alice, headers);
+    assert.ok(record !== undefined && typeof record !== 'string');
+    assert.deepEqual(record.values, headers);
+    assert.equal(record.principal, alice);
+    assert.ok(Object.isFrozen(record));
+  });
+
+  const rows: [string, SessionDigests, string | undefined, Record<string, string>, boolean, Record<string, string> | undefined][] = [
+    // [case, mode, request principal, request headers, matches, pinned values added]
+    ['bind: the same headers', bind, undefined, headers, true, undefined],
+    ['bind: another value', bind, undefined, { ...headers, 'x-tenant': 'other' }, false, undefined],
+    ['bind: a header omitted', bind, undefined, { 'x-tenant': 'acme' }, false, undefined],
+    ['bind: another principal', bind, alice, headers, false, undefined],
+    ['pin: the same headers', pin, alice, headers, true, headers],
+    ['pin: headers omitted (filled from the pin)', pin, alice, {}, true, headers],
+    ['pin: a value changed', pin, alice, { 'x-tenant': 'other' }, false, undefined],
+    ['pin: a header added', pin, alice, { ...headers, 'x-extra': '1' }, false, undefined],
+    ['pin: another principal', pin, pin.principal('bob'), headers, false, undefined],
+    ['pin: no principal', pin, undefined, headers, false, undefined],
+  ];
+  for (const [label, digests, principal, sent, matches, pinned] of rows) {
+    it(label, () => {
+      const record = digests.record(digests === bind ? undefined : alice, headers);
+      assert.deepEqual(digests.match(record, principal, sent), pinned ? { matches, pinned } : { matches });
+    });
+  }
+  it('an unknown session (no record) matches nothing, in either mode', () => {
+    assert.deepEqual(bind.match(undefined, undefined, headers), { matches: false });
+    assert.deepEqual(pin.match(undefined, alice, headers), { matches: false });
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The outgoing header set as a pure function (buildOutgoingHeaders): one row per rule of the ordered
+ * list in lib/forwarding-policy.ts, each naming the step that decides it. The wire suites prove the
+ * same rules through real sockets; this table shows the whole policy at a glance.
+ */
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, it } from 'node:test';
+import { envSecrets, type McpProxyOptions } from '../../lib/index.js';
+import { buildOutgoingHeaders, readSecrets, type OutgoingSources } from '../../lib/forwarding-policy.js';
+import { parseProxyOptions } from '../../lib/parse-options.js';
+
+const TARGET = 'http://127.0.0.1:9/mcp';
+
+/** A 2025-era POST as Node parses it: protocol headers, framing, and what the relay never copies. */
+const POST: IncomingHttpHeaders = {
+  host: 'gateway.example',
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'content-length': '42',
+  authorization: 'Bearer gateway-token',
+  cookie: 'sid=1',
+  'x-forwarded-for': '10.0.0.1',
+  connection: 'keep-alive',
+  'x-unlisted': 'dropped',
+};
+
+interface Row {
+  readonly name: string;
+  readonly sent?: IncomingHttpHeaders;
+  readonly captured?: Record<string, string>;
+  readonly route?: Omit<McpProxyOptions, 'target'>;
+  readonly sources?: Partial<Pick<OutgoingSources, 'session' | 'replayedLength'>>;
+  /** The whole outgoing set: every name not listed here must be absent. */
+  readonly expected: Record<string, string>;
+}
+
+const FRAMED = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': '42' };
+
+const rows: Row[] = [
+  { name: '1, 3: protocol headers and framing only; credentials, host, forwarding and hop-by-hop dropped', expected: FRAMED },
+  {
+    name: '1: the 2025 session headers pass as sent',
+    sent: { ...POST, 'mcp-session-id': 's-1', 'mcp-protocol-version': '2025-11-25', 'last-event-id': 'e-9' },
+    expected: { ...FRAMED, 'mcp-session-id': 's-1', 'mcp-protocol-version': '2025-11-25', 'last-event-id': 'e-9' },
+  },
+  {
+    name: '1: 2026-07-28 standard headers pass even when empty; an empty non-standard protocol header does not',
+    sent: { ...POST, 'mcp-method': 'tools/call', 'mcp-name': '', 'mcp-param-region': '', 'last-event-id': '' },
+    expected: { ...FRAMED, 'mcp-method': 'tools/call', 'mcp-name': '', 'mcp-param-region': '' },
+  },
+  {
+    name: '1: the body content coding passes with the body',
+    sent: { ...POST, 'content-encoding': 'gzip' },
+    expected: { ...FRAMED, 'content-encoding': 'gzip' },
+  },
+  {
+    name: '2: a 2026 request on a session route loses its Mcp-Session-Id',
+    sent: { ...POST, 'mcp-session-id': 's-1' },
+    sources: { session: { withoutSessionId: true } },
+    expected: FRAMED,
+  },
+  {
+    name: '3: chunked framing is re-declared as chunked, whatever coding list the client sent',
+    sent: { ...POST, 'content-length': undefined, 'transfer-encoding': 'gzip, chunked' },
+    expected: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'transfer-encoding': 'chunked' },
+  },
+  {
+    name: '3: a body the host app parsed is sent re-serialized: its length, no content coding, no chunking',
+    sent: { ...POST, 'content-length': undefined, 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
+    sources: { replayedLength: 17 },
+    expected: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': '17' },
+  },
+  {
+    name: '4: every captured header by default, credentials excepted',
+    captured: { 'x-mcp-api-key': 'k', 'x-tenant': 't', authorization: 'Bearer user' },
+    expected: { ...FRAMED, 'x-mcp-api-key': 'k', 'x-tenant': 't' },
+  },
+  {
+    name: '4: a captured credential with allowCredentials',
+    captured: { authorization: 'Bearer user' },
+    route: { allowCredentials: true },
+    expected: { ...FRAMED, authorization: 'Bearer user' },
+  },
+  {
+    name: '4: passthrough narrows the captured set',
+    captured: { 'x-mcp-api-key': 'k', 'x-tenant': 't' },
+    route: { passthrough: ['x-tenant'] },
+    expected: { ...FRAMED, 'x-tenant': 't' },
+  },
+  {
+    name: '5: pin fills what the request omitted, never what it sent',
+    captured: { 'x-tenant': 'sent-now' },
+    sources: { session: { pinned: { 'x-tenant': 'pinned', 'x-mcp-api-key': 'pinned-key' } } },
+    expected: { ...FRAMED, 'x-tenant': 'sent-now', 'x-mcp-api-key': 'pinned-key' },
+  },
+  {
+    name: '6: static plaintext wins over a captured header of the same name',
+    captured: { 'x-mcp-toolsets': 'all' },
+    route: { headers: { plaintext: { 'X-MCP-Toolsets': 'projects' } } },
+    expected: { ...FRAMED, 'x-mcp-toolsets': 'projects' },
+  },
+  {
+    name: '6: a secret wins over plaintext, pinned and captured values',
+    captured: { 'x-api-key': 'client' },
+    route: { headers: { plaintext: { 'X-Static': 's' }, fromSecret: { 'X-Api-Key': 'API_KEY' } } },
+    sources: { session: { pinned: { 'x-api-key': 'pinned' } } },
+    expected: { ...FRAMED, 'x-static': 's', 'x-api-key': 'secret-value' },
+  },
+];
+
+describe('buildOutgoingHeaders: the ordered list', () => {
+  for (const row of rows) {
+    it(row.name, () => {
+      const config = parseProxyOptions({ target: TARGET, secrets: envSecrets({ API_KEY: 'secret-value' }), ...row.route });
+      const secrets = readSecrets(config);
+      assert.ok(secrets.ok);
+      const sources: OutgoingSources = { sent: row.sent ?? POST, captured: row.captured ?? {}, secrets: secrets.values, ...row.sources };
+      assert.deepEqual(buildOutgoingHeaders(sources, config), row.expected);
+    });
+  }
+
+  it('a secret gone since startup refuses with 502 secret_unavailable, naming the header, never a value', () => {
+    const env: NodeJS.ProcessEnv = { API_KEY: 'secret-value' };
+    const config = parseProxyOptions({ target: TARGET, secrets: envSecrets(env), headers: { fromSecret: { 'X-Api-Key': 'API_KEY' } } });
+    delete env.API_KEY;
+    const secrets = readSecrets(config);
+    assert.equal(secrets.ok, false);
+    if (secrets.ok) return;
+    assert.equal(secrets.rejection.status, 502);
+    assert.equal(secrets.rejection.reason, 'secret_unavailable');
+    assert.match(secrets.rejection.detail ?? '', /x-api-key/i);
+    assert.doesNotMatch(JSON.stringify(secrets.rejection), /secret-value/);
+  });
+});
