@@ -4,6 +4,7 @@
  * fails both when the error disappears and when a different error takes its place.
  */
 import type { IncomingMessage } from 'node:http';
+import type express from 'express';
 import { describe, expect, test } from 'tstyche';
 import { captureHeaders, mcpProxy, memorySessionStore } from '../../lib/index.js';
 import type { PinSessionOptions, SessionOptions } from '../../lib/index.js';
@@ -38,6 +39,20 @@ describe('session', () => {
     expect<PinSessionOptions['principal']>().type.toBe<(req: IncomingMessage) => string | undefined>();
     // @ts-expect-error Type 'number' is not assignable to type 'string'
     mcpProxy({ target, session: { mode: 'pin', principal: () => 42 } });
+  });
+
+  test("principal's parameter may be the app's own request type (docs/sessions.md relies on it)", () => {
+    // The docs' pattern: the request with what the auth middleware adds, as an optional member.
+    interface AuthenticatedRequest extends IncomingMessage {
+      user?: { id: string };
+    }
+    expect(mcpProxy).type.toBeCallableWith({ target, session: { mode: 'pin', principal: (req: AuthenticatedRequest) => req.user?.id } });
+    // principal is a method signature, so its parameter is checked bivariantly: Express's Request (which
+    // Passport's types extend with `user`) is accepted although an IncomingMessage is not one.
+    expect(mcpProxy).type.toBeCallableWith({ target, session: { mode: 'pin', principal: (req: express.Request) => req.ip } });
+    expect(mcpProxy).type.toBeCallableWith({ target, session: { mode: 'bind', principal: (req: express.Request) => req.ip } });
+    // @ts-expect-error Type 'IncomingMessage' is not assignable to type 'string'
+    mcpProxy({ target, session: { mode: 'pin', principal: (req: string) => req } });
   });
 
   test('bind takes a store, a key and a principal, all optional', () => {
