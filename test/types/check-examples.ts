@@ -27,7 +27,7 @@ interface Block {
   readonly marker: string | undefined;
 }
 
-/** Blocks compiled as one module, and where each of its lines came from. */
+/** Blocks compiled as one module, in order; their markdown lines map its diagnostics back. */
 interface Unit {
   readonly name: string;
   readonly blocks: Block[];
