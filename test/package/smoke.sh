@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
 # Installs the packed tarball into a fresh project and uses it the way users do: `import` from ESM
-# and `require()` from CommonJS, each proxying one real request. Usage: smoke.sh TARBALL [NODE_BIN_DIR]
+# and `require()` from CommonJS, each proxying one real request; then the same from TypeScript, compiled
+# with the repository's tsc against the installed package's .d.ts (ESM .mts and CommonJS .cts, module
+# nodenext) and run. Usage: smoke.sh TARBALL [NODE_BIN_DIR]
 set -euo pipefail
 tarball=$1
 [ -n "${2:-}" ] && PATH="$2:$PATH"
 here=$(cd "$(dirname "$0")" && pwd)
+tsc="$here/../../node_modules/typescript/bin/tsc"
 project=$(mktemp -d)
 trap 'rm -rf "$project"' EXIT
 
 cd "$project"
 npm init -y >/dev/null
-npm install --no-audit --no-fund --loglevel=error "$tarball" express@^5 >/dev/null
-cp "$here/consumer.mjs" "$here/consumer.cjs" .
+npm install --no-audit --no-fund --loglevel=error "$tarball" express@^5 @types/express@^5 @types/node@^22 >/dev/null
+cp "$here/consumer.mjs" "$here/consumer.cjs" "$here/consumer-esm.mts" "$here/consumer-cjs.cts" .
+cp "$here/tsconfig.consumers.json" tsconfig.json
 echo "node $(node --version): ESM import"
 node consumer.mjs
 echo "node $(node --version): CommonJS require"
 node consumer.cjs
+echo "tsc $(node "$tsc" --version): TypeScript consumers against the packed .d.ts"
+node "$tsc" -p tsconfig.json
+test -f consumer-esm.mjs && test -f consumer-cjs.cjs
+echo "node $(node --version): TypeScript ESM (.mts)"
+node consumer-esm.mjs
+echo "node $(node --version): TypeScript CommonJS (.cts)"
+node consumer-cjs.cjs
 # The published package holds the build and docs, and no sources or tests.
 test -f node_modules/mcp-header-relay/dist/index.js
 test -f node_modules/mcp-header-relay/dist/index.d.ts

@@ -1,0 +1,105 @@
+/**
+ * The package's export surface (lib/index.ts). The type-only imports below are themselves checks: a
+ * type that stops being exported fails this file. The value exports are pinned as a set, so a new
+ * export (or an internal helper leaking out) is a deliberate change to this test.
+ */
+import { describe, expect, test } from 'tstyche';
+import type * as relay from '../../lib/index.js';
+import { HeaderConfigError, RESPONSE_HEADERS, SecretReadError, envSecrets, fileSecrets, memorySessionStore } from '../../lib/index.js';
+import type {
+  BindSessionOptions,
+  CaptureHeadersOptions,
+  FileSecretsOptions,
+  ForwardedHeaders,
+  HeaderConfigErrorCode,
+  LogFields,
+  McpProxyOptions,
+  PinSessionOptions,
+  RejectReason,
+  RelayLogger,
+  RelayMiddleware,
+  SecretProvider,
+  SessionLimits,
+  SessionOptions,
+  SessionStore,
+  SessionTtl,
+  StaticHeaders,
+} from '../../lib/index.js';
+
+describe('value exports', () => {
+  test('are exactly the documented ones', () => {
+    expect<keyof typeof relay>().type.toBe<
+      | 'captureHeaders'
+      | 'getForwardedHeaders'
+      | 'mcpProxy'
+      | 'RESPONSE_HEADERS'
+      | 'envSecrets'
+      | 'fileSecrets'
+      | 'SecretReadError'
+      | 'HeaderConfigError'
+      | 'memorySessionStore'
+    >();
+  });
+
+  test('factories return the public interfaces', () => {
+    expect(envSecrets()).type.toBe<SecretProvider>();
+    expect(envSecrets).type.toBeCallableWith({ KEY: 'value' });
+    expect(fileSecrets('/run/secrets', { refreshInterval: 1000 })).type.toBe<SecretProvider>();
+    // @ts-expect-error 'refresh' does not exist in type 'FileSecretsOptions'
+    fileSecrets('/run/secrets', { refresh: 1000 });
+    expect(memorySessionStore()).type.toBe<SessionStore>();
+    expect(RESPONSE_HEADERS).type.toBe<readonly string[]>();
+  });
+});
+
+describe('errors', () => {
+  test('HeaderConfigError carries a typed code, a path and a rule', () => {
+    const error = new HeaderConfigError('ERR_INVALID_OPTION', 'allow', 'must be a list');
+    expect(error).type.toBeAssignableTo<Error>();
+    expect(error.code).type.toBe<HeaderConfigErrorCode>();
+    expect(error.path).type.toBe<string>();
+    expect(error.rule).type.toBe<string>();
+    // @ts-expect-error Argument of type '"ERR_NOPE"' is not assignable to parameter of type 'HeaderConfigErrorCode'
+    new HeaderConfigError('ERR_NOPE', 'allow', 'x');
+  });
+
+  test('HeaderConfigErrorCode lists the documented codes', () => {
+    expect<HeaderConfigErrorCode>().type.toBeAssignableFrom<'ERR_RESTRICTED_HEADER' | 'ERR_SECRET_MISSING' | 'ERR_INVALID_TARGET'>();
+    expect<HeaderConfigErrorCode>().type.not.toBeAssignableFrom<'ERR_UNKNOWN'>();
+  });
+
+  test('SecretReadError is an Error a provider can throw', () => {
+    expect(new SecretReadError('cache is stale')).type.toBeAssignableTo<Error>();
+  });
+
+  test('RejectReason names the run-time refusals', () => {
+    expect<RejectReason>().type.toBeAssignableFrom<'duplicate_header' | 'session_not_found' | 'backend_timeout' | 'host_not_allowed'>();
+    expect<RejectReason>().type.not.toBeAssignableFrom<'not_a_reason'>();
+    expect<RejectReason>().type.not.toBeAssignableFrom<string>();
+  });
+});
+
+describe('option and contract types', () => {
+  test('are the shapes the factories take', () => {
+    expect<Parameters<typeof relay.mcpProxy>[0]>().type.toBe<McpProxyOptions>();
+    expect<Parameters<typeof relay.captureHeaders>[0]>().type.toBe<CaptureHeadersOptions>();
+    expect<McpProxyOptions['headers']>().type.toBe<StaticHeaders | undefined>();
+    expect<McpProxyOptions['session']>().type.toBe<SessionOptions | undefined>();
+    expect<McpProxyOptions['logger']>().type.toBe<RelayLogger | undefined>();
+    expect<Parameters<typeof relay.fileSecrets>[1]>().type.toBe<FileSecretsOptions | undefined>();
+    expect<ReturnType<typeof relay.mcpProxy>>().type.toBe<RelayMiddleware>();
+    expect<ReturnType<typeof relay.getForwardedHeaders>>().type.toBe<ForwardedHeaders>();
+  });
+
+  test('both session modes share the limits', () => {
+    expect<BindSessionOptions>().type.toBeAssignableTo<SessionLimits>();
+    expect<PinSessionOptions>().type.toBeAssignableTo<SessionLimits>();
+    expect<SessionLimits>().type.toBe<{ idleTtl?: number; absoluteTtl?: number; maxSessions?: number; allowLegacySse?: boolean }>();
+  });
+
+  test('SessionTtl and LogFields', () => {
+    expect<SessionTtl>().type.toBe<{ readonly idleMs: number; readonly absoluteMs: number }>();
+    expect<LogFields>().type.toBeAssignableFrom<{ reason: string; status: number; header: undefined; names: string[]; suspicious: boolean }>();
+    expect<LogFields>().type.not.toBeAssignableFrom<{ value: Buffer }>();
+  });
+});
