@@ -2,8 +2,11 @@
  * Benchmark gateway, run as its own process: `gateway.ts <setup> <backend url>`. Every setup serves
  * `/mcp` on an Express 5 app so that the only difference between two setups is what they measure.
  * Prints `{"port":N}` once listening; answers `{cmd:'stats'}` over IPC with memoryUsage() after a
- * full GC (start it with --expose-gc) and the CPU time used so far.
+ * full GC (start it with --expose-gc) and the CPU time used so far; `{cmd:'profile-start'}` and
+ * `{cmd:'profile-stop', file}` record a CPU profile of what happens between them.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -56,7 +59,21 @@ const server = app.listen(0, '127.0.0.1', () => {
 });
 server.keepAliveTimeout = 60_000;
 
-process.on('message', (message: { cmd?: string }) => {
+// bench/profile.ts: a CPU profile of the measured window only (no start-up, no warm-up).
+const inspector = new Session();
+process.on('message', (message: { cmd?: string; file?: string }) => {
+  if (message.cmd === 'profile-start') {
+    inspector.connect();
+    inspector.post('Profiler.enable', () => inspector.post('Profiler.start', () => process.send?.({ started: true })));
+    return;
+  }
+  if (message.cmd === 'profile-stop') {
+    inspector.post('Profiler.stop', (err, result) => {
+      if (!err && message.file) writeFileSync(message.file, JSON.stringify(result.profile));
+      process.send?.({ written: !err });
+    });
+    return;
+  }
   if (message.cmd !== 'stats') return;
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
