@@ -19,6 +19,7 @@ import express from 'express';
 import express4 from 'express4';
 import { mcpProxy, memorySessionStore } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { scaled } from '../helpers/scale.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend } from '../helpers/recording-backend.js';
@@ -309,8 +310,10 @@ describe('G: client aborts, event streams and memory', () => {
     }
   });
 
-  // Scaled G4: 1 000 open/abort cycles, not 10 000 (a benchmark figure): a leak shows in listener, socket and heap counts long before.
-  it('G4: 1 000 SSE open/abort cycles on a bound session leave no listener, socket, session record or heap growth, and no MaxListenersExceededWarning', async () => {
+  // Scaled G4: 400 open/abort cycles in npm test, the catalogue's 10 000 under RELAY_TEST_SCALE=full: a
+  // leak shows in listener, socket and heap counts long before.
+  const G4_CYCLES = scaled(400, 10_000);
+  it(`G4: ${G4_CYCLES} SSE open/abort cycles on a bound session leave no listener, socket, session record or heap growth, and no MaxListenersExceededWarning`, async () => {
     const backend = later(await sseBackend('g4-session'));
     const store = memorySessionStore();
     plain.use('/g4', mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, session: { mode: 'bind', store, sessionKey: randomBytes(32) }, logger }));
@@ -338,13 +341,13 @@ describe('G: client aborts, event streams and memory', () => {
     const sockets = tcpSockets();
     const countsBefore = counts();
     const memoryBefore = retainedBytes();
-    await cycles(1000);
+    await cycles(G4_CYCLES);
     await waitFor(() => tcpSockets() <= sockets, `the TCP sockets to drop back to ${sockets}`);
     assert.deepEqual(counts(), countsBefore);
     const growth = retainedBytes() - memoryBefore;
-    assert.ok(growth < 5 * MiB, `1 000 cycles left ${(growth / MiB).toFixed(1)} MiB behind`);
+    assert.ok(growth < 5 * MiB, `${G4_CYCLES} cycles left ${(growth / MiB).toFixed(1)} MiB behind`);
     assert.deepEqual(maxListenerWarnings(watch.warnings), []);
-    assert.equal(backend.closedAt.length, 1100, 'every cycle reached the backend and was closed there');
+    assert.equal(backend.closedAt.length, 100 + G4_CYCLES, 'every cycle reached the backend and was closed there');
     // The session survived it all.
     const stream = rawStream(gwPlain.port, '/g4', ['Mcp-Session-Id: g4-session']);
     await waitFor(() => stream.text().includes(FIRST_EVENT), 'a stream on the session after the cycles');
