@@ -44,6 +44,9 @@ export class RelayRequest implements RequestParts {
   readonly #limits: Pick<ProxyConfig, 'connectTimeout' | 'responseTimeout'>;
   readonly #fail: Fail;
   #timer: NodeJS.Timeout | undefined;
+  /** When the running phase's limit is reached, and when the timer fires (ms, performance.now()). */
+  #deadline = 0;
+  #firesAt = Infinity;
   /** `req.headers` is the client's again (restored at the first of proxyReq, error, close). */
   #restored = false;
 
@@ -67,16 +70,35 @@ export class RelayRequest implements RequestParts {
     res.on('error', ignore);
   }
 
-  /** Starts the timer of `phase`, replacing the running one. */
+  /**
+   * Starts the limit of `phase`. One timer serves both phases: a later deadline keeps the running timer
+   * (when it fires early it waits out the rest), so a request that is answered in time costs one
+   * setTimeout and one clearTimeout, not two of each.
+   */
   arm(phase: TimeoutPhase): void {
-    clearTimeout(this.#timer);
     this.phase = phase;
-    this.#timer = setTimeout(() => this.#expire(), phase === 'connect' ? this.#limits.connectTimeout : this.#limits.responseTimeout);
+    const limit = phase === 'connect' ? this.#limits.connectTimeout : this.#limits.responseTimeout;
+    this.#deadline = performance.now() + limit;
+    if (this.#deadline < this.#firesAt) this.#schedule(limit);
   }
 
   stopTimer(): void {
     clearTimeout(this.#timer);
+    this.#firesAt = Infinity;
   }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#timer);
+    this.#firesAt = performance.now() + ms;
+    this.#timer = setTimeout(this.#onTimer, ms);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#firesAt = Infinity;
+    const rest = this.#deadline - performance.now();
+    if (rest >= 1) this.#schedule(rest);
+    else this.#expire();
+  };
 
   /** The 504; the log says which limit expired, so an operator knows which one to look at. */
   timeoutRejection(): Rejection {

@@ -20,8 +20,8 @@ import type { Socket } from 'node:net';
 
 /** Call before the upstream response is piped into `res`, so this listener sees each chunk first. */
 export function writeAsReceived(req: IncomingMessage, proxyRes: IncomingMessage, res: ServerResponse): void {
-  // HTTP/2 frames are not TCP writes of ours.
-  if (req.httpVersionMajor !== 1) return;
+  // HTTP/2 frames are not TCP writes of ours; a response framed by Content-Length has no terminator.
+  if (req.httpVersionMajor !== 1 || proxyRes.headers['content-length'] !== undefined) return;
   let corked: Socket | undefined;
   const release = (): void => {
     // A no-op once res.end() has uncorked the socket fully; it cannot have served another response since.
