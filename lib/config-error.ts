@@ -15,7 +15,8 @@ export type HeaderConfigErrorCode =
   | 'ERR_INVALID_HEADER_VALUE'
   | 'ERR_SECRET_MISSING'
   | 'ERR_SECRET_INVALID'
-  | 'ERR_INVALID_TARGET';
+  | 'ERR_INVALID_TARGET'
+  | 'ERR_INVALID_TEMPLATE';
 
 export class HeaderConfigError extends Error {
   /** Stable machine-readable code, documented in docs/errors.md. */

@@ -3,7 +3,9 @@
  * checked (parse-options.ts builds them).
  */
 import type { IncomingMessage } from 'node:http';
+import type { TemplatePart } from './header-templates.js';
 import type { RelayLogger } from './logger.js';
+import type { CredentialAuditEvent, HeaderFunction } from './options.js';
 import type { RebindingGuard } from './rebinding-guard.js';
 import type { ResponsePolicy } from './response-headers.js';
 import type { SecretProvider } from './secrets.js';
@@ -24,7 +26,45 @@ export interface SecretHeader {
   readonly path: string;
 }
 
-export interface ProxyConfig {
+/** `headers.fromCaptured`: a captured value under another name. */
+export interface RenamedHeader {
+  readonly name: string;
+  /** The captured header read. */
+  readonly from: string;
+}
+
+/** `headers.template`. */
+export interface TemplateHeader {
+  readonly name: string;
+  readonly parts: readonly TemplatePart[];
+}
+
+/** `headers.fromRequest`. */
+export interface ComputedHeader {
+  readonly name: string;
+  readonly compute: HeaderFunction;
+  /** Option path, for the log. */
+  readonly path: string;
+}
+
+/** The headers a route computes per request, besides static and secret ones (parse-route-headers.ts). */
+export interface DynamicHeaders {
+  readonly renamed: readonly RenamedHeader[];
+  readonly templates: readonly TemplateHeader[];
+  readonly computed: readonly ComputedHeader[];
+  /** Every outgoing name the route sets itself (static, secret, renamed, templated, computed): the client's copy is never forwarded. */
+  readonly configured: ReadonlySet<string>;
+  /** Captured names read by `fromCaptured` and templates: used under another name, never forwarded under their own. */
+  readonly capturedInputs: ReadonlySet<string>;
+  /** Captured names that become a credential header (renamed or templated into `authorization` or `cookie`): `pin` never keeps them. */
+  readonly credentialInputs: ReadonlySet<string>;
+  /** Outgoing names every request must carry. */
+  readonly required: readonly string[];
+  readonly principal: ((req: IncomingMessage) => string | undefined) | undefined;
+  readonly audit: ((event: CredentialAuditEvent) => void) | undefined;
+}
+
+export interface ProxyConfig extends DynamicHeaders {
   /** Origin only; the path is applied by `upstreamPath`. */
   readonly origin: string;
   readonly targetPath: string;
@@ -36,6 +76,8 @@ export interface ProxyConfig {
   readonly allowCredentials: boolean;
   readonly plaintext: ReadonlyMap<string, string>;
   readonly fromSecret: readonly SecretHeader[];
+  /** Secrets `headers.template` placeholders read (`name` is the templated header). */
+  readonly templateSecrets: readonly SecretHeader[];
   readonly secrets: SecretProvider;
   readonly connectTimeout: number;
   readonly responseTimeout: number;

@@ -3,14 +3,16 @@
  * headers are applied by replacing `req.headers` before http-proxy-middleware runs, never in
  * `on.proxyReq`, which is skipped when the client sends `Expect` (http-party/node-http-proxy#1219).
  *
- * checkRequest refuses, in this order, before any session lookup or secret read:
+ * checkRequest (request-checks.ts) refuses, in this order, before any session lookup or secret read:
  *  a. Structurally unsafe requests (a method other than GET, POST and DELETE; too many header lines;
  *     duplicate Host; an absolute-form target or an unsafe path; a body on GET or DELETE), then a Host
  *     or Origin the DNS-rebinding guard does not allow (403).
  *  b. A protocol header with characters other than visible ASCII, space and tab, or a singleton sent
  *     twice (its lines counted as sent, not as Node folded them).
- *  c. A `Connection` header naming a header the relay forwards (protocol, captured, credential) or
- *     routes on: an RFC-compliant hop downstream would delete it (CVE-2021-33197, CVE-2022-31813 shape).
+ *  c. A `Connection` header naming a header the relay forwards or reads (protocol, captured,
+ *     credential) or routes on: an RFC-compliant hop would delete it (CVE-2021-33197, CVE-2022-31813 shape).
+ * Then the session check (session-guard.ts), then the route's secrets (502 `secret_unavailable`) and
+ * its computed headers (dynamic-headers.ts; 500 `computed_header_failed`).
  *
  * buildOutgoingHeaders then builds the set from nothing, top to bottom; a later step wins:
  *  1. The MCP protocol headers present (`content-type`, `accept`, `mcp-session-id`,
@@ -19,38 +21,33 @@
  *  2. No `mcp-session-id` for a 2026-07-28 request on a `bind` or `pin` route: nothing checked it.
  *  3. Framing, from what Node's parser validated: `content-length`, or chunked. A body the host app
  *     had already parsed is sent re-serialized: its length, and no content coding.
- *  4. The captured headers this backend takes (`passthrough`; by default all captured headers,
- *     credentials only with `allowCredentials`).
- *  5. `pin`: the initialize's values of captured headers this request omitted.
- *  6. Static plaintext headers, then secret-backed ones: they win over a captured one of the same name.
+ *  4. The captured headers this backend takes under their own names (`passthrough`; by default all
+ *     captured headers, credentials only with `allowCredentials`), never one the route sets itself
+ *     or reads into another header. With `pin`, captured means: this request's captured headers, and
+ *     the initialize's values of those it omitted (withPinned).
+ *  5. Renamed: captured values under the names `headers.fromCaptured` gives them.
+ *  6. Templated (`headers.template`), then computed (`headers.fromRequest`) values.
+ *  7. Static plaintext headers, then secret-backed ones.
+ * A name is set by one of steps 5–7 only (HeaderConfigError otherwise), so "a later step wins" only
+ * ever decides against the client's copy.
  * Everything else the client sent is dropped: authorization, cookie, host (set from the target),
  * forwarding headers, hop-by-hop headers, expect, trailer, te, upgrade, and any name listed in
  * `Connection`, because no step copies them.
+ * Last, `required` names missing from the set refuse the request (400 `missing_required_header`), and
+ * `audit` hears which credential headers went out and where they came from.
  */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { getForwardedHeaders } from './capture.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { refuse, reject, type Checked, type Rejection } from './rejection.js';
-import {
-  CREDENTIAL_HEADERS,
-  CONNECTION_OPTIONS,
-  PROTOCOL_LISTS,
-  connectionTokens,
-  displayName,
-  invalidValueReason,
-  isProtocolHeader,
-  isStandardHeader,
-  restrictedReason,
-} from './header-rules.js';
+import { CREDENTIAL_HEADERS, displayName, isProtocolHeader, isStandardHeader } from './header-rules.js';
 import type { ProxyConfig } from './config.js';
-import { checkRebinding } from './rebinding-guard.js';
-import { checkRequestShape, sentLineCount, sentLines } from './request-checks.js';
+import type { CredentialSourceKind } from './options.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
 
 export type OutgoingHeaders = Record<string, string>;
 
 /** What a session route adds to the outgoing set (SessionGuard's admission). */
 export interface SessionHeaders {
-  /** `pin`: the values recorded at the initialize, for captured headers this request omits. */
+  /** `pin`: the values recorded at the initialize, for captured headers this request omits (withPinned). */
   readonly pinned?: Readonly<Record<string, string>>;
   /** A 2026-07-28 request on a session route: its `Mcp-Session-Id` is not forwarded. */
   readonly withoutSessionId?: boolean;
@@ -60,21 +57,18 @@ export interface SessionHeaders {
 export interface OutgoingSources {
   /** The client's headers as Node parsed them, passed by checkRequest. */
   readonly sent: IncomingHttpHeaders;
-  /** What captureHeaders stored for this request. */
+  /** What captureHeaders stored for this request, with a pinned session's values (withPinned). */
   readonly captured: Readonly<Record<string, string>>;
   readonly session?: SessionHeaders | undefined;
   /** The values of the route's `fromSecret` headers, in their order (readSecrets). */
   readonly secrets: readonly string[];
+  /** Templated and computed values (computeDynamicHeaders). */
+  readonly dynamic?: Readonly<Record<string, string>> | undefined;
   /** Bytes of a body the host app had already read, which the relay sends re-serialized. */
   readonly replayedLength?: number | undefined;
 }
 
-/** Steps a–c: a refusal, or undefined when the request may go on. */
-export function checkRequest(req: IncomingMessage, config: ProxyConfig): Rejection | undefined {
-  return checkRequestShape(req) ?? checkRebinding(req, config.guard) ?? checkProtocolHeaders(req) ?? checkConnection(req, config);
-}
-
-/** Steps 1–6: the headers the backend receives. Pure; trusts what checkRequest passed. */
+/** Steps 1–7: the headers the backend receives. Pure; trusts what checkRequest passed. */
 export function buildOutgoingHeaders(sources: OutgoingSources, config: ProxyConfig): OutgoingHeaders {
   const outgoing: OutgoingHeaders = {};
   for (const name of Object.keys(sources.sent)) {
@@ -84,11 +78,15 @@ export function buildOutgoingHeaders(sources: OutgoingSources, config: ProxyConf
   }
   if (sources.session?.withoutSessionId) delete outgoing['mcp-session-id'];
   frame(sources, outgoing);
-  for (const name of Object.keys(sources.captured)) {
-    if (takesCaptured(name, config)) outgoing[name] = sources.captured[name]!;
+  const { captured, dynamic } = sources;
+  for (const name of Object.keys(captured)) {
+    if (takesCaptured(name, config)) outgoing[name] = captured[name]!;
   }
-  const pinned = sources.session?.pinned;
-  if (pinned) for (const name of Object.keys(pinned)) outgoing[name] ??= pinned[name]!;
+  for (const { name, from } of config.renamed) {
+    const value = captured[from];
+    if (value !== undefined) outgoing[name] = value;
+  }
+  if (dynamic) for (const name of Object.keys(dynamic)) outgoing[name] = dynamic[name]!;
   for (const [name, value] of config.plaintext) outgoing[name] = value;
   config.fromSecret.forEach((header, i) => (outgoing[header.name] = sources.secrets[i]!));
   return outgoing;
@@ -104,65 +102,79 @@ function frame(sources: OutgoingSources, outgoing: OutgoingHeaders): void {
   else if (sent['content-length'] !== undefined) outgoing['content-length'] = sent['content-length'];
 }
 
+/** A pinned session's captured view: the initialize's values, with this request's own on top (they are equal: admission checked). */
+export function withPinned(captured: Readonly<Record<string, string>>, session: SessionHeaders | undefined): Readonly<Record<string, string>> {
+  const pinned = session?.pinned;
+  return pinned ? { ...pinned, ...captured } : captured;
+}
+
+export interface SecretValues {
+  /** The `fromSecret` values, in their order. */
+  readonly values: string[];
+  /** Secret name -> value, for templates. */
+  readonly byName: ReadonlyMap<string, string>;
+  /** Every value read: a response header carrying one is not passed back. */
+  readonly all: readonly string[];
+}
+
+const NO_SECRETS: SecretValues = Object.freeze({ values: [], byName: new Map<string, string>(), all: [] });
+
 /** This route's secret values, read now (a rotated secret applies to the next request), or a 502. */
-export function readSecrets(config: ProxyConfig): Checked<{ values: string[] }> {
+export function readSecrets(config: ProxyConfig): Checked<SecretValues> {
+  if (config.fromSecret.length === 0 && config.templateSecrets.length === 0) return { ok: true, ...NO_SECRETS };
   const values: string[] = [];
-  for (const header of config.fromSecret) {
+  const byName = new Map<string, string>();
+  for (const header of [...config.fromSecret, ...config.templateSecrets]) {
     const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
     if (!secret.ok) {
       return refuse({
-        ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable'),
+        ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable', header.name),
         detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
       });
     }
-    values.push(secret.value);
+    byName.set(header.secret, secret.value);
+    if (values.length < config.fromSecret.length) values.push(secret.value);
   }
-  return { ok: true, values };
+  return { ok: true, values, byName, all: [...byName.values()] };
 }
 
-/** Step b. */
-function checkProtocolHeaders(req: IncomingMessage): Rejection | undefined {
-  for (const name of Object.keys(req.headers)) {
-    if (!isProtocolHeader(name)) continue;
-    const value = req.headers[name];
-    if (typeof value !== 'string') continue;
-    // Before the empty check: Node keeps only the first Content-Type line, which may be the empty one.
-    if (!PROTOCOL_LISTS.has(name) && sentLineCount(req, name) > 1) {
-      return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
-    }
-    // No length limit of ours: Node's header block limit has applied, and a protocol value is the
-    // client's message to the backend (a long tool argument mirrored into Mcp-Param-*).
-    if (invalidValueReason(value, Infinity)) {
-      return reject(400, 'invalid_header_value', `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`, displayName(name));
+/** `required` names the outgoing set lacks: 400 naming the first. */
+export function checkRequired(outgoing: OutgoingHeaders, config: Pick<ProxyConfig, 'required'>): Rejection | undefined {
+  for (const name of config.required) {
+    if (outgoing[name] === undefined) {
+      return reject(400, 'missing_required_header', `Bad request: this route requires header ${displayName(name)}, and the request does not provide it`, displayName(name));
     }
   }
   return undefined;
 }
 
-/** Whether this backend receives captured header `name` (before static headers override it). */
+/** For `audit`: the credential headers in the set and which step set them. */
+export function credentialsRelayed(outgoing: OutgoingHeaders, config: ProxyConfig): { name: string; source: CredentialSourceKind }[] {
+  const relayed: { name: string; source: CredentialSourceKind }[] = [];
+  for (const name of CREDENTIAL_HEADERS) {
+    if (outgoing[name] !== undefined) relayed.push({ name, source: sourceOf(name, config) });
+  }
+  return relayed;
+}
+
+function sourceOf(name: string, config: ProxyConfig): CredentialSourceKind {
+  if (config.fromSecret.some((h) => h.name === name)) return 'secret';
+  if (config.plaintext.has(name)) return 'static';
+  if (config.computed.some((h) => h.name === name)) return 'request';
+  if (config.templates.some((h) => h.name === name)) return 'template';
+  if (config.renamed.some((h) => h.name === name)) return 'renamed';
+  return 'captured';
+}
+
+/** Step 4: whether this backend receives captured header `name` under its own name. */
 export function takesCaptured(name: string, config: ProxyConfig): boolean {
+  if (config.configured.has(name) || config.capturedInputs.has(name)) return false;
   if (config.passthrough) return config.passthrough.has(name);
   return config.allowCredentials || !CREDENTIAL_HEADERS.has(name);
 }
 
-/** Step c: a hop that honours `Connection` would delete what we forward or route on. */
-function checkConnection(req: IncomingMessage, config: ProxyConfig): Rejection | undefined {
-  const captured = getForwardedHeaders(req);
-  for (const token of connectionTokens(sentLines(req, 'connection'))) {
-    const forwarded =
-      isProtocolHeader(token) ||
-      CREDENTIAL_HEADERS.has(token) ||
-      (Object.hasOwn(captured, token) && takesCaptured(token, config)) ||
-      (config.passthrough?.has(token) ?? false);
-    const routing = restrictedReason(token) !== undefined && !CONNECTION_OPTIONS.has(token);
-    if (forwarded || routing) {
-      return reject(
-        400,
-        'connection_nominates_forwarded_header',
-        `Bad request: the Connection header nominates ${displayName(token)}, which must reach the backend`,
-        displayName(token),
-      );
-    }
-  }
-  return undefined;
+/** Whether the route uses captured header `name` at all (own name, renamed or templated): what sessions bind. */
+export function usesCaptured(name: string, config: ProxyConfig): boolean {
+  return config.capturedInputs.has(name) || takesCaptured(name, config);
 }
+

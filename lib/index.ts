@@ -20,6 +20,10 @@ export type {
   SessionLimits,
   SessionOptions,
   StaticHeaders,
+  RouteHeaders,
+  HeaderFunction,
+  CredentialAuditEvent,
+  CredentialSourceKind,
 } from './options.js';
 export { memorySessionStore } from './session-store.js';
 export type { SessionStore, SessionTtl } from './session-store.js';

@@ -11,11 +11,12 @@ import type { RelayLogger } from './logger.js';
 import {
   MIN_SESSION_KEY_BYTES,
   type BindSessionOptions,
+  type CredentialAuditEvent,
   type CaptureHeadersOptions,
   type McpProxyOptions,
   type PinSessionOptions,
+  type RouteHeaders,
   type SessionLimits,
-  type StaticHeaders,
 } from './options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
@@ -47,12 +48,24 @@ const captureShape = {
 } satisfies ShapeOf<CaptureHeadersOptions>;
 export const captureSchema = z.strictObject(captureShape);
 
-const staticHeadersShape = { plaintext: headerMap.optional(), fromSecret: headerMap.optional() } satisfies ShapeOf<StaticHeaders>;
+const functionMap = z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> function (req) => string | undefined' });
+const principalSchema = (message: string) =>
+  z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
+const routeHeadersShape = {
+  plaintext: headerMap.optional(),
+  fromSecret: headerMap.optional(),
+  fromCaptured: headerMap.optional(),
+  template: headerMap.optional(),
+  fromRequest: functionMap.optional(),
+} satisfies ShapeOf<RouteHeaders>;
 
 const proxyShape = {
   target: z.union([z.string(), z.instanceof(URL)]),
   passthrough: nameList.optional(),
-  headers: z.strictObject(staticHeadersShape).optional(),
+  headers: z.strictObject(routeHeadersShape).optional(),
+  principal: principalSchema('must be a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id').optional(),
+  required: nameList.optional(),
+  audit: z.custom<(event: CredentialAuditEvent) => void>((v) => typeof v === 'function', { message: 'must be a function (event) => void' }).optional(),
   secrets: secretsSchema.optional(),
   session: z.unknown().optional(),
   allowCredentials: z.boolean().optional(),
@@ -76,8 +89,6 @@ const storeSchema = z.custom<SessionStore>(
   (v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'),
   { message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()' },
 );
-const principalSchema = (message: string) =>
-  z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
 /** What `bind` and `pin` share. */
 const limitsShape = {
   idleTtl: ttlSchema,

@@ -29,13 +29,53 @@ export interface CaptureHeadersOptions {
   logger?: RelayLogger;
 }
 
-/** Static headers of one backend. */
-export interface StaticHeaders {
+/**
+ * The headers a route sets itself, each map keyed by the outgoing header name. A name may appear in
+ * one map only, and the client's own copy of it is never forwarded. See docs/identity.md.
+ */
+export interface RouteHeaders {
   /** Header name -> value, sent on every request to this backend. */
   plaintext?: Readonly<Record<string, string>>;
   /** Header name -> secret name, resolved through `secrets` on every request. */
   fromSecret?: Readonly<Record<string, string>>;
+  /**
+   * Header name -> captured header name: forwards a captured value under another name for this
+   * backend (`{ Authorization: 'x-upstream-authorization' }`). The captured name is then not also
+   * forwarded under its own name. A credential name (`authorization`, `cookie`) as the source is token
+   * passthrough and needs `allowCredentials`.
+   */
+  fromCaptured?: Readonly<Record<string, string>>;
+  /**
+   * Header name -> template: literal text with `{captured:<header>}`, `{secret:<NAME>}` and
+   * `{principal}` placeholders (`'Bearer {captured:x-user-token}'`). A template with an absent input
+   * yields no header.
+   */
+  template?: Readonly<Record<string, string>>;
+  /**
+   * Header name -> function of the request, sync or async (`(req) => req.user?.id`): identity the host
+   * app's auth established, which the client cannot forge. `undefined` sends no header.
+   */
+  fromRequest?: Readonly<Record<string, HeaderFunction>>;
 }
+
+/** @deprecated Renamed to {@link RouteHeaders} in 0.3.0. */
+export type StaticHeaders = RouteHeaders;
+
+/** Computes a header value from the request; `undefined` (or an empty string) sends no header. */
+export type HeaderFunction = (req: IncomingMessage) => string | undefined | PromiseLike<string | undefined>;
+
+/** One request that relayed a credential header (see `audit`): names and sources, never a value. */
+export interface CredentialAuditEvent {
+  /** The route's target, without its query. */
+  readonly route: string;
+  readonly method: string;
+  /** The 2026-07-28 `Mcp-Method` header or undefined. */
+  readonly mcpMethod: string | undefined;
+  readonly headers: readonly { readonly name: string; readonly source: CredentialSourceKind }[];
+}
+
+/** Where a relayed credential came from. */
+export type CredentialSourceKind = 'captured' | 'renamed' | 'template' | 'request' | 'static' | 'secret';
 
 /** Options of {@link mcpProxy}. */
 export interface McpProxyOptions {
@@ -46,8 +86,23 @@ export interface McpProxyOptions {
    * and `cookie` unless `allowCredentials` is set.
    */
   passthrough?: readonly string[];
-  /** Static headers for this backend; they win over a captured header of the same name. */
-  headers?: StaticHeaders;
+  /** Headers this route sets itself (static, secret, renamed, templated, computed); they win over a captured header of the same name. */
+  headers?: RouteHeaders;
+  /**
+   * The authenticated identity behind a request, set by the host app's auth middleware (for example
+   * `(req) => req.user?.id`), for `{principal}` in `headers.template`. Default: `session.principal`.
+   */
+  principal?(req: IncomingMessage): string | undefined;
+  /**
+   * Outgoing header names every request must carry (captured, renamed, templated, computed or static);
+   * a request without one gets 400 `missing_required_header` instead of going out without it.
+   */
+  required?: readonly string[];
+  /**
+   * Called for each request that relays a credential header (`authorization` or `cookie`, whatever
+   * its source), with the route, the names and their sources, never a value. A throw is logged.
+   */
+  audit?(event: CredentialAuditEvent): void;
   /** Where `headers.fromSecret` values come from. @default envSecrets() */
   secrets?: SecretProvider;
   /**

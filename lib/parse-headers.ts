@@ -33,7 +33,7 @@ export function parseNameList(names: readonly string[], option: string, allowCre
 }
 
 /** Name rules shared by every list and map; returns the lower-case name. */
-function checkName(raw: string, path: string): string {
+export function checkName(raw: string, path: string): string {
   const invalid = invalidNameReason(raw);
   if (invalid) throw new HeaderConfigError('ERR_INVALID_HEADER_NAME', path, invalid);
   const name = raw.toLowerCase();

@@ -9,6 +9,7 @@ import { CREDENTIAL_HEADERS, DEFAULT_MAX_VALUE_LENGTH, HOP_BY_HOP_HEADERS, inval
 import { resolveLogger, type RelayLogger } from './logger.js';
 import { captureSchema, isRecord, proxySchema, validateShape } from './option-shapes.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED_HEADERS } from './options.js';
+import { parseRouteHeaders } from './parse-route-headers.js';
 import { parseSessionOptions } from './parse-session.js';
 import { parseRebindingGuard } from './rebinding-guard.js';
 import { RESPONSE_HEADERS, type ResponsePolicy } from './response-headers.js';
@@ -57,18 +58,10 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     const name = parseStaticName(key, path, seen);
     fromSecret.push({ name, secret: parseSecretName(secret, path), path });
   }
-  for (const header of fromSecret) resolveAtStartup(header, secrets, maxValueLength, logger);
-
-  for (const name of passthrough ?? []) {
-    const staticPath = seen.get(name);
-    if (staticPath) {
-      throw new HeaderConfigError(
-        'ERR_HEADER_OVERLAP',
-        staticPath,
-        `"${name}" is also listed in passthrough; a header is either forwarded from the caller or set statically, remove it from one list`,
-      );
-    }
-  }
+  const session = parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`);
+  const principal = parsed.principal ?? (session.mode === 'request' ? undefined : session.principal);
+  const { templateSecrets, ...dynamic } = parseRouteHeaders(parsed, { allowCredentials, seen, passthrough, principal });
+  for (const header of [...fromSecret, ...templateSecrets]) resolveAtStartup(header, secrets, maxValueLength, logger);
 
   return Object.freeze({
     ...target,
@@ -76,6 +69,8 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     allowCredentials,
     plaintext,
     fromSecret: Object.freeze(fromSecret),
+    templateSecrets: Object.freeze(templateSecrets),
+    ...dynamic,
     secrets,
     connectTimeout: parsed.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     responseTimeout: parsed.responseTimeout ?? DEFAULT_RESPONSE_TIMEOUT_MS,
@@ -83,7 +78,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     response: parseResponseHeaders(parsed.responseHeaders, fromSecret),
     maxValueLength,
     logger,
-    session: parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`),
+    session,
   });
 }
 

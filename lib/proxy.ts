@@ -8,10 +8,10 @@ import type { EventEmitter } from 'node:events';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
-import { replayBody } from './body-replay.js';
 import { reject, sendRejection, type Rejection } from './rejection.js';
-import { buildOutgoingHeaders, checkRequest, readSecrets } from './forwarding-policy.js';
-import { getForwardedHeaders } from './capture.js';
+import { getForwardedHeaders, type ForwardedHeaders } from './capture.js';
+import { prepareOutgoing, type Preparation } from './outgoing-request.js';
+import { checkRequest } from './request-checks.js';
 import { upstreamPath } from './upstream-path.js';
 import type { McpProxyOptions, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
@@ -141,19 +141,19 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     fail(req, res, { ...reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response'), detail });
   };
 
-  /** Hands a request that passed every check to http-proxy-middleware, with the headers its backend receives. */
-  const forward = (req: IncomingMessage, res: ServerResponse, admission: Admitted | undefined): void => {
-    const body = replayBody(req);
-    if (body === 'lost') {
-      return fail(req, res, reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
-    }
-    const secrets = readSecrets(config);
-    if (!secrets.ok) return fail(req, res, secrets.rejection);
-    const sources = { sent: req.headers, captured: getForwardedHeaders(req), session: admission?.headers, secrets: secrets.values, replayedLength: body?.length };
-    const outgoing = buildOutgoingHeaders(sources, config);
-    const state = new RelayRequest(req, res, { body, session: admission?.ticket, secrets: secrets.values }, config, fail);
+  /** Prepares what the backend receives (possibly asynchronously), then hands the request to http-proxy-middleware. */
+  const forward = (req: IncomingMessage, res: ServerResponse, captured: ForwardedHeaders, admission: Admitted | undefined): void => {
+    const prepared = prepareOutgoing(req, config, captured, admission);
+    if (!(prepared instanceof Promise)) return send(req, res, prepared);
+    prepared.then((result) => send(req, res, result)).catch((err: unknown) => unexpected(res, err));
+  };
+
+  const send = (req: IncomingMessage, res: ServerResponse, prepared: Preparation): void => {
+    if (!prepared.ok) return fail(req, res, prepared.rejection);
+    if (res.destroyed || res.writableEnded) return; // the client left while a computed header was awaited
+    const state = new RelayRequest(req, res, prepared.parts, config, fail);
     states.set(req, state);
-    setHeaders(req, outgoing);
+    setHeaders(req, prepared.outgoing);
     proxy(req, res, (err) => {
       state.stopTimer();
       if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
@@ -164,10 +164,10 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   };
 
   /** Continues after the session check, which a shared store may answer asynchronously. */
-  const admitted = (req: IncomingMessage, res: ServerResponse, admission: Admission): void => {
+  const admitted = (req: IncomingMessage, res: ServerResponse, captured: ForwardedHeaders, admission: Admission): void => {
     if (!admission.ok) return fail(req, res, admission.rejection);
     if (res.destroyed || res.writableEnded) return; // the client left while the store answered
-    forward(req, res, admission);
+    forward(req, res, captured, admission);
   };
 
   const unexpected = (res: ServerResponse, err: unknown): void => {
@@ -179,12 +179,13 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   return function mcpProxyMiddleware(req, res) {
     try {
       makeRoomForCloseListener(req, servers);
-      const refusal = checkRequest(req, config);
+      const captured = getForwardedHeaders(req);
+      const refusal = checkRequest(req, config, captured);
       if (refusal) return fail(req, res, refusal);
-      if (!sessions) return forward(req, res, undefined);
+      if (!sessions) return forward(req, res, captured, undefined);
       const admission = sessions.admit(req);
-      if (!(admission instanceof Promise)) return admitted(req, res, admission);
-      admission.then((result) => admitted(req, res, result)).catch((err: unknown) => unexpected(res, err));
+      if (!(admission instanceof Promise)) return admitted(req, res, captured, admission);
+      admission.then((result) => admitted(req, res, captured, result)).catch((err: unknown) => unexpected(res, err));
     } catch (err) {
       unexpected(res, err);
     }

@@ -26,6 +26,8 @@ export type RejectReason =
   | 'backend_bad_response'
   | 'backend_timeout'
   | 'secret_unavailable'
+  | 'computed_header_failed'
+  | 'missing_required_header'
   | 'invalid_session_id'
   | 'session_not_found'
   | 'session_limit'

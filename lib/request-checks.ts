@@ -1,5 +1,6 @@
 /**
- * Structural checks on the incoming request that Node's parser lets through but a proxy must not:
+ * The refusals before anything else (steps a–c of forwarding-policy.ts). Structural checks on the
+ * incoming request that Node's parser lets through but a proxy must not:
  * a method MCP does not use, a header block so large Node silently dropped fields from
  * `req.headers`, duplicate `Host`, a request target that is not a plain path, and a body on a
  * request that has none in MCP.
@@ -9,6 +10,11 @@
  * what it did.
  */
 import type { IncomingMessage } from 'node:http';
+import type { ForwardedHeaders } from './capture.js';
+import type { ProxyConfig } from './config.js';
+import { usesCaptured } from './forwarding-policy.js';
+import { CONNECTION_OPTIONS, CREDENTIAL_HEADERS, PROTOCOL_LISTS, connectionTokens, displayName, invalidValueReason, isProtocolHeader, restrictedReason } from './header-rules.js';
+import { checkRebinding } from './rebinding-guard.js';
 import { reject, type Rejection } from './rejection.js';
 
 /**
@@ -101,4 +107,49 @@ function hasBody(req: IncomingMessage): boolean {
   if (sentLineCount(req, 'transfer-encoding') > 0) return true;
   const [length] = sentLines(req, 'content-length');
   return length !== undefined && Number(length) !== 0;
+}
+
+/** Steps a–c of the policy (forwarding-policy.ts): a refusal, or undefined when the request may go on. */
+export function checkRequest(req: IncomingMessage, config: ProxyConfig, captured: ForwardedHeaders): Rejection | undefined {
+  return checkRequestShape(req) ?? checkRebinding(req, config.guard) ?? checkProtocolHeaders(req) ?? checkConnection(req, config, captured);
+}
+
+/** Step b. */
+function checkProtocolHeaders(req: IncomingMessage): Rejection | undefined {
+  for (const name of Object.keys(req.headers)) {
+    if (!isProtocolHeader(name)) continue;
+    const value = req.headers[name];
+    if (typeof value !== 'string') continue;
+    // Before the empty check: Node keeps only the first Content-Type line, which may be the empty one.
+    if (!PROTOCOL_LISTS.has(name) && sentLineCount(req, name) > 1) {
+      return reject(400, 'duplicate_header', `Bad request: header ${displayName(name)} was sent more than once`, displayName(name));
+    }
+    // No length limit of ours: Node's header block limit has applied, and a protocol value is the
+    // client's message to the backend (a long tool argument mirrored into Mcp-Param-*).
+    if (invalidValueReason(value, Infinity)) {
+      return reject(400, 'invalid_header_value', `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`, displayName(name));
+    }
+  }
+  return undefined;
+}
+
+/** Step c: a hop that honours `Connection` would delete what we forward or route on. */
+function checkConnection(req: IncomingMessage, config: ProxyConfig, captured: ForwardedHeaders): Rejection | undefined {
+  for (const token of connectionTokens(sentLines(req, 'connection'))) {
+    const forwarded =
+      isProtocolHeader(token) ||
+      CREDENTIAL_HEADERS.has(token) ||
+      (Object.hasOwn(captured, token) && usesCaptured(token, config)) ||
+      (config.passthrough?.has(token) ?? false);
+    const routing = restrictedReason(token) !== undefined && !CONNECTION_OPTIONS.has(token);
+    if (forwarded || routing) {
+      return reject(
+        400,
+        'connection_nominates_forwarded_header',
+        `Bad request: the Connection header nominates ${displayName(token)}, which must reach the backend`,
+        displayName(token),
+      );
+    }
+  }
+  return undefined;
 }

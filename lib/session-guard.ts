@@ -10,7 +10,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
 import { refuse, reject, sessionNotFound, type Checked, type Rejection } from './rejection.js';
-import { takesCaptured, type SessionHeaders } from './forwarding-policy.js';
+import { usesCaptured, type SessionHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './config.js';
 import { isStatelessEra, STATELESS_PROTOCOL_VERSION, usesLegacySse } from './protocol-era.js';
@@ -41,8 +41,6 @@ export class SessionGuard {
   readonly #config: SessionModeConfig;
   readonly #proxy: ProxyConfig;
   readonly #store: GuardedStore<SessionRecord>;
-  /** Names set statically: they win over captured ones, so they are never part of a session's record. */
-  readonly #static: ReadonlySet<string>;
   readonly #digests: SessionDigests;
   /** Sessions per client, so no one client takes the whole `maxSessions`. */
   readonly #shares: ClientShares;
@@ -54,7 +52,6 @@ export class SessionGuard {
   constructor(config: SessionModeConfig, proxy: ProxyConfig) {
     this.#config = config;
     this.#proxy = proxy;
-    this.#static = new Set([...proxy.plaintext.keys(), ...proxy.fromSecret.map((h) => h.name)]);
     this.#digests = new SessionDigests(config.key, config.mode);
     this.#shares = new ClientShares(config.ttl);
     const store =
@@ -213,9 +210,9 @@ export class SessionGuard {
     const captured = getForwardedHeaders(req);
     const out: Record<string, string> = {};
     for (const name of Object.keys(captured)) {
-      if (!takesCaptured(name, this.#proxy) || this.#static.has(name)) continue;
-      // A credential is the caller's to send on every request: pin never keeps one.
-      if (this.#config.mode === 'pin' && CREDENTIAL_HEADERS.has(name)) continue;
+      if (!usesCaptured(name, this.#proxy)) continue;
+      // A credential is the caller's to send on every request: pin never keeps one, nor what becomes one.
+      if (this.#config.mode === 'pin' && (CREDENTIAL_HEADERS.has(name) || this.#proxy.credentialInputs.has(name))) continue;
       out[name] = captured[name]!;
     }
     return Object.freeze(out);

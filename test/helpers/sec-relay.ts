@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
-import type { ForwardedHeaders, RelayMiddleware, SessionOptions } from '../../lib/index.js';
+import type { ForwardedHeaders, McpProxyOptions, RelayMiddleware, RouteHeaders, SessionOptions } from '../../lib/index.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
@@ -81,7 +81,13 @@ export interface SecRelayOptions {
   allowedOrigins?: string[];
   /** mcpProxy's `responseHeaders`: response names forwarded besides the defaults. */
   responseHeaders?: string[];
+  /** mcpProxy's identity options: computed, renamed and templated headers, `required`, `principal`, `audit`. */
+  route?: RouteIdentity;
 }
+
+export type RouteIdentity = Pick<McpProxyOptions, 'required' | 'principal' | 'audit'> & {
+  headers?: Pick<RouteHeaders, 'fromCaptured' | 'template' | 'fromRequest'>;
+};
 
 export type CapturedLogger = ReturnType<typeof captureLogger>;
 
@@ -146,9 +152,11 @@ export async function secRelay(options: SecRelayOptions = {}): Promise<SecRelay>
     proxy = mcpProxy({
       target,
       ...(options.passthrough ? { passthrough: options.passthrough } : {}),
+      ...options.route,
       headers: {
         plaintext: options.plaintext ?? DEFAULT_PLAINTEXT,
         fromSecret: options.fromSecret ?? DEFAULT_FROM_SECRET,
+        ...options.route?.headers,
       },
       secrets: envSecrets(env),
       allowCredentials,
@@ -322,6 +330,8 @@ export interface WirePolicy {
   readonly captured: ReadonlySet<string>;
   /** Static and secret-backed names (lower-case) → the value each must carry when the request arrives. */
   readonly statics: ReadonlyMap<string, () => string | undefined>;
+  /** Names the route computes (renamed, templated, from the request): present at most once, values clean. */
+  readonly dynamic: ReadonlySet<string>;
   /** The `Host` the target implies. */
   readonly host: string;
 }
@@ -342,16 +352,29 @@ const lower = (name: string): string => name.toLowerCase();
 function wirePolicy(options: SecRelayOptions, env: Record<string, string>, host: string): WirePolicy {
   const allow = (options.capture ?? true) ? (options.allow ?? DEFAULT_ALLOW).map(lower) : [];
   const passthrough = options.passthrough?.map(lower);
-  const takes = (name: string): boolean => (passthrough ? passthrough.includes(name) : !!options.allowCredentials || !CREDENTIAL_NAMES.has(name));
+  const route = options.route?.headers ?? {};
+  // Names the route sets itself, and captured names it reads into them: never forwarded as captured.
+  const dynamic = new Set([route.fromCaptured, route.template, route.fromRequest].flatMap((map) => Object.keys(map ?? {})).map(lower));
+  const inputs = new Set([
+    ...Object.values(route.fromCaptured ?? {}).map(lower),
+    ...Object.values(route.template ?? {}).flatMap((t) => [...t.matchAll(/\{captured:([^}]+)\}/g)].map((m) => lower(m[1]!))),
+  ]);
+  const takes = (name: string): boolean =>
+    !dynamic.has(name) && !inputs.has(name) && (passthrough ? passthrough.includes(name) : !!options.allowCredentials || !CREDENTIAL_NAMES.has(name));
   const statics = new Map<string, () => string | undefined>();
   for (const [name, value] of Object.entries(options.plaintext ?? DEFAULT_PLAINTEXT)) statics.set(lower(name), () => value);
   for (const [name, secret] of Object.entries(options.fromSecret ?? DEFAULT_FROM_SECRET)) statics.set(lower(name), () => env[secret]);
-  return { captured: new Set(allow.filter(takes)), statics, host };
+  return { captured: new Set(allow.filter(takes)), statics, dynamic, host };
 }
 
 function mayForward(name: string, policy: WirePolicy): boolean {
   return (
-    PROTOCOL_NAMES.has(name) || name.startsWith('mcp-param-') || TRANSPORT_NAMES.has(name) || policy.captured.has(name) || policy.statics.has(name)
+    PROTOCOL_NAMES.has(name) ||
+    name.startsWith('mcp-param-') ||
+    TRANSPORT_NAMES.has(name) ||
+    policy.captured.has(name) ||
+    policy.statics.has(name) ||
+    policy.dynamic.has(name)
   );
 }
 

@@ -35,7 +35,7 @@ import {
 
 /** A11's bare routes: no captured headers, one static header, Host from the target. */
 function staticOnlyPolicy(port: number): WirePolicy {
-  return { captured: new Set(), statics: new Map([['x-static', () => STATIC_VALUE]]), host: `127.0.0.1:${port}` };
+  return { captured: new Set(), statics: new Map([['x-static', () => STATIC_VALUE]]), dynamic: new Set(), host: `127.0.0.1:${port}` };
 }
 
 describe('A: header-name attacks', () => {

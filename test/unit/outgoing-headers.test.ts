@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { envSecrets, type McpProxyOptions } from '../../lib/index.js';
-import { buildOutgoingHeaders, readSecrets, type OutgoingSources } from '../../lib/forwarding-policy.js';
+import { buildOutgoingHeaders, readSecrets, withPinned, type OutgoingSources } from '../../lib/forwarding-policy.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
@@ -30,7 +30,7 @@ interface Row {
   readonly sent?: IncomingHttpHeaders;
   readonly captured?: Record<string, string>;
   readonly route?: Omit<McpProxyOptions, 'target'>;
-  readonly sources?: Partial<Pick<OutgoingSources, 'session' | 'replayedLength'>>;
+  readonly sources?: Partial<Pick<OutgoingSources, 'session' | 'replayedLength' | 'dynamic'>>;
   /** The whole outgoing set: every name not listed here must be absent. */
   readonly expected: Record<string, string>;
 }
@@ -89,19 +89,45 @@ const rows: Row[] = [
     expected: { ...FRAMED, 'x-tenant': 't' },
   },
   {
-    name: '5: pin fills what the request omitted, never what it sent',
+    name: '4: pin fills what the request omitted, never what it sent',
     captured: { 'x-tenant': 'sent-now' },
     sources: { session: { pinned: { 'x-tenant': 'pinned', 'x-mcp-api-key': 'pinned-key' } } },
     expected: { ...FRAMED, 'x-tenant': 'sent-now', 'x-mcp-api-key': 'pinned-key' },
   },
   {
-    name: '6: static plaintext wins over a captured header of the same name',
+    name: '4, 5: a renamed captured header goes out under its new name only',
+    captured: { 'x-upstream-authorization': 'Bearer backend-token', 'x-tenant': 't' },
+    route: { headers: { fromCaptured: { Authorization: 'x-upstream-authorization' } } },
+    expected: { ...FRAMED, authorization: 'Bearer backend-token', 'x-tenant': 't' },
+  },
+  {
+    name: '5: a rename whose captured header is absent sets nothing, and the client copy of the target never passes',
+    captured: { authorization: 'Bearer client-copy' },
+    route: { allowCredentials: true, headers: { fromCaptured: { Authorization: 'x-upstream-authorization' } } },
+    expected: FRAMED,
+  },
+  {
+    name: '4, 6: a templated or computed name: the computed value, never the client copy; the template input is not forwarded',
+    captured: { 'x-user-token': 'tok', 'x-user-id': 'forged', 'x-tenant': 't' },
+    route: { headers: { template: { 'X-Figma-Token': 'Bearer {captured:x-user-token}' }, fromRequest: { 'X-User-Id': () => 'alice' } } },
+    sources: { dynamic: { 'x-figma-token': 'Bearer tok', 'x-user-id': 'alice' } },
+    expected: { ...FRAMED, 'x-figma-token': 'Bearer tok', 'x-user-id': 'alice', 'x-tenant': 't' },
+  },
+  {
+    name: '6: a computed header that yields nothing: no header, and still not the client copy',
+    captured: { 'x-user-id': 'forged' },
+    route: { headers: { fromRequest: { 'X-User-Id': () => undefined } } },
+    sources: { dynamic: {} },
+    expected: FRAMED,
+  },
+  {
+    name: '7: static plaintext wins over a captured header of the same name',
     captured: { 'x-mcp-toolsets': 'all' },
     route: { headers: { plaintext: { 'X-MCP-Toolsets': 'projects' } } },
     expected: { ...FRAMED, 'x-mcp-toolsets': 'projects' },
   },
   {
-    name: '6: a secret wins over plaintext, pinned and captured values',
+    name: '7: a secret wins over pinned and captured values',
     captured: { 'x-api-key': 'client' },
     route: { headers: { plaintext: { 'X-Static': 's' }, fromSecret: { 'X-Api-Key': 'API_KEY' } } },
     sources: { session: { pinned: { 'x-api-key': 'pinned' } } },
@@ -115,7 +141,8 @@ describe('buildOutgoingHeaders: the ordered list', () => {
       const config = parseProxyOptions({ target: TARGET, secrets: envSecrets({ API_KEY: 'secret-value' }), ...row.route });
       const secrets = readSecrets(config);
       assert.ok(secrets.ok);
-      const sources: OutgoingSources = { sent: row.sent ?? POST, captured: row.captured ?? {}, secrets: secrets.values, ...row.sources };
+      const captured = withPinned(row.captured ?? {}, row.sources?.session);
+      const sources: OutgoingSources = { sent: row.sent ?? POST, captured, secrets: secrets.values, ...row.sources };
       assert.deepEqual(buildOutgoingHeaders(sources, config), row.expected);
     });
   }
