@@ -17,6 +17,7 @@ import type { ForwardedHeaders, RelayMiddleware, SessionOptions } from '../../li
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
+import { SENTINEL } from './sentinel.js';
 import {
   answerOk,
   recordingBackend,
@@ -27,7 +28,7 @@ import {
 } from './recording-backend.js';
 
 /** Every sentinel starts with this; no response, log line or error may ever contain it. */
-export const SENTINEL = 'S3NT1NEL';
+export { SENTINEL };
 export const SENTINEL_KEY = `${SENTINEL}-apikey-7f3a9c`;
 export const SENTINEL_TENANT = `${SENTINEL}-tenant-41d2e0`;
 export const SENTINEL_SECRET = `${SENTINEL}-secret-b8e6d0`;

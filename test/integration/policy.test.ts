@@ -15,6 +15,7 @@ import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordedRequest, type RecordingBackend } from '../helpers/recording-backend.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Raw requests call the gateway by name, fetch and supertest by address; the Origin they send (to be dropped) is a web client's. */
 const BY_NAME = { allowedHosts: ['gateway.example', '127.0.0.1'], allowedOrigins: ['http://web.example'] };
@@ -530,7 +531,7 @@ describe('forwarding policy: the host app sees the client headers again', () => 
   it('a res.on("finish") handler after the proxy sees the client\'s original req.headers, not the outgoing set with the secret', async () => {
     await send(relay, backend, fullPost('/gh'));
     const entry = snapshots.at(-1)!;
-    for (let i = 0; i < 100 && entry.atFinish === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => entry.atFinish !== undefined, 'the finish handler to run', 1000);
     assert.ok(entry.atFinish, 'finish fired');
     assert.deepEqual(entry.atFinish, entry.before);
     assert.equal(entry.atFinish.host, 'gateway.example');

@@ -20,18 +20,19 @@ import {
   fileSecrets,
   mcpProxy,
   type CaptureHeadersOptions,
-  type HeaderConfigErrorCode,
   type McpProxyOptions,
   type SecretProvider,
 } from '../../lib/index.js';
 import { HOP_BY_HOP_HEADERS, PROTOCOL_HEADERS } from '../../lib/header-rules.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { errorViews, expectConfigError } from '../helpers/config-errors.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
 import { assertRefusal, wireText, wireValues } from '../helpers/sec-relay.js';
+import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
 
-const SENTINEL = 'S3NT1NEL-cconfig-91d4e7';
+const SENTINEL = `${SENTINEL_PREFIX}-cconfig-91d4e7`;
 const TARGET = 'http://127.0.0.1:9/mcp';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LIB_INDEX = new URL('../../lib/index.ts', import.meta.url).href;
@@ -83,38 +84,6 @@ function casings(name: string): string[] {
     .map((part) => (part ? part[0]!.toUpperCase() + part.slice(1) : part))
     .join('-');
   return [...new Set([name, name.toUpperCase(), mixed])];
-}
-
-/** Every textual view of an error a log pipeline might produce. */
-function errorViews(error: unknown): string[] {
-  const e = error as Error;
-  return [
-    e.message,
-    String(e.stack),
-    String(error),
-    JSON.stringify(error),
-    inspect(error),
-    inspect(error, { showHidden: true, depth: Infinity }),
-    (error as HeaderConfigError).rule ?? '',
-    (error as HeaderConfigError).path ?? '',
-  ];
-}
-
-function expectConfigError(fn: () => unknown, code: HeaderConfigErrorCode, errPath?: string): HeaderConfigError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  assert.ok(thrown instanceof HeaderConfigError, `expected a HeaderConfigError (${code}), got ${String(thrown)}`);
-  assert.equal(thrown.code, code, thrown.message);
-  if (errPath !== undefined) {
-    assert.equal(thrown.path, errPath, thrown.message);
-    assert.ok(thrown.message.includes(errPath), thrown.message);
-  }
-  for (const view of errorViews(thrown)) assert.ok(!view.includes(SENTINEL), `error leaks a configured value: ${view}`);
-  return thrown;
 }
 
 const proxy = (extra: Record<string, unknown>): unknown =>

@@ -16,7 +16,6 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SessionOptions, SessionTtl } from '../../lib/index.js';
@@ -41,6 +40,7 @@ import {
   type SecRelay,
   type SecRelayOptions,
 } from '../helpers/sec-relay.js';
+import { sleep } from '../helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

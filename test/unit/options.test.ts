@@ -2,41 +2,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import express from 'express';
 import {
-  HeaderConfigError,
   captureHeaders,
   envSecrets,
   getForwardedHeaders,
   mcpProxy,
   type CaptureHeadersOptions,
-  type HeaderConfigErrorCode,
   type McpProxyOptions,
 } from '../../lib/index.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { expectConfigError } from '../helpers/config-errors.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
-const SENTINEL = 'S3NT1NEL-options-7f3a9c';
-
-/** Runs `fn`, asserts it throws a HeaderConfigError with this code and path, and returns the error. */
-function expectConfigError(fn: () => unknown, code: HeaderConfigErrorCode, path: string): HeaderConfigError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  assert.ok(thrown instanceof HeaderConfigError, `expected a HeaderConfigError, got ${String(thrown)}`);
-  assert.equal(thrown.name, 'HeaderConfigError');
-  assert.equal(thrown.code, code, thrown.message);
-  assert.equal(thrown.path, path, thrown.message);
-  assert.ok(thrown.message.includes(path), `message names the path: ${thrown.message}`);
-  assert.ok(thrown.message.includes(code), `message names the code: ${thrown.message}`);
-  assert.ok(thrown.rule.length > 0);
-  assert.ok(!thrown.message.includes(SENTINEL), `message leaks a value: ${thrown.message}`);
-  return thrown;
-}
+const SENTINEL = `${SENTINEL_PREFIX}-options-7f3a9c`;
 
 const proxy = (extra: Record<string, unknown>): unknown =>
   mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { replayBody } from '../../lib/body-replay.js';
@@ -8,6 +7,7 @@ import { GATEWAY_ERROR_CODE, reject, sendRejection } from '../../lib/rejection.j
 import { upstreamPath } from '../../lib/upstream-path.js';
 import { targetProblem } from '../../lib/request-checks.js';
 import { listen } from '../helpers/listen.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 /** The config fields upstreamPath uses, derived from a target URL the way mcpProxy derives them. */
 function targetOf(target: string): { targetPath: string; targetSearch: string; fixedQuery: Set<string> } {
@@ -172,28 +172,6 @@ describe('replayBody', () => {
   });
 });
 
-/** Collects every byte the server sends on one raw connection until it closes. */
-function rawExchange(port: number, request: string): Promise<{ raw: string; closedBy: 'end' | 'error' }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`connection not closed within 3000 ms: ${Buffer.concat(chunks).toString('latin1')}`));
-    }, 3000);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('end', () => {
-      clearTimeout(timer);
-      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closedBy: 'end' });
-    });
-    socket.on('error', () => {
-      clearTimeout(timer);
-      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closedBy: 'error' });
-    });
-    socket.write(request);
-  });
-}
-
 describe('sendRejection', () => {
   it('writes status, JSON-RPC body, content-type, exact content-length and no-store', async () => {
     const server = await listen((_req, res) => {
@@ -250,7 +228,8 @@ describe('sendRejection', () => {
       });
     });
     try {
-      const { raw } = await rawExchange(server.port, 'GET /events HTTP/1.1\r\nHost: a\r\n\r\n');
+      const { raw, closedAt } = await rawExchange(server.port, 'GET /events HTTP/1.1\r\nHost: a\r\n\r\n', 3000);
+      assert.notEqual(closedAt, undefined, `connection not closed within 3000 ms: ${raw}`);
       assert.match(raw, /^HTTP\/1\.1 200/);
       assert.match(raw, /data: first/);
       assert.ok(!raw.includes('jsonrpc'), 'no error body appended');

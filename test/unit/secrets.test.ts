@@ -13,17 +13,17 @@ import {
   envSecrets,
   fileSecrets,
   mcpProxy,
-  type HeaderConfigErrorCode,
   type SecretProvider,
 } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { expectConfigError } from '../helpers/config-errors.js';
+import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
+import { sleep } from '../helpers/wait.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
-const SENTINEL = 'S3NT1NEL-secrets-5b2e81';
+const SENTINEL = `${SENTINEL_PREFIX}-secrets-5b2e81`;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LIB_INDEX = new URL('../../lib/index.ts', import.meta.url).href;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function hasMkfifo(): boolean {
   try {
@@ -68,23 +68,6 @@ async function readInChild(dir: string, name: string): Promise<IsolatedResult> {
     killSignal: 'SIGKILL',
   });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as IsolatedResult;
-}
-
-function expectConfigError(fn: () => unknown, code: HeaderConfigErrorCode, errPath: string): HeaderConfigError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  assert.ok(thrown instanceof HeaderConfigError, `expected a HeaderConfigError, got ${String(thrown)}`);
-  assert.equal(thrown.code, code, thrown.message);
-  assert.equal(thrown.path, errPath);
-  assert.ok(thrown.message.includes(errPath), thrown.message);
-  for (const text of [thrown.message, inspect(thrown), JSON.stringify(thrown), String(thrown)]) {
-    assert.ok(!text.includes(SENTINEL), `error leaks the value: ${text}`);
-  }
-  return thrown;
 }
 
 const withSecret = (secrets: SecretProvider, secret = 'API_KEY', extra: Record<string, unknown> = {}): unknown =>
