@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import { after, afterEach, before } from 'node:test';
 import express, { type RequestHandler } from 'express';
 import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
 import type { ForwardedHeaders, RelayMiddleware, SessionOptions } from '../../lib/index.js';
@@ -206,6 +207,29 @@ export async function withRelay(options: SecRelayOptions, fn: (relay: SecRelay) 
   }
 }
 
+/**
+ * One gateway for every test of the enclosing describe, for cases of one or a few requests each:
+ * started in before(), closed in after(). After each test the wire problems found during it are
+ * taken and must be none (what `withRelay` checks at its end). Call it inside describe(); the
+ * returned function gives the running relay.
+ */
+export function sharedRelay(options: SecRelayOptions = {}): () => SecRelay {
+  let relay: SecRelay | undefined;
+  before(async () => {
+    relay = await secRelay(options);
+  });
+  afterEach(() => {
+    if (relay) assert.deepEqual(relay.wireProblems.splice(0), [], 'a request left the relay with wire problems');
+  });
+  after(async () => {
+    await relay?.close();
+  });
+  return () => {
+    assert.ok(relay, 'the shared relay is not running (its before() hook failed?)');
+    return relay;
+  };
+}
+
 export interface GatewayErrorBody {
   jsonrpc: unknown;
   id: unknown;
@@ -309,8 +333,24 @@ export function assertRefusal(
 
 /** Layer R rejection: exact JSON error, nothing forwarded (on a fresh relay), no value leaked. */
 export function assertRejected(relay: SecRelay, res: RawResponse, status: number, reason: string, header?: string, values: string[] = []): void {
+  assertRejectedSince(0, relay, res, status, reason, header, values);
+}
+
+/**
+ * `assertRejected` on a relay that has served requests before (a `sharedRelay`): nothing forwarded
+ * since the backend had `forwardedBefore` requests.
+ */
+export function assertRejectedSince(
+  forwardedBefore: number,
+  relay: SecRelay,
+  res: RawResponse,
+  status: number,
+  reason: string,
+  header?: string,
+  values: string[] = [],
+): void {
   assertRefusal(res, relay, status, reason, header, values);
-  assert.equal(relay.backend.requests.length, 0, 'a rejected request must not reach the backend');
+  assert.equal(relay.backend.requests.length, forwardedBefore, 'a rejected request must not reach the backend');
 }
 
 /* ------------------------------------------------------------------------------------------------ */
