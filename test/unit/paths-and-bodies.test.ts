@@ -52,9 +52,11 @@ describe('upstreamPath', () => {
     });
   }
 
-  it('the mount root never gains a trailing slash', () => {
-    for (const url of ['/', '', '/?a=b']) assert.doesNotMatch(upstreamPath(url, targetOf('http://b/mcp')), /\/mcp\//);
-  });
+  for (const url of ['/', '', '/?a=b']) {
+    it(`the mount root never gains a trailing slash: ${JSON.stringify(url)} under http://b/mcp`, () => {
+      assert.doesNotMatch(upstreamPath(url, targetOf('http://b/mcp')), /\/mcp\//);
+    });
+  }
 
   it('names each client parameter it drops', () => {
     const dropped: string[] = [];
@@ -130,12 +132,12 @@ describe('replayBody', () => {
     assert.equal(replayBody(fake({ readableEnded: true, headers, body: { a: ['x', { y: 'z' }] } })), 'lost');
   });
 
-  it('an object under a type that is not JSON or a form is lost (never guessed)', () => {
-    for (const type of ['text/plain', 'application/jsonp', 'application/xml', '']) {
+  for (const type of ['text/plain', 'application/jsonp', 'application/xml', '']) {
+    it(`an object under ${JSON.stringify(type)}, not JSON or a form, is lost (never guessed)`, () => {
       const out = replayBody(fake({ readableEnded: true, headers: { 'content-type': type, 'content-length': '5' }, body: { a: 1 } }));
-      assert.equal(out, 'lost', type);
-    }
-  });
+      assert.equal(out, 'lost');
+    });
+  }
 
   it('a consumed stream with nothing parsed is lost', () => {
     assert.equal(replayBody(fake({ readableEnded: true, headers: { 'content-type': 'application/json', 'content-length': '5' } })), 'lost');

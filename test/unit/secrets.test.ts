@@ -17,6 +17,7 @@ import {
 } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { expectConfigError } from '../helpers/config-errors.js';
+import { label } from '../helpers/labels.js';
 import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -96,11 +97,13 @@ describe('envSecrets', () => {
     assert.equal(provider.description, 'environment variable');
   });
 
-  it('own properties only: "toString", "constructor", "__proto__", "hasOwnProperty" are missing, inherited values ignored', () => {
-    const provider = envSecrets({ API_KEY: 'v' });
-    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
-      assert.equal(provider.read(name), undefined, name);
-    }
+  for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    it(`own properties only: "${name}" is missing`, () => {
+      assert.equal(envSecrets({ API_KEY: 'v' }).read(name), undefined);
+    });
+  }
+
+  it('own properties only: inherited values are ignored, in a custom record and in process.env', () => {
     const inherited = envSecrets(Object.create({ INHERITED: 'from-prototype' }) as NodeJS.ProcessEnv);
     assert.equal(inherited.read('INHERITED'), undefined);
     assert.equal(envSecrets().read('toString'), undefined);
@@ -131,13 +134,20 @@ describe('envSecrets', () => {
 });
 
 describe('fileSecrets', () => {
-  it('rejects a bad dir or refreshInterval at creation', () => {
-    const configError = (e: unknown) => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION';
+  const configError = (e: unknown): boolean => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION';
+
+  it('rejects a bad dir at creation', () => {
     assert.throws(() => fileSecrets(''), configError);
     assert.throws(() => fileSecrets(1 as unknown as string), configError);
-    for (const bad of [-1, NaN, Infinity, '30']) {
-      assert.throws(() => fileSecrets(dir, { refreshInterval: bad as number }), configError, String(bad));
-    }
+  });
+
+  for (const bad of [-1, NaN, Infinity, '30']) {
+    it(`rejects refreshInterval ${label(bad)} at creation`, () => {
+      assert.throws(() => fileSecrets(dir, { refreshInterval: bad as number }), configError);
+    });
+  }
+
+  it('accepts refreshInterval 0', () => {
     assert.doesNotThrow(() => fileSecrets(dir, { refreshInterval: 0 }));
   });
 
@@ -259,27 +269,49 @@ describe('fileSecrets', () => {
     assert.equal(fileSecrets(dir).read(name), 'changed-value');
   });
 
-  it('names with "/" or ".." (or a leading dot/dash) are refused, and nothing outside the dir is read', () => {
-    const outsideName = `outside-${path.basename(dir)}`;
-    const outside = path.join(path.dirname(dir), outsideName);
-    fs.writeFileSync(outside, SENTINEL);
-    try {
-      const provider = fileSecrets(dir);
-      for (const name of [`../${outsideName}`, '..', 'a/b', '/etc/passwd', '.hidden', '-x', '', 'a\\b', 'a\0b']) {
-        assert.throws(() => provider.read(name), (e: unknown) => e instanceof SecretReadError && !e.message.includes(SENTINEL), JSON.stringify(name));
-      }
-    } finally {
-      fs.rmSync(outside, { force: true });
+  describe('names with "/" or ".." (or a leading dot/dash) are refused, and nothing outside the dir is read', () => {
+    /** A file holding the sentinel next to the secrets dir, which `../<name>` would reach. */
+    let outsideName = '';
+    before(() => {
+      outsideName = `outside-${path.basename(dir)}`;
+      fs.writeFileSync(path.join(path.dirname(dir), outsideName), SENTINEL);
+    });
+    after(() => {
+      fs.rmSync(path.join(path.dirname(dir), outsideName), { force: true });
+    });
+    /** Stands for `../<outsideName>`, known only once before() has run. */
+    const OUTSIDE = '../outside-<dir name>';
+    for (const name of [OUTSIDE, '..', 'a/b', '/etc/passwd', '.hidden', '-x', '', 'a\\b', 'a\0b']) {
+      it(`the name ${label(name)} is refused with a SecretReadError that does not hold the value`, () => {
+        const read = name === OUTSIDE ? `../${outsideName}` : name;
+        assert.ok(fs.existsSync(path.join(dir, '..', outsideName)), 'precondition: the outside file exists');
+        assert.throws(() => fileSecrets(dir).read(read), (e: unknown) => e instanceof SecretReadError && !e.message.includes(SENTINEL));
+      });
     }
   });
 
-  it('H2: util.inspect, JSON.stringify and String of a provider show only its description, even after reads', () => {
-    const fileName = secretFile(SENTINEL);
-    const file = fileSecrets(dir);
-    assert.equal(file.read(fileName), SENTINEL);
-    const env = envSecrets({ API_KEY: SENTINEL });
-    assert.equal(env.read('API_KEY'), SENTINEL);
-    for (const provider of [file, env]) {
+  /** A provider of each kind that has read the sentinel, so it holds the value. */
+  const providersAfterRead: [string, () => SecretProvider][] = [
+    [
+      'fileSecrets',
+      () => {
+        const file = fileSecrets(dir);
+        assert.equal(file.read(secretFile(SENTINEL)), SENTINEL);
+        return file;
+      },
+    ],
+    [
+      'envSecrets',
+      () => {
+        const env = envSecrets({ API_KEY: SENTINEL });
+        assert.equal(env.read('API_KEY'), SENTINEL);
+        return env;
+      },
+    ],
+  ];
+  for (const [kind, build] of providersAfterRead) {
+    it(`H2: util.inspect, JSON.stringify and String of a ${kind} provider show only its description, even after reads`, () => {
+      const provider = build();
       const expected = `SecretProvider(${provider.description})`;
       assert.equal(inspect(provider), expected);
       assert.equal(String(provider as unknown), expected);
@@ -292,8 +324,8 @@ describe('fileSecrets', () => {
         JSON.stringify({ config: { secrets: provider } }),
       ];
       for (const view of views) assert.ok(!view.includes(SENTINEL), view);
-    }
-  });
+    });
+  }
 });
 
 describe('mcpProxy with fromSecret through these providers', () => {
@@ -379,12 +411,19 @@ describe('mcpProxy with fromSecret through these providers', () => {
     assert.doesNotMatch(err.message, /vault\)|API_KEY/);
   });
 
-  it('a custom provider returning a non-string is refused without stringifying it', () => {
-    for (const value of [12345, { toString: () => SENTINEL }, [SENTINEL], null, true]) {
-      const provider: SecretProvider = { description: 'custom', read: () => value as unknown as string };
+  const nonStrings: [string, unknown][] = [
+    ['a number', 12345],
+    ['an object whose toString gives the value', { toString: () => SENTINEL }],
+    ['an array holding the value', [SENTINEL]],
+    ['null', null],
+    ['true', true],
+  ];
+  for (const [what, value] of nonStrings) {
+    it(`a custom provider returning ${what} is refused without stringifying it`, () => {
+      const provider: SecretProvider = { description: 'custom', read: () => value as string };
       expectConfigError(() => withSecret(provider), 'ERR_SECRET_INVALID', errPath);
-    }
-  });
+    });
+  }
 
   it('the startup log of a route with secrets names headers, never values', () => {
     const log = captureLogger();
