@@ -19,6 +19,7 @@ import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
 import { SENTINEL } from './sentinel.js';
+import { CREDENTIAL_NAMES as SPEC_CREDENTIAL_NAMES, PROTOCOL_NAMES as SPEC_PROTOCOL_NAMES } from './spec-names.js';
 import {
   answerOk,
   recordingBackend,
@@ -367,11 +368,11 @@ export interface WirePolicy {
   readonly host: string;
 }
 
-/** The MCP protocol headers docs/security.md lists, written out here rather than imported from lib/. */
-const PROTOCOL_NAMES = new Set(['content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name']);
+/** The MCP protocol headers docs/security.md lists (spec-names.ts: written out, not imported from lib/). */
+const PROTOCOL_NAMES = new Set(SPEC_PROTOCOL_NAMES);
 /** Set by the relay, the engine or Node's client; checked for their values below. */
 const TRANSPORT_NAMES = new Set(['host', 'connection', 'content-length', 'transfer-encoding']);
-const CREDENTIAL_NAMES = new Set(['authorization', 'cookie']);
+const CREDENTIAL_NAMES = new Set(SPEC_CREDENTIAL_NAMES);
 /** RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** As sent after the colon: one SP, then visible ASCII with interior SP/HTAB only (no CR, LF, NUL, obs-text). */
