@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { mcpProxy } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { h2Request } from '../helpers/h2-client.js';
 import { listen } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend } from '../helpers/recording-backend.js';
@@ -279,18 +280,7 @@ describe('A: header-name attacks', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
-      const stream = client.request({ ':method': 'GET', ':path': '/x?y=1', ':authority': 'evil.example', 'x-mcp-api-key': SENTINEL_KEY });
-      const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        let status = 0;
-        let body = '';
-        stream.on('response', (h) => {
-          status = Number(h[':status']);
-        });
-        stream.setEncoding('utf8');
-        stream.on('data', (c: string) => (body += c));
-        stream.on('end', () => resolve({ status, body }));
-        stream.on('error', reject);
-      });
+      const result = await h2Request(client, { ':method': 'GET', ':path': '/x?y=1', ':authority': 'evil.example', 'x-mcp-api-key': SENTINEL_KEY });
       for (const got of backend.requests) {
         assert.ok(!wireNames(got).some((n) => n.startsWith(':')), `pseudo-header forwarded: ${wireText(got)}`);
         assert.ok(!wireText(got).includes('evil.example'), 'the client :authority became a header');

@@ -22,7 +22,7 @@ import type { SessionOptions, SessionTtl } from '../../lib/index.js';
 import type { LogLine } from '../helpers/capture-logger.js';
 import type { RecordedRequest, Responder } from '../helpers/recording-backend.js';
 import { scaled } from '../helpers/scale.js';
-import { assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open as openSession, PING, type CountingStore } from '../helpers/session-requests.js';
+import { ALICE, ATTACKER_KEY, MALLORY, VICTIM, assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open as openSession, PING, type CountingStore } from '../helpers/session-requests.js';
 import {
   SECRET_ENV_NAME,
   SENTINEL,
@@ -46,11 +46,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 const TAG = /^[0-9a-f]{12}$/;
 
-/** Principals (from the X-User header, which is never forwarded) and captured values all carry the sentinel. */
-const ALICE = `${SENTINEL}-user-alice`;
-const MALLORY = `${SENTINEL}-user-mallory`;
-const ATTACKER_KEY = `${SENTINEL}-apikey-attacker-0000`;
-const VICTIM = [`X-User: ${ALICE}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`];
 
 type Mode = 'bind' | 'pin';
 const MODES: Mode[] = ['bind', 'pin'];

@@ -16,6 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import express from 'express';
 import { captureHeaders, envSecrets, mcpProxy, type McpProxyOptions } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { h2Request } from '../helpers/h2-client.js';
 import { childGateway, type ChildGateway, type ChildOutcome } from '../helpers/i-responses.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { rawBackend, HOLD, OK_JSON } from '../helpers/raw-backend.js';
@@ -240,16 +241,7 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     cleanups.push(() => new Promise<void>((resolve) => client.close(resolve)));
     const get = (): Promise<{ status: number; body: string }> =>
-      new Promise((resolve, reject) => {
-        const stream = client.request({ ':method': 'GET', ':path': '/', ':authority': 'gw.test', 'x-mcp-api-key': SENTINEL_KEY });
-        let status = 0;
-        let body = '';
-        stream.on('response', (h) => (status = Number(h[':status'])));
-        stream.setEncoding('utf8');
-        stream.on('data', (c: string) => (body += c));
-        stream.on('end', () => resolve({ status, body }));
-        stream.on('error', reject);
-      });
+      h2Request(client, { ':method': 'GET', ':path': '/', ':authority': 'gw.test', 'x-mcp-api-key': SENTINEL_KEY });
     for (const status of statuses) {
       const res = await get();
       assert.equal(res.status, 502, `backend status ${status}: ${res.body}`);

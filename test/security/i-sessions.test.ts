@@ -23,7 +23,7 @@ import type { LogLine } from '../helpers/capture-logger.js';
 import { MODERN, McpLike, principalOf, slowWarnLogger } from '../helpers/i-sessions.js';
 import { listen } from '../helpers/listen.js';
 import type { RawResponse } from '../helpers/raw-http.js';
-import { assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open, PING, type CountingStore } from '../helpers/session-requests.js';
+import { ALICE, ATTACKER_KEY, MALLORY, VICTIM, assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open, PING, type CountingStore } from '../helpers/session-requests.js';
 import {
   SENTINEL,
   SENTINEL_KEY,
@@ -37,11 +37,6 @@ import {
   type SecRelay,
 } from '../helpers/sec-relay.js';
 
-/** Principals (X-User, never captured nor forwarded) and captured values all carry the sentinel. */
-const ALICE = `${SENTINEL}-user-alice`;
-const MALLORY = `${SENTINEL}-user-mallory`;
-const ATTACKER_KEY = `${SENTINEL}-apikey-attacker-0000`;
-const VICTIM = [`X-User: ${ALICE}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`];
 
 const TOOLS_LIST = '{"jsonrpc":"2.0","method":"tools/list","id":3}';
 

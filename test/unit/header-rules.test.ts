@@ -15,6 +15,7 @@ import {
   isProtocolHeader,
   restrictedReason,
 } from '../../lib/header-rules.js';
+import { casings } from '../helpers/casings.js';
 
 /**
  * The restricted names as the brief specifies them, written out independently of the implementation
@@ -64,14 +65,6 @@ const SPEC_RESTRICTED = [
 /** Every restricted name: the spec list plus whatever the exported sets hold now (later additions). */
 const ALL_RESTRICTED = [...new Set([...SPEC_RESTRICTED, ...HOP_BY_HOP_HEADERS, ...PROTOCOL_HEADERS])];
 
-function casings(name: string): string[] {
-  const mixed = name
-    .split('-')
-    .map((part) => (part ? part[0]!.toUpperCase() + part.slice(1) : part))
-    .join('-');
-  const alternating = [...name].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join('');
-  return [...new Set([name, name.toUpperCase(), mixed, alternating])];
-}
 
 describe('restrictedReason', () => {
   for (const name of ALL_RESTRICTED) {

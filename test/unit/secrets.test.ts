@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -18,58 +16,12 @@ import {
 import { captureLogger } from '../helpers/capture-logger.js';
 import { expectConfigError } from '../helpers/config-errors.js';
 import { label } from '../helpers/labels.js';
+import { hasMkfifo, secretInChild } from '../helpers/secret-child.js';
 import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
 import { sleep } from '../helpers/wait.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
 const SENTINEL = `${SENTINEL_PREFIX}-secrets-5b2e81`;
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LIB_INDEX = new URL('../../lib/index.ts', import.meta.url).href;
-
-function hasMkfifo(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v mkfifo'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface IsolatedResult {
-  read: { threw: boolean; name?: string; message?: string; ms: number };
-  construct: { threw: boolean; code?: string; path?: string; message?: string; ms: number };
-}
-
-/**
- * Reads `name` from fileSecrets(dir) and builds an mcpProxy with it in a child process, so that a
- * regression that blocks (a FIFO open, an endless /dev/zero read) fails the test on a timeout
- * instead of hanging the whole run.
- */
-async function readInChild(dir: string, name: string): Promise<IsolatedResult> {
-  const script = `
-    const { fileSecrets, mcpProxy } = await import(${JSON.stringify(LIB_INDEX)});
-    const dir = ${JSON.stringify(dir)}, name = ${JSON.stringify(name)};
-    const out = {};
-    let t0 = Date.now();
-    try { fileSecrets(dir).read(name); out.read = { threw: false }; }
-    catch (e) { out.read = { threw: true, name: e.name, message: e.message }; }
-    out.read.ms = Date.now() - t0;
-    t0 = Date.now();
-    try {
-      mcpProxy({ target: 'http://127.0.0.1:9/mcp', headers: { fromSecret: { 'X-Api-Key': name } }, secrets: fileSecrets(dir),
-        logger: { warn() {}, error() {} } });
-      out.construct = { threw: false };
-    } catch (e) { out.construct = { threw: true, code: e.code, path: e.path, message: e.message }; }
-    out.construct.ms = Date.now() - t0;
-    console.log(JSON.stringify(out));
-  `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    timeout: 15_000,
-    killSignal: 'SIGKILL',
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as IsolatedResult;
-}
 
 const withSecret = (secrets: SecretProvider, secret = 'API_KEY', extra: Record<string, unknown> = {}): unknown =>
   mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-Api-Key': secret } }, secrets, logger: captureLogger(), ...extra });
@@ -194,7 +146,7 @@ describe('fileSecrets', () => {
   it('C11: a FIFO throws promptly without hanging (checked in a child process)', { skip: hasMkfifo() ? false : 'mkfifo is not available' }, async () => {
     execFileSync('mkfifo', [path.join(dir, 'A_FIFO')]);
     const started = Date.now();
-    const result = await readInChild(dir, 'A_FIFO');
+    const result = await secretInChild(dir, 'A_FIFO');
     assert.ok(Date.now() - started < 15_000);
     assert.equal(result.read.threw, true);
     assert.equal(result.read.name, 'SecretReadError');
@@ -207,7 +159,7 @@ describe('fileSecrets', () => {
 
   it('C11: /dev/zero behind a symlink named like a secret throws promptly (checked in a child process)', { skip: fs.existsSync('/dev/zero') ? false : 'no /dev/zero' }, async () => {
     fs.symlinkSync('/dev/zero', path.join(dir, 'ZERO_KEY'));
-    const result = await readInChild(dir, 'ZERO_KEY');
+    const result = await secretInChild(dir, 'ZERO_KEY');
     assert.equal(result.read.threw, true);
     assert.equal(result.read.name, 'SecretReadError');
     assert.ok(result.read.ms < 3000, `read took ${result.read.ms} ms`);
