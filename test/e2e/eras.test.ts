@@ -16,7 +16,7 @@ import { listen, type Listening } from '../helpers/listen.js';
 import { BACKEND_KINDS, eraBackend, type BackendKind, type EraBackend } from '../helpers/mcp-eras.js';
 import { CLIENT_KINDS, MODERN_VERSION, eraClient, modernRequest, type ClientKind, type ClientLeg, type EraClient, type RawAnswer, type ToolResult } from '../helpers/mcp-eras-clients.js';
 import { ELICITED, GREETING_TEXT, GREETING_URI, SAMPLED_TEXT } from '../helpers/mcp-eras-features.js';
-import { waitFor, withTimeout } from '../helpers/wait.js';
+import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
 const RELAY_STATIC = { 'x-relay-static': 'set-by-the-relay' } as const;
 const CLIENT_AUTHORIZATION = 'Bearer client-token-must-not-travel';
@@ -190,7 +190,7 @@ async function cancelStep({ client, backend, tag }: Context) {
   if (client.era() === 'legacy') {
     await waitFor(() => notification()?.status !== undefined, 'the answer to notifications/cancelled');
     // The answer was written after the server handled the notification; one turn for the backend's own records.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   } else {
     await waitFor(() => backend.events.of(tag).includes('cancelled'), 'the backend to see the cancel');
   }

@@ -135,46 +135,60 @@ describe('DNS-rebinding guard: the relay keeps the protection a localhost backen
     }
   });
 
-  it('a rebound page\'s Origin (http://evil.example) is refused by the backend directly, and by the relay', async () => {
-    const direct = await post('127.0.0.1', backend.port, '/mcp', { origin: 'http://evil.example' });
-    assert.equal(direct.status, 403, 'control: the backend checks Origin');
-    const r = await relay(target);
-    try {
-      for (const origin of ['http://evil.example', 'null', 'http://localhost.evil.example', 'http://127.0.0.1.evil.example:8080']) {
+  describe('on one guarded route with the loopback defaults', () => {
+    let r: Relay;
+    before(async () => {
+      r = await relay(target);
+    });
+    after(() => r.close());
+
+    /** No warning or error line was logged since the log had `since` lines. */
+    const assertQuietSince = (since: number): void => assert.deepEqual(r.logger.lines.slice(since).filter((l) => l.level !== 'info'), []);
+
+    it("control: a rebound page's Origin (http://evil.example) is refused by the backend directly", async () => {
+      const direct = await post('127.0.0.1', backend.port, '/mcp', { origin: 'http://evil.example' });
+      assert.equal(direct.status, 403, 'control: the backend checks Origin');
+    });
+
+    for (const origin of ['http://evil.example', 'null', 'http://localhost.evil.example', 'http://127.0.0.1.evil.example:8080']) {
+      it(`a rebound page's Origin ${origin} is refused by the relay`, async () => {
         assertRefused(await post('127.0.0.1', r.port, '/mcp', { origin }), 'origin_not_allowed', 'origin', origin);
-      }
-    } finally {
-      await r.close();
+      });
     }
-  });
 
-  it('loopback names and loopback origins pass, on any port, as they do directly', async () => {
-    const r = await relay(target);
-    try {
-      for (const host of [`localhost:${r.port}`, `127.0.0.1:${r.port}`, 'LOCALHOST', '[::1]:1']) {
-        assert.equal((await post('127.0.0.1', r.port, '/mcp', { host })).status, 200, host);
-      }
-      for (const origin of ['http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:3000']) {
-        assert.equal((await post('127.0.0.1', r.port, '/mcp', { origin })).status, 200, origin);
-        assert.equal((await post('127.0.0.1', backend.port, '/mcp', { origin })).status, 200, `control: ${origin} directly`);
-      }
-      assert.deepEqual(r.logger.lines.filter((l) => l.level !== 'info'), []);
-    } finally {
-      await r.close();
+    const loopbackHosts: [string, (port: number) => string][] = [
+      ['localhost:<port>', (port) => `localhost:${port}`],
+      ['127.0.0.1:<port>', (port) => `127.0.0.1:${port}`],
+      ['LOCALHOST', () => 'LOCALHOST'],
+      ['[::1]:1', () => '[::1]:1'],
+    ];
+    for (const [label, host] of loopbackHosts) {
+      it(`the loopback Host ${label} passes, on any port`, async () => {
+        const since = r.logger.lines.length;
+        assert.equal((await post('127.0.0.1', r.port, '/mcp', { host: host(r.port) })).status, 200);
+        assertQuietSince(since);
+      });
     }
-  });
 
-  it('SDK clients of both eras on http://127.0.0.1 work through a guarded route', async () => {
-    const r = await relay(target);
-    try {
-      for (const kind of ['v1', 'v2', 'v2-2026'] as const) {
+    for (const origin of ['http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:3000']) {
+      it(`the loopback Origin ${origin} passes, as it does directly`, async () => {
+        const since = r.logger.lines.length;
+        assert.equal((await post('127.0.0.1', r.port, '/mcp', { origin })).status, 200);
+        assert.equal((await post('127.0.0.1', backend.port, '/mcp', { origin })).status, 200, 'control: directly');
+        assertQuietSince(since);
+      });
+    }
+
+    for (const kind of ['v1', 'v2', 'v2-2026'] as const) {
+      it(`an SDK ${kind} client on http://127.0.0.1 works through the guarded route`, async () => {
         const client = eraClient(kind, `${r.url}/mcp`, {});
         await client.connect();
-        assert.deepEqual(await client.listTools(), ['hello'], kind);
-        await client.close();
-      }
-    } finally {
-      await r.close();
+        try {
+          assert.deepEqual(await client.listTools(), ['hello']);
+        } finally {
+          await client.close();
+        }
+      });
     }
   });
 

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import express from 'express';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -21,7 +20,7 @@ import type { SessionOptions, SessionStore } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { mcpBackend, SESSION_NOT_FOUND_BODY, type McpBackend, type McpBackendOptions } from '../helpers/mcp-backend.js';
-import { waitFor, withTimeout } from '../helpers/wait.js';
+import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 import { SENTINEL } from '../helpers/sec-relay.js';
 
 /** Captured values and user ids all carry the sentinel: none may show up in a log line or a rejection. */

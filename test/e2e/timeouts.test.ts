@@ -17,6 +17,7 @@ import { mcpProxy, type McpProxyOptions } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { MODERN_VERSION, modernRequest } from '../helpers/mcp-eras-clients.js';
+import { sleep } from '../helpers/wait.js';
 
 /** Longer than the 30 s the relay used to allow, as long as real tool calls take. */
 const SILENT_CALL_MS = 35_000;
@@ -26,7 +27,7 @@ async function silentBackend(): Promise<Listening> {
   const handler = createMcpHandler(() => {
     const server = new McpServer({ name: 'silent', version: '1.0.0' });
     server.registerTool('silent', { inputSchema: z.object({ ms: z.number() }) }, async ({ ms }) => {
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await sleep(ms);
       return { content: [{ type: 'text', text: `done after ${ms} ms` }] };
     });
     return server;

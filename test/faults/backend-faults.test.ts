@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { HOLD, rawBackend, type RawBackend, type RawResponder } from '../helpers/raw-backend.js';
 import type { RawResponse } from '../helpers/raw-http.js';
 import { assertNoLeak } from '../helpers/sec-relay.js';
+import { sleep } from '../helpers/wait.js';
 import {
   PING,
   SSE_HEAD,
@@ -135,7 +136,7 @@ describe('backend faults', () => {
     const client = openStream(gw.port, '/mcp');
     await waitForText(client, '\r\n\r\n', 'the stream headers');
     // The timeout bounds the time to response headers only (docs/configuration.md): outlive it.
-    await new Promise((resolve) => setTimeout(resolve, 2 * TIMEOUT_MS));
+    await sleep(2 * TIMEOUT_MS);
     assert.match(client.text(), /^HTTP\/1\.1 200 /);
     assert.equal(client.closedAt(), undefined, 'the quiet stream was closed');
     assert.equal(upstream().closedAt, undefined, 'the upstream request was aborted while the stream was open');

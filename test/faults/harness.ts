@@ -15,7 +15,7 @@ import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 import type { WireRequest } from '../helpers/raw-backend.js';
 import { assertGatewayError, assertNoLeak, SENTINEL_KEY, SENTINEL_SECRET } from '../helpers/sec-relay.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 export { SENTINEL_KEY, SENTINEL_SECRET };
 
@@ -107,7 +107,7 @@ export function faultSuite(): { track: <T extends Closable>(resource: T) => T } 
   afterEach(async () => {
     for (const resource of open.splice(0).reverse()) await resource.close();
     // A rejection is reported a macrotask after the promise settles without a handler.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
     assert.deepEqual(seen.splice(0), [], 'the gateway process raised an uncaught error');
   });
   after(() => {

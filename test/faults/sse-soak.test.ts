@@ -10,7 +10,7 @@ import type http from 'node:http';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { SENTINEL, assertNoLeak } from '../helpers/sec-relay.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 import {
   assertAlive,
   assertBrokenStream,
@@ -152,7 +152,7 @@ async function assertOnlyPooledSockets(gw: FaultGateway, backend: HttpBackend, b
     state = `gateway connections ${gateway}, backend requests in flight ${inFlight()}, backend connections ${upstream}, extra sockets ${extra}`;
     if (gateway === 0 && inFlight() === 0 && extra === upstream && upstream <= 64) return;
     if (Date.now() > deadline) assert.fail(`sockets left behind after every client went away: ${state}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 

@@ -1,28 +1,12 @@
 /**
  * An independent model of the header rules, written from docs/configuration.md and docs/security.md
  * rather than imported from lib/header-rules.ts: if lib's own tables lose a name, the fuzz oracle
- * must still know it. Pure functions over lower-case names.
+ * must still know it. Pure functions over lower-case names; the name lists are test/helpers/spec-names.ts.
  */
 
-/** docs/security.md "Restricted names": hop-by-hop, routing and MCP protocol names (24). */
-export const RESTRICTED_NAMES: readonly string[] = [
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'expect',
-  'host', 'content-length', 'forwarded', 'via', 'x-real-ip',
-  'content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version',
-  'last-event-id', 'mcp-method', 'mcp-name',
-];
+import { CREDENTIAL_NAMES, PROTOCOL_NAMES, RESTRICTED_NAMES, RESTRICTED_PREFIXES } from '../helpers/spec-names.js';
 
-/** docs/security.md: the three restricted families. */
-export const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-', 'mcp-param-'];
-
-/** MCP protocol headers the relay copies from the client on every request (policy step 1). */
-export const PROTOCOL_NAMES: readonly string[] = [
-  'content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version',
-  'last-event-id', 'mcp-method', 'mcp-name',
-];
-
-export const CREDENTIAL_NAMES: readonly string[] = ['authorization', 'cookie'];
+export { CREDENTIAL_NAMES, PROTOCOL_NAMES, RESTRICTED_NAMES, RESTRICTED_PREFIXES };
 
 /** Object.prototype's members (ES2023 plus Annex B) and `prototype`, lower-cased. */
 export const PROTOTYPE_NAMES: readonly string[] = [

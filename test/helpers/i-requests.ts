@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { RequestHandler } from 'express';
-import { withRelay, type SecRelay, type SecRelayOptions } from './sec-relay.js';
+import { sharedRelay, withRelay, type SecRelay, type SecRelayOptions } from './sec-relay.js';
 
 /** The names the I-gateways capture: sec-relay's two and an identity header an auth middleware owns. */
 export const I_ALLOW = ['x-mcp-api-key', 'x-tenant', 'x-user-id'];
@@ -18,6 +18,11 @@ export type IRelayOptions = Pick<SecRelayOptions, 'before' | 'beforeProxy' | 'ta
 /** sec-relay's standard gateway capturing I_ALLOW as well; checks the wire and always closes it. */
 export function withIRelay(options: IRelayOptions, fn: (relay: SecRelay) => Promise<void>): Promise<void> {
   return withRelay({ allow: I_ALLOW, ...options }, fn);
+}
+
+/** The same gateway shared by the tests of the enclosing describe (see sec-relay's `sharedRelay`). */
+export function sharedIRelay(options: IRelayOptions = {}): () => SecRelay {
+  return sharedRelay({ allow: I_ALLOW, ...options });
 }
 
 /** The common request-id middleware: adds a header the client did not send. */

@@ -53,6 +53,42 @@ export function rawRequest(port: number, request: string | Buffer, timeoutMs = 5
   });
 }
 
+export interface RawExchange {
+  /** Every byte the client received, latin1. */
+  raw: string;
+  /** When the server closed the connection, or undefined if it was still open at `waitMs`. */
+  closedAt: number | undefined;
+}
+
+/**
+ * Sends `request` over a fresh TCP connection and collects every byte until the server closes the
+ * connection or `waitMs` passes (then the client closes it and `closedAt` is undefined): for what
+ * rawRequest cannot frame, such as streams and connections the server breaks off. `onData` sees the
+ * bytes received so far after each chunk.
+ */
+export function rawExchange(port: number, request: string, waitMs: number, onData?: (raw: string) => void): Promise<RawExchange> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let raw = '';
+    let done = false;
+    const finish = (closedAt: number | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ raw, closedAt });
+    };
+    const timer = setTimeout(() => finish(undefined), waitMs);
+    socket.on('data', (chunk: Buffer) => {
+      raw += chunk.toString('latin1');
+      onData?.(raw);
+    });
+    socket.on('error', () => finish(Date.now()));
+    socket.on('close', () => finish(Date.now()));
+    socket.write(request);
+  });
+}
+
 /** Builds a request text: `http('GET /x HTTP/1.1', ['Host: a', 'X: 1'], body)`. */
 export function httpText(requestLine: string, headerLines: string[], body = ''): string {
   return `${requestLine}\r\n${headerLines.join('\r\n')}\r\n\r\n${body}`;

@@ -11,12 +11,15 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import { after, afterEach, before } from 'node:test';
 import express, { type RequestHandler } from 'express';
 import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
 import type { ForwardedHeaders, McpProxyOptions, RelayMiddleware, RouteHeaders, SessionOptions } from '../../lib/index.js';
 import { captureLogger, type LogLine } from './capture-logger.js';
 import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
+import { SENTINEL } from './sentinel.js';
+import { CREDENTIAL_NAMES as SPEC_CREDENTIAL_NAMES, PROTOCOL_NAMES as SPEC_PROTOCOL_NAMES } from './spec-names.js';
 import {
   answerOk,
   recordingBackend,
@@ -27,7 +30,7 @@ import {
 } from './recording-backend.js';
 
 /** Every sentinel starts with this; no response, log line or error may ever contain it. */
-export const SENTINEL = 'S3NT1NEL';
+export { SENTINEL };
 export const SENTINEL_KEY = `${SENTINEL}-apikey-7f3a9c`;
 export const SENTINEL_TENANT = `${SENTINEL}-tenant-41d2e0`;
 export const SENTINEL_SECRET = `${SENTINEL}-secret-b8e6d0`;
@@ -213,6 +216,29 @@ export async function withRelay(options: SecRelayOptions, fn: (relay: SecRelay) 
   }
 }
 
+/**
+ * One gateway for every test of the enclosing describe, for cases of one or a few requests each:
+ * started in before(), closed in after(). After each test the wire problems found during it are
+ * taken and must be none (what `withRelay` checks at its end). Call it inside describe(); the
+ * returned function gives the running relay.
+ */
+export function sharedRelay(options: SecRelayOptions = {}): () => SecRelay {
+  let relay: SecRelay | undefined;
+  before(async () => {
+    relay = await secRelay(options);
+  });
+  afterEach(() => {
+    if (relay) assert.deepEqual(relay.wireProblems.splice(0), [], 'a request left the relay with wire problems');
+  });
+  after(async () => {
+    await relay?.close();
+  });
+  return () => {
+    assert.ok(relay, 'the shared relay is not running (its before() hook failed?)');
+    return relay;
+  };
+}
+
 export interface GatewayErrorBody {
   jsonrpc: unknown;
   id: unknown;
@@ -316,8 +342,24 @@ export function assertRefusal(
 
 /** Layer R rejection: exact JSON error, nothing forwarded (on a fresh relay), no value leaked. */
 export function assertRejected(relay: SecRelay, res: RawResponse, status: number, reason: string, header?: string, values: string[] = []): void {
+  assertRejectedSince(0, relay, res, status, reason, header, values);
+}
+
+/**
+ * `assertRejected` on a relay that has served requests before (a `sharedRelay`): nothing forwarded
+ * since the backend had `forwardedBefore` requests.
+ */
+export function assertRejectedSince(
+  forwardedBefore: number,
+  relay: SecRelay,
+  res: RawResponse,
+  status: number,
+  reason: string,
+  header?: string,
+  values: string[] = [],
+): void {
   assertRefusal(res, relay, status, reason, header, values);
-  assert.equal(relay.backend.requests.length, 0, 'a rejected request must not reach the backend');
+  assert.equal(relay.backend.requests.length, forwardedBefore, 'a rejected request must not reach the backend');
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -336,11 +378,11 @@ export interface WirePolicy {
   readonly host: string;
 }
 
-/** The MCP protocol headers docs/security.md lists, written out here rather than imported from lib/. */
-const PROTOCOL_NAMES = new Set(['content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name']);
+/** The MCP protocol headers docs/security.md lists (spec-names.ts: written out, not imported from lib/). */
+const PROTOCOL_NAMES = new Set(SPEC_PROTOCOL_NAMES);
 /** Set by the relay, the engine or Node's client; checked for their values below. */
 const TRANSPORT_NAMES = new Set(['host', 'connection', 'content-length', 'transfer-encoding']);
-const CREDENTIAL_NAMES = new Set(['authorization', 'cookie']);
+const CREDENTIAL_NAMES = new Set(SPEC_CREDENTIAL_NAMES);
 /** RFC 9110 token. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** As sent after the colon: one SP, then visible ASCII with interior SP/HTAB only (no CR, LF, NUL, obs-text). */

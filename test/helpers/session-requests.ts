@@ -7,10 +7,17 @@ import assert from 'node:assert/strict';
 import { memorySessionStore, type SessionStore } from '../../lib/index.js';
 import type { RawResponse } from './raw-http.js';
 import type { RecordedRequest } from './recording-backend.js';
-import { assertNoLeak, wireValues, type SecRelay } from './sec-relay.js';
+import { SENTINEL, SENTINEL_KEY, SENTINEL_TENANT, assertNoLeak, wireValues, type SecRelay } from './sec-relay.js';
 
 /** The SDK server transport's answer for an unknown session, byte for byte. */
 export const NOT_FOUND_BODY = '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}';
+
+/** Principals (X-User, never captured nor forwarded) and captured values all carry the sentinel. */
+export const ALICE = `${SENTINEL}-user-alice`;
+export const MALLORY = `${SENTINEL}-user-mallory`;
+export const ATTACKER_KEY = `${SENTINEL}-apikey-attacker-0000`;
+/** The victim's requests: principal alice, her key and tenant. */
+export const VICTIM = [`X-User: ${ALICE}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`];
 
 export const PING = '{"jsonrpc":"2.0","method":"ping","id":2}';
 export const INITIALIZE = JSON.stringify({

@@ -16,6 +16,7 @@ import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend, type Responder } from '../helpers/recording-backend.js';
+import { sleep } from '../helpers/wait.js';
 
 /** Raw requests call the gateway by name, fetch and supertest by address; both are allowed Host names. */
 const BY_NAME = { allowedHosts: ['gateway.example', '127.0.0.1'] };
@@ -174,7 +175,7 @@ for (const [label, createApp] of flavours) {
       const res = await rawRequest(relay.port, httpText('GET /github/redirect HTTP/1.1', ['Host: gateway.example', 'Connection: close']));
       assert.equal(res.status, 302);
       assert.equal(res.headers.location, '/elsewhere');
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       assert.equal(backend.requests.length, count + 1);
       assert.ok(!backend.requests.some((r) => r.url.startsWith('/elsewhere')));
     });

@@ -15,6 +15,7 @@ import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordedRequest, type RecordingBackend } from '../helpers/recording-backend.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Raw requests call the gateway by name, fetch and supertest by address; the Origin they send (to be dropped) is a web client's. */
 const BY_NAME = { allowedHosts: ['gateway.example', '127.0.0.1'], allowedOrigins: ['http://web.example'] };
@@ -199,8 +200,8 @@ describe('forwarding policy: the exact header set a backend receives', () => {
     assert.equal(recorded.headers['x-mcp-api-key'], 'client-key-1');
   });
 
-  it('a GET (SSE stream open) and a DELETE without a body arrive with no body (GET: no framing; DELETE: content-length: 0 only)', async () => {
-    for (const method of ['GET', 'DELETE']) {
+  for (const method of ['GET', 'DELETE']) {
+    it(`a ${method} without a body${method === 'GET' ? ' (SSE stream open)' : ''} arrives with no body (${method === 'GET' ? 'no framing' : 'content-length: 0 only'})`, async () => {
       const { recorded } = await send(
         relay,
         backend,
@@ -213,17 +214,17 @@ describe('forwarding policy: the exact header set a backend receives', () => {
         ]),
       );
       assert.equal(recorded.method, method);
-      assert.equal(recorded.body, '', `${method} must carry no body`);
+      assert.equal(recorded.body, '', 'no body');
       // http-proxy (httpxy) declares an empty DELETE/OPTIONS body as `content-length: 0`; never chunked.
       const framing = method === 'DELETE' ? ['content-length'] : [];
       assert.deepEqual(
         headerNames(recorded),
         sorted(['accept', 'connection', 'host', 'mcp-session-id', 'x-api-key', 'x-mcp-api-key', 'x-mcp-toolsets', ...framing]),
-        `${method}: no transfer-encoding, no body framing beyond an empty content-length`,
+        'no transfer-encoding, no body framing beyond an empty content-length',
       );
       if (method === 'DELETE') assert.equal(recorded.headers['content-length'], '0');
-    }
-  });
+    });
+  }
 
   it('a DELETE that carries a body is refused (400 unexpected_body), so it can never become a smuggled second request', async () => {
     const smuggled = 'GET /admin HTTP/1.1\r\nHost: internal\r\n\r\n';
@@ -530,7 +531,7 @@ describe('forwarding policy: the host app sees the client headers again', () => 
   it('a res.on("finish") handler after the proxy sees the client\'s original req.headers, not the outgoing set with the secret', async () => {
     await send(relay, backend, fullPost('/gh'));
     const entry = snapshots.at(-1)!;
-    for (let i = 0; i < 100 && entry.atFinish === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => entry.atFinish !== undefined, 'the finish handler to run', 1000);
     assert.ok(entry.atFinish, 'finish fired');
     assert.deepEqual(entry.atFinish, entry.before);
     assert.equal(entry.atFinish.host, 'gateway.example');

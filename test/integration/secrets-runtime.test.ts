@@ -14,6 +14,7 @@ import type { McpProxyOptions } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { sleep } from '../helpers/wait.js';
 
 type Logger = ReturnType<typeof captureLogger>;
 
@@ -25,7 +26,6 @@ interface Reply {
   forwarded: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('secrets at run time', () => {
   let backend: RecordingBackend;

@@ -12,11 +12,12 @@ import { captureHeaders, mcpProxy, memorySessionStore, type McpProxyOptions, typ
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { sleep } from '../helpers/wait.js';
 
 const KEY = 'S3NT1NEL-apikey-shared-store';
 /** Writes are slow enough that a client's next request always arrives before the write lands. */
 const SLOW_WRITE_MS = 80;
-const writeLanded = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SLOW_WRITE_MS + 40));
+const writeLanded = (): Promise<void> => sleep(SLOW_WRITE_MS + 40);
 
 /** A Map behind promises and a timer tick, like a network store. Records every call. */
 class AsyncMapStore implements SessionStore {
@@ -38,7 +39,7 @@ class AsyncMapStore implements SessionStore {
   }
   async #op<T>(name: string, fn: () => T, delay = 2): Promise<T> {
     this.calls.push(name);
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay);
     if (this.failing) throw new Error(`store down (${KEY})`);
     return fn();
   }

@@ -14,14 +14,7 @@ import { mcpProxy } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../helpers/wait.js';
 
 /** A node:http GET read to its end, undecoded: the response and its body as latin1 text. */
 function getWhole(url: string, headers: http.OutgoingHttpHeaders): Promise<{ res: http.IncomingMessage; body: string }> {
@@ -121,7 +114,7 @@ describe('streaming through the relay', () => {
         clearTimeout(timer);
         controller.abort();
       }
-      await waitFor(() => backendClosed, 2000, 'the backend stream to close after the client left');
+      await waitFor(() => backendClosed, 'the backend stream to close after the client left', 2000);
     });
   }
 

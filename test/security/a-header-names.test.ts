@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { mcpProxy } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { h2Request } from '../helpers/h2-client.js';
 import { listen } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend } from '../helpers/recording-backend.js';
@@ -24,8 +25,10 @@ import {
   assertParserRejected,
   assertRefusal,
   assertRejected,
+  assertRejectedSince,
   checkRecorded,
   jsonBody,
+  sharedRelay,
   wireNames,
   wireText,
   wireValues,
@@ -39,17 +42,19 @@ function staticOnlyPolicy(port: number): WirePolicy {
 }
 
 describe('A: header-name attacks', () => {
-  it('A1: an allowlist entry written "X-MCP-API-Key" captures the header in any casing and forwards it lower-case, once', async () => {
-    await withRelay({ allow: ['X-MCP-API-Key'] }, async (r) => {
-      for (const sent of ['x-mcp-api-key', 'X-MCP-API-KEY', 'X-Mcp-Api-Key']) {
+  describe('A1: one gateway whose allowlist entry is written "X-MCP-API-Key"', () => {
+    const relay = sharedRelay({ allow: ['X-MCP-API-Key'] });
+    for (const sent of ['x-mcp-api-key', 'X-MCP-API-KEY', 'X-Mcp-Api-Key']) {
+      it(`A1: an allowlist entry written "X-MCP-API-Key" captures the header sent as "${sent}" and forwards it lower-case, once`, async () => {
+        const r = relay();
         const res = await r.send([`${sent}: ${SENTINEL_KEY}`]);
         assert.equal(res.status, 200);
         const got = r.backend.last();
         assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY], `sent as ${sent}`);
         assert.ok(got.wire.lines.some(([name]) => name === 'x-mcp-api-key'), 'forwarded under the lower-case name');
         assert.deepEqual(Object.keys(r.captured.at(-1)!), ['x-mcp-api-key']);
-      }
-    });
+      });
+    }
   });
 
   it('A2: an underscore twin "x_mcp_api_key: evil" sent alone is never forwarded', async () => {
@@ -64,15 +69,18 @@ describe('A: header-name attacks', () => {
     });
   });
 
-  it('A2: an underscore twin next to the real key: the backend sees exactly one x-mcp-api-key, the real one', async () => {
-    await withRelay({}, async (r) => {
-      // Both orders: a CGI/WSGI backend maps both names to HTTP_X_MCP_API_KEY and the last could win.
-      for (const lines of [
-        [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'x_mcp_api_key: evil-underscore'],
-        ['x_mcp_api_key: evil-underscore', `X-Mcp-Api-Key: ${SENTINEL_KEY}`],
-        // Twins of the static and secret-backed headers as well.
-        ['X_Static: evil-underscore', 'x_backend_auth: evil-underscore', `X-Mcp-Api-Key: ${SENTINEL_KEY}`],
-      ]) {
+  describe('A2: underscore twins next to the real key, on one gateway', () => {
+    const relay = sharedRelay();
+    // Both orders: a CGI/WSGI backend maps both names to HTTP_X_MCP_API_KEY and the last could win.
+    const twins: [string, string[]][] = [
+      ['after the real key', [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'x_mcp_api_key: evil-underscore']],
+      ['before the real key', ['x_mcp_api_key: evil-underscore', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]],
+      // Twins of the static and secret-backed headers as well.
+      ['of the static and secret-backed headers', ['X_Static: evil-underscore', 'x_backend_auth: evil-underscore', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]],
+    ];
+    for (const [where, lines] of twins) {
+      it(`A2: an underscore twin ${where}: the backend sees exactly one x-mcp-api-key, the real one, and the configured static values`, async () => {
+        const r = relay();
         const res = await r.send(lines);
         assert.equal(res.status, 200);
         const got = r.backend.last();
@@ -81,8 +89,8 @@ describe('A: header-name attacks', () => {
         assert.deepEqual(wireValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
         assert.ok(!wireNames(got).some((n) => n.includes('_')), `underscore twin forwarded: ${wireText(got)}`);
         assert.ok(!wireText(got).includes('evil-underscore'));
-      }
-    });
+      });
+    }
   });
 
   it('A3: a client copy of a static or secret-backed header ("X-Static: forged", "X-Backend-Auth: forged") is replaced by the configured value, sent once', async () => {
@@ -272,18 +280,7 @@ describe('A: header-name attacks', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
-      const stream = client.request({ ':method': 'GET', ':path': '/x?y=1', ':authority': 'evil.example', 'x-mcp-api-key': SENTINEL_KEY });
-      const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        let status = 0;
-        let body = '';
-        stream.on('response', (h) => {
-          status = Number(h[':status']);
-        });
-        stream.setEncoding('utf8');
-        stream.on('data', (c: string) => (body += c));
-        stream.on('end', () => resolve({ status, body }));
-        stream.on('error', reject);
-      });
+      const result = await h2Request(client, { ':method': 'GET', ':path': '/x?y=1', ':authority': 'evil.example', 'x-mcp-api-key': SENTINEL_KEY });
       for (const got of backend.requests) {
         assert.ok(!wireNames(got).some((n) => n.startsWith(':')), `pseudo-header forwarded: ${wireText(got)}`);
         assert.ok(!wireText(got).includes('evil.example'), 'the client :authority became a header');
@@ -340,25 +337,29 @@ describe('A: header-name attacks', () => {
     }
   });
 
-  it('A12: two Host lines → 400 JSON duplicate_host, nothing forwarded', async () => {
-    await withRelay({}, async (r) => {
-      for (const second of [`Host: ${SENTINEL}-host.example`, `HOST: ${SENTINEL}-host.example`]) {
-        const res = await r.send([second, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
-        assertRejected(r, res, 400, 'duplicate_host', 'host');
-      }
-      await assertAlive(r);
-    });
-  });
+  describe('A12, A13: request-line and Host refusals, on one gateway', () => {
+    const relay = sharedRelay();
+    for (const name of ['Host', 'HOST']) {
+      it(`A12: a second Host line written "${name}" → 400 JSON duplicate_host, nothing forwarded`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
+        const res = await r.send([`${name}: ${SENTINEL}-host.example`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
+        assertRejectedSince(forwarded, r, res, 400, 'duplicate_host', 'host');
+        await assertAlive(r);
+      });
+    }
 
-  it('A13: an absolute-form target ("GET http://evil.example/b HTTP/1.1") → 400 JSON absolute_form_target, backend not reached', async () => {
-    await withRelay({}, async (r) => {
-      for (const target of ['http://evil.example/b', `http://evil.example/b/x?token=${SENTINEL}-query`, 'https://127.0.0.1/b']) {
+    for (const target of ['http://evil.example/b', `http://evil.example/b/x?token=${SENTINEL}-query`, 'https://127.0.0.1/b']) {
+      it(`A13: an absolute-form target ("GET ${target.replace(SENTINEL, '<sentinel>')} HTTP/1.1") → 400 JSON absolute_form_target, backend not reached`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
+        const hits = r.appHits.length;
         const res = await r.raw(httpText(`GET ${target} HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]));
-        assertRejected(r, res, 400, 'absolute_form_target');
-      }
-      assert.equal(r.appHits.length, 3, 'the requests did reach the app (layer R, not P)');
-      await assertAlive(r);
-      assertNoLeak(undefined, r);
-    });
+        assertRejectedSince(forwarded, r, res, 400, 'absolute_form_target');
+        assert.equal(r.appHits.length, hits + 1, 'the request did reach the app (layer R, not P)');
+        await assertAlive(r);
+        assertNoLeak(undefined, r);
+      });
+    }
   });
 });

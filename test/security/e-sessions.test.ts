@@ -16,14 +16,13 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { SessionOptions, SessionTtl } from '../../lib/index.js';
 import type { LogLine } from '../helpers/capture-logger.js';
 import type { RecordedRequest, Responder } from '../helpers/recording-backend.js';
 import { scaled } from '../helpers/scale.js';
-import { assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open as openSession, PING, type CountingStore } from '../helpers/session-requests.js';
+import { ALICE, ATTACKER_KEY, MALLORY, VICTIM, assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open as openSession, PING, type CountingStore } from '../helpers/session-requests.js';
 import {
   SECRET_ENV_NAME,
   SENTINEL,
@@ -41,16 +40,12 @@ import {
   type SecRelay,
   type SecRelayOptions,
 } from '../helpers/sec-relay.js';
+import { sleep } from '../helpers/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const TAG = /^[0-9a-f]{12}$/;
 
-/** Principals (from the X-User header, which is never forwarded) and captured values all carry the sentinel. */
-const ALICE = `${SENTINEL}-user-alice`;
-const MALLORY = `${SENTINEL}-user-mallory`;
-const ATTACKER_KEY = `${SENTINEL}-apikey-attacker-0000`;
-const VICTIM = [`X-User: ${ALICE}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`];
 
 type Mode = 'bind' | 'pin';
 const MODES: Mode[] = ['bind', 'pin'];

@@ -4,100 +4,21 @@
  * what the client receives, what the backend sees, and that the gateway process keeps serving.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { envSecrets, mcpProxy, type SecretProvider } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
-import { httpText, rawRequest } from '../helpers/raw-http.js';
+import { HOLD, rawBackend } from '../helpers/raw-backend.js';
+import { httpText, rawExchange, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
 import { GATEWAY_NAMES, SENTINEL, SENTINEL_CLIENT_AUTH, SENTINEL_KEY, SENTINEL_SECRET, assertRefusal, jsonBody, wireValues } from '../helpers/sec-relay.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
 // ---------------------------------------------------------------------------------------------
-
-interface RawBackend {
-  port: number;
-  /** Sockets accepted so far, in order. */
-  sockets: net.Socket[];
-  close(): Promise<void>;
-}
-
-/**
- * A TCP server that speaks whatever bytes `onRequest` writes: it waits for the end of the request
- * head (GET requests only, no body), then hands over the socket.
- */
-async function rawBackend(onRequest: (socket: net.Socket, head: string) => void): Promise<RawBackend> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    let buffered = '';
-    socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1');
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const head = buffered.slice(0, end);
-      buffered = buffered.slice(end + 4);
-      onRequest(socket, head);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    sockets,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-interface RawExchange {
-  /** Every byte the client received, latin1. */
-  raw: string;
-  /** When the gateway closed the connection, or undefined if it was still open at `waitMs`. */
-  closedAt: number | undefined;
-}
-
-/**
- * Sends `request` over a fresh TCP connection and collects bytes until the server closes the
- * connection or `waitMs` passes (then the client closes it and `closedAt` is undefined).
- */
-function rawExchange(port: number, request: string, waitMs: number, onData?: (raw: string) => void): Promise<RawExchange> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let raw = '';
-    let done = false;
-    const finish = (closedAt: number | undefined): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ raw, closedAt });
-    };
-    const timer = setTimeout(() => finish(undefined), waitMs);
-    socket.on('data', (chunk: Buffer) => {
-      raw += chunk.toString('latin1');
-      onData?.(raw);
-    });
-    socket.on('error', () => finish(Date.now()));
-    socket.on('close', () => finish(Date.now()));
-    socket.write(request);
-  });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Every fault route carries a secret-backed header, so a refusal could leak a configured value too. */
 const WITH_SECRET = { headers: { fromSecret: { 'X-Backend-Auth': 'F_SECRET' } }, secrets: envSecrets({ F_SECRET: SENTINEL_SECRET }) };
@@ -224,7 +145,7 @@ describe('F: backend faults (catalogue group F)', () => {
     assert.ok(elapsed >= 290, `504 came after ${elapsed} ms, before the 300 ms timeout`);
     assert.ok(elapsed < 3000, `504 came after ${elapsed} ms`);
     assert.doesNotMatch(res.raw, /127\.0\.0\.1/);
-    await waitFor(() => backendClosedAt !== undefined, 1000, 'the backend to see its request close');
+    await waitFor(() => backendClosedAt !== undefined, 'the backend to see its request close', 1000);
     await assertGatewayStillServes();
   });
 
@@ -336,7 +257,7 @@ describe('F: backend faults (catalogue group F)', () => {
 
   it('F8: a backend 500 with a body passes through (status and body) with hop-by-hop response headers stripped', async () => {
     const body = '{"jsonrpc":"2.0","error":{"code":-32603,"message":"backend exploded"},"id":7}';
-    const backend = await rawBackend((socket) => {
+    const backend = await rawBackend((_request, socket) => {
       socket.end(
         [
           'HTTP/1.1 500 Internal Server Error',
@@ -355,6 +276,7 @@ describe('F: backend faults (catalogue group F)', () => {
           body,
         ].join('\r\n'),
       );
+      return HOLD;
     });
     cleanups.push(() => backend.close());
     app.use('/f8', mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${backend.port}/mcp`, responseHeaders: ['x-backend-kept'], logger }));
@@ -382,7 +304,10 @@ describe('F: backend faults (catalogue group F)', () => {
   ];
   for (const [label, response] of malformed) {
     it(`F9: a malformed backend response (${label}) gives 502 backend_bad_response`, async () => {
-      const backend = await rawBackend((socket) => socket.end(Buffer.from(response, 'latin1')));
+      const backend = await rawBackend((_request, socket) => {
+        socket.end(Buffer.from(response, 'latin1'));
+        return HOLD;
+      });
       cleanups.push(() => backend.close());
       const path = `/f9-${label.replace(/\W+/g, '-')}`;
       app.use(path, mcpProxy({ ...GATEWAY_NAMES, target: `http://127.0.0.1:${backend.port}/mcp`, logger, ...WITH_SECRET }));
@@ -510,7 +435,7 @@ describe('F: backend faults (catalogue group F)', () => {
       async (res) => `status ${res.status} ${await res.text()}`,
       (err: Error) => `fetch failed: ${err.name} ${err.message} ${err.cause instanceof Error ? err.cause.message : ''}`,
     );
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.deepEqual(uncaught.slice(uncaughtBefore).map(String), [], 'a throwing logger caused an uncaughtException');
     assert.doesNotMatch(outcome, /TimeoutError|aborted/i, `the client was left hanging for ${Date.now() - start} ms`);
     await assertGatewayStillServes();

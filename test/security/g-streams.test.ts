@@ -24,10 +24,9 @@ import { listen, type Listening } from '../helpers/listen.js';
 import { httpText, rawRequest } from '../helpers/raw-http.js';
 import { recordingBackend } from '../helpers/recording-backend.js';
 import { GATEWAY_NAMES, SENTINEL_KEY, wireValues } from '../helpers/sec-relay.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const MiB = 2 ** 20;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A full collection, for memory figures that do not depend on when V8 last collected. */
 const collect: () => void = (() => {

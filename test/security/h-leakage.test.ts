@@ -16,7 +16,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { captureHeaders, mcpProxy, type SessionStore } from '../../lib/index.js';
+import { captureHeaders, mcpProxy, type SessionOptions, type SessionStore } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen } from '../helpers/listen.js';
 import { httpText, rawRequest, type RawResponse } from '../helpers/raw-http.js';
@@ -217,22 +217,30 @@ describe('H: leakage of header and secret values (run time)', () => {
     assert.match(String((line.fields as { session?: unknown }).session), /^[0-9a-f]{12}$/, 'the id is logged as a keyed tag only');
   };
 
+  /** The two session modes that keep sessions: bind, and pin keyed by the X-User principal. */
+  const MODES: [string, SessionOptions][] = [
+    ['bind', 'bind'],
+    ['pin', { mode: 'pin', principal: principalOf }],
+  ];
+
   const sessionCases: SessionLeakCase[] = [
-    {
-      reason: 'invalid_session_id',
-      label: 'a space or 257 characters in the id (bind and pin)',
-      run: async () => {
-        for (const session of ['bind', { mode: 'pin', principal: principalOf }] as const) {
-          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
-            for (const id of [`${SENTINEL}-session id`, `${SENTINEL}-${'i'.repeat(257)}`]) {
-              const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, USER, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]);
-              assertRefusal(res, r, 400, 'invalid_session_id', 'mcp-session-id', [...sessionValues, id]);
-            }
+    ...MODES.flatMap(([mode, session]) =>
+      (
+        [
+          ['a space', `${SENTINEL}-session id`],
+          ['257 characters', `${SENTINEL}-${'i'.repeat(257)}`],
+        ] as const
+      ).map(([what, id]): SessionLeakCase => ({
+        reason: 'invalid_session_id',
+        label: `${what} in the id (${mode})`,
+        run: () =>
+          withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+            const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, USER, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]);
+            assertRefusal(res, r, 400, 'invalid_session_id', 'mcp-session-id', [...sessionValues, id]);
             assert.equal(r.backend.requests.length, 0);
-          });
-        }
-      },
-    },
+          }),
+      })),
+    ),
     {
       reason: 'session_not_found',
       label: 'an unknown id that carries the sentinel',
@@ -245,7 +253,7 @@ describe('H: leakage of header and secret values (run time)', () => {
     },
     {
       reason: 'session_not_found',
-      label: 'a mismatch: other captured values (bind), another principal (pin)',
+      label: 'a mismatch: other captured values (bind)',
       run: async () => {
         await withRelay({ ...withSentinelStatic, session: 'bind', respond: mintingBackend }, async (r) => {
           const id = await initialize(r, [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`]);
@@ -253,64 +261,69 @@ describe('H: leakage of header and secret values (run time)', () => {
           assertNotFound(r, res, 1, id);
           assertNoLeak(res, r, [`${SENTINEL}-other-key`]);
         });
-        await withRelay({ ...withSentinelStatic, session: { mode: 'pin', principal: principalOf }, respond: mintingBackend }, async (r) => {
+      },
+    },
+    ...(
+      [
+        ['another principal', [OTHER_USER]],
+        ['the same principal with other captured values', [USER, `X-Mcp-Api-Key: ${SENTINEL}-other-key`]],
+      ] as const
+    ).map(([what, lines]): SessionLeakCase => ({
+      reason: 'session_not_found',
+      label: `a mismatch: ${what} (pin)`,
+      run: () =>
+        withRelay({ ...withSentinelStatic, session: { mode: 'pin', principal: principalOf }, respond: mintingBackend }, async (r) => {
           const id = await initialize(r, [USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`]);
-          assertNotFound(r, await r.send([OTHER_USER, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]), 1, id);
-          assertNotFound(r, await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL}-other-key`, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]), 1, id);
-        });
-      },
-    },
-    {
+          assertNotFound(r, await r.send([...lines, `Mcp-Session-Id: ${id}`, ...sentinelHeaders]), 1, id);
+        }),
+    })),
+    ...(
+      [
+        ['maxSessions (bind)', { mode: 'bind', maxSessions: 1, sessionKey: randomBytes(32) }],
+        ['maxSessionsPerPrincipal (pin)', { mode: 'pin', principal: principalOf, maxSessionsPerPrincipal: 1 }],
+      ] as const
+    ).map(([what, session]): SessionLeakCase => ({
       reason: 'session_limit',
-      label: 'maxSessions (bind) and maxSessionsPerPrincipal (pin) reached',
-      run: async () => {
-        const limited = [
-          { mode: 'bind', maxSessions: 1, sessionKey: randomBytes(32) },
-          { mode: 'pin', principal: principalOf, maxSessionsPerPrincipal: 1 },
-        ] as const;
-        for (const session of limited) {
-          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
-            const id = await initialize(r, [USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
-            const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', body: '{}' });
-            assertRefusal(res, r, 503, 'session_limit', undefined, [...sessionValues, id]);
-            assert.match(res.headers['retry-after'] ?? '', /^[1-9][0-9]*$/);
-            assert.equal(r.backend.requests.length, 1);
-          });
-        }
-      },
-    },
-    {
+      label: `${what} reached`,
+      run: () =>
+        withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+          const id = await initialize(r, [USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`]);
+          const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', body: '{}' });
+          assertRefusal(res, r, 503, 'session_limit', undefined, [...sessionValues, id]);
+          assert.match(res.headers['retry-after'] ?? '', /^[1-9][0-9]*$/);
+          assert.equal(r.backend.requests.length, 1);
+        }),
+    })),
+    ...MODES.map(([mode, session]): SessionLeakCase => ({
       reason: 'unsupported_transport',
-      label: 'an HTTP+SSE (2024-11-05) POST whose sessionId holds a sentinel, on bind and pin',
-      run: async () => {
-        for (const session of ['bind', { mode: 'pin', principal: principalOf }] as const) {
-          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
-            const id = `${SENTINEL}-legacy-${randomUUID()}`;
-            const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', path: `/b/messages?sessionId=${id}`, body: '{}' });
-            assertRefusal(res, r, 400, 'unsupported_transport', undefined, [...sessionValues, id]);
-            assert.equal(r.backend.requests.length, 0);
-          });
-        }
-      },
-    },
-    {
-      reason: 'session_store_unavailable',
-      label: 'a store that throws or rejects with the sentinel in its error message',
-      run: async () => {
-        for (const how of ['throw', 'reject'] as const) {
-          const session = { mode: 'bind', store: brokenStore(how), sessionKey: randomBytes(32) } as const;
-          await withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
-            for (const lines of [[], [`Mcp-Session-Id: ${SENTINEL}-sid-${randomUUID()}`]]) {
-              const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...lines, ...sentinelHeaders], { method: 'POST', body: '{}' });
-              assertRefusal(res, r, 503, 'session_store_unavailable', undefined, [...sessionValues, 'redis://', 'store.example']);
-            }
+      label: `an HTTP+SSE (2024-11-05) POST whose sessionId holds a sentinel (${mode})`,
+      run: () =>
+        withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
+          const id = `${SENTINEL}-legacy-${randomUUID()}`;
+          const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', path: `/b/messages?sessionId=${id}`, body: '{}' });
+          assertRefusal(res, r, 400, 'unsupported_transport', undefined, [...sessionValues, id]);
+          assert.equal(r.backend.requests.length, 0);
+        }),
+    })),
+    ...(['throw', 'reject'] as const).flatMap((how) =>
+      (
+        [
+          ['a new session', []],
+          ['a known-looking session id', [`Mcp-Session-Id: ${SENTINEL}-sid-${randomUUID()}`]],
+        ] as const
+      ).map(([what, lines]): SessionLeakCase => ({
+        reason: 'session_store_unavailable',
+        label: `a store that ${how}s with the sentinel in its error message, for ${what}`,
+        run: () =>
+          withRelay({ ...withSentinelStatic, session: { mode: 'bind', store: brokenStore(how), sessionKey: randomBytes(32) }, respond: mintingBackend }, async (r) => {
+            const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...lines, ...sentinelHeaders], { method: 'POST', body: '{}' });
+            assertRefusal(res, r, 503, 'session_store_unavailable', undefined, [...sessionValues, 'redis://', 'store.example']);
             assert.equal(r.backend.requests.length, 0);
             const logged = r.logger.lines.filter((l) => (l.fields as { reason?: string }).reason === 'session_store_unavailable');
-            assert.ok(logged.length >= 2, 'the store failure was logged (operation names only)');
-          });
-        }
-      },
-    },
+            assert.ok(logged.length >= 1, 'the store failure was logged (operation names only)');
+          }),
+      })),
+    ),
   ];
 
   for (const c of sessionCases) {

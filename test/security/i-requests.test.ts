@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
 import type { RequestHandler } from 'express';
-import { bodyBlindBackend, requestId, rewriteHeader, withIRelay } from '../helpers/i-requests.js';
+import { bodyBlindBackend, requestId, rewriteHeader, sharedIRelay, withIRelay } from '../helpers/i-requests.js';
 import { listen } from '../helpers/listen.js';
 import { httpText, rawHead, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 import {
@@ -24,6 +24,7 @@ import {
   assertNoLeak,
   assertRefusal,
   jsonBody,
+  sharedRelay,
   wireText,
   wireValues,
   withRelay,
@@ -68,77 +69,91 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
     });
   });
 
-  it('I4: a value an earlier middleware wrote into req.headers is forwarded (once, validated); a header it deleted is not', async () => {
-    const rewrites: [string, RequestHandler[]][] = [
-      ['auth middleware alone', [rewriteHeader('x-user-id', 'alice')]],
-      ['request-id then auth middleware', [requestId, rewriteHeader('x-user-id', 'alice')]],
-      ['auth then request-id middleware', [rewriteHeader('x-user-id', 'alice'), requestId]],
-    ];
-    for (const [label, before] of rewrites) {
+  const rewrites: [string, RequestHandler[]][] = [
+    ['auth middleware alone', [rewriteHeader('x-user-id', 'alice')]],
+    ['request-id then auth middleware', [requestId, rewriteHeader('x-user-id', 'alice')]],
+    ['auth then request-id middleware', [rewriteHeader('x-user-id', 'alice'), requestId]],
+  ];
+  for (const [label, before] of rewrites) {
+    it(`I4: a value an earlier middleware wrote into req.headers is forwarded once (${label})`, async () => {
       await withIRelay({ before }, async (r) => {
         const res = await r.send(['X-User-Id: mallory', KEY]);
-        assert.equal(res.status, 200, `${label}: ${res.body.slice(0, 200)}`);
-        assert.deepEqual(wireValues(r.backend.last(), 'x-user-id'), ['alice'], `${label}: the backend must get the app's value, on one line`);
-        assert.ok(!wireText(r.backend.last()).includes('mallory'), `${label}: the client's value reached the backend`);
+        assert.equal(res.status, 200, res.body.slice(0, 200));
+        assert.deepEqual(wireValues(r.backend.last(), 'x-user-id'), ['alice'], "the backend must get the app's value, on one line");
+        assert.ok(!wireText(r.backend.last()).includes('mallory'), "the client's value reached the backend");
       });
-    }
+    });
+  }
 
-    for (const [label, before] of [
-      ['deleting middleware alone', [rewriteHeader('x-user-id', undefined)]],
-      ['request-id then deleting middleware', [requestId, rewriteHeader('x-user-id', undefined)]],
-    ] as [string, RequestHandler[]][]) {
+  const deletions: [string, RequestHandler[]][] = [
+    ['deleting middleware alone', [rewriteHeader('x-user-id', undefined)]],
+    ['request-id then deleting middleware', [requestId, rewriteHeader('x-user-id', undefined)]],
+  ];
+  for (const [label, before] of deletions) {
+    it(`I4: a header an earlier middleware deleted from req.headers is not forwarded (${label})`, async () => {
       await withIRelay({ before }, async (r) => {
         const res = await r.send(['X-User-Id: mallory', KEY]);
-        assert.equal(res.status, 200, `${label}: ${res.body.slice(0, 200)}`);
-        assert.deepEqual(wireValues(r.backend.last(), 'x-user-id'), [], `${label}: a header the app deleted was forwarded`);
-        assert.ok(!wireText(r.backend.last()).includes('mallory'), `${label}: the client's value reached the backend`);
+        assert.equal(res.status, 200, res.body.slice(0, 200));
+        assert.deepEqual(wireValues(r.backend.last(), 'x-user-id'), [], 'a header the app deleted was forwarded');
+        assert.ok(!wireText(r.backend.last()).includes('mallory'), "the client's value reached the backend");
       });
-    }
+    });
+  }
 
-    for (const [label, before] of [
-      ['CR/LF-writing middleware alone', [rewriteHeader('x-user-id', 'alice\r\nx-evil: 1')]],
-      ['request-id then CR/LF-writing middleware', [requestId, rewriteHeader('x-user-id', 'alice\r\nx-evil: 1')]],
-    ] as [string, RequestHandler[]][]) {
+  const injections: [string, RequestHandler[]][] = [
+    ['CR/LF-writing middleware alone', [rewriteHeader('x-user-id', 'alice\r\nx-evil: 1')]],
+    ['request-id then CR/LF-writing middleware', [requestId, rewriteHeader('x-user-id', 'alice\r\nx-evil: 1')]],
+  ];
+  for (const [label, before] of injections) {
+    it(`I4: a value with CR/LF an earlier middleware wrote into req.headers is validated and refused (${label})`, async () => {
       await withIRelay({ before }, async (r) => {
         const res = await r.send(['X-User-Id: mallory', KEY]);
-        assertNotForwarded(r, 0, `${label}: an app-set value with CR/LF`);
+        assertNotForwarded(r, 0, 'an app-set value with CR/LF');
         assertRefusal(res, r, 400, 'invalid_header_value', 'x-user-id', ['x-evil']);
+        await assertAlive(r);
+      });
+    });
+  }
+
+  describe('I5: a target with a fixed query parameter (toolsets=readonly), on one gateway', () => {
+    const relay = sharedIRelay({ target: (url) => `${url}/mcp?toolsets=readonly` });
+    for (const path of ['/b#', '/b/x#frag', '/b?x=1#f']) {
+      it(`I5: "#" in the request target (GET ${path}) is refused, nothing forwarded`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
+        const res = await r.send([KEY], { path });
+        assertNotForwarded(r, forwarded, `GET ${path}`);
+        assertRefusal(res, r, 400, 'invalid_request_target');
+      });
+    }
+
+    const cases: [path: string, upstream: string][] = [
+      ['/b?toolsets=all&x=1', '/mcp?toolsets=readonly&x=1'],
+      ['/b?%74oolsets=all&x=1', '/mcp?toolsets=readonly&x=1'],
+      ['/b?x=1&toolsets=', '/mcp?toolsets=readonly&x=1'],
+      ['/b?toolsets', '/mcp?toolsets=readonly'],
+      ['/b?x=1', '/mcp?toolsets=readonly&x=1'],
+      ['/b', '/mcp?toolsets=readonly'],
+    ];
+    for (const [path, upstream] of cases) {
+      const drops = /toolsets/.test(decodeURIComponent(path));
+      it(`I5: GET ${path} goes upstream as ${upstream}${drops ? '; the dropped parameter is logged at info with its name' : ''}`, async () => {
+        const r = relay();
+        r.logger.lines.length = 0;
+        const res = await r.send([KEY], { path });
+        assert.equal(res.status, 200, res.body.slice(0, 200));
+        assert.equal(lastRequestLine(r), `GET ${upstream} HTTP/1.1`);
+        if (drops) {
+          const logged = r.logger.lines.some((l) => l.level === 'info' && `${l.message} ${JSON.stringify(l.fields)}`.includes('toolsets'));
+          assert.ok(logged, `the dropped parameter is not logged at info with its name: ${r.logger.text()}`);
+        }
         await assertAlive(r);
       });
     }
   });
 
-  it('I5: a query parameter of the target cannot be overridden or removed by the client; "#" in the target is refused', async () => {
-    await withIRelay({ target: (url) => `${url}/mcp?toolsets=readonly` }, async (r) => {
-      for (const path of ['/b#', '/b/x#frag', '/b?x=1#f']) {
-        const res = await r.send([KEY], { path });
-        assertNotForwarded(r, 0, `GET ${path}`);
-        assertRefusal(res, r, 400, 'invalid_request_target');
-      }
-
-      const cases: [path: string, upstream: string][] = [
-        ['/b?toolsets=all&x=1', '/mcp?toolsets=readonly&x=1'],
-        ['/b?%74oolsets=all&x=1', '/mcp?toolsets=readonly&x=1'],
-        ['/b?x=1&toolsets=', '/mcp?toolsets=readonly&x=1'],
-        ['/b?toolsets', '/mcp?toolsets=readonly'],
-        ['/b?x=1', '/mcp?toolsets=readonly&x=1'],
-        ['/b', '/mcp?toolsets=readonly'],
-      ];
-      for (const [path, upstream] of cases) {
-        r.logger.lines.length = 0;
-        const res = await r.send([KEY], { path });
-        assert.equal(res.status, 200, `GET ${path}: ${res.body.slice(0, 200)}`);
-        assert.equal(lastRequestLine(r), `GET ${upstream} HTTP/1.1`, `GET ${path}`);
-        if (/toolsets/.test(decodeURIComponent(path))) {
-          const logged = r.logger.lines.some((l) => l.level === 'info' && `${l.message} ${JSON.stringify(l.fields)}`.includes('toolsets'));
-          assert.ok(logged, `GET ${path}: the dropped parameter is logged at info with its name: ${r.logger.text()}`);
-        }
-      }
-      await assertAlive(r);
-    });
-  });
-
-  it('I6: dot-segments, backslashes, encoded slashes and empty segments in the path are refused (nothing forwarded); ordinary paths pass', async () => {
+  describe('I6: unsafe and ordinary request paths, on one gateway', () => {
+    const relay = sharedIRelay();
     const refused = [
       '/b/../admin/users',
       '/b/%2e%2e/admin',
@@ -150,32 +165,38 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
       '/b/a%2f..%2fadmin',
       '/b//evil.example/x',
     ];
-    await withIRelay({}, async (r) => {
-      for (const path of refused) {
+    for (const path of refused) {
+      it(`I6: GET ${path} (a dot-segment, backslash, encoded slash or empty segment) is refused, nothing forwarded`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
         const res = await r.send([KEY], { path });
-        assertNotForwarded(r, 0, `GET ${path}`);
+        assertNotForwarded(r, forwarded, `GET ${path}`);
         assertRefusal(res, r, 400, 'invalid_request_target');
-      }
+        await assertAlive(r);
+      });
+    }
 
-      const ordinary: [path: string, upstream: string][] = [
-        ['/b', '/mcp'],
-        ['/b/', '/mcp'],
-        ['/b/x.json', '/mcp/x.json'],
-        ['/b/a..b', '/mcp/a..b'],
-        ['/b/.well-known/x', '/mcp/.well-known/x'],
-        // Only the path part is checked: the query may hold anything Node's parser accepts.
-        ['/b?next=a/../b', '/mcp?next=a/../b'],
-      ];
-      for (const [path, upstream] of ordinary) {
+    const ordinary: [path: string, upstream: string][] = [
+      ['/b', '/mcp'],
+      ['/b/', '/mcp'],
+      ['/b/x.json', '/mcp/x.json'],
+      ['/b/a..b', '/mcp/a..b'],
+      ['/b/.well-known/x', '/mcp/.well-known/x'],
+      // Only the path part is checked: the query may hold anything Node's parser accepts.
+      ['/b?next=a/../b', '/mcp?next=a/../b'],
+    ];
+    for (const [path, upstream] of ordinary) {
+      it(`I6: the ordinary GET ${path} passes, upstream as ${upstream}`, async () => {
+        const r = relay();
         const res = await r.send([KEY], { path });
-        assert.equal(res.status, 200, `GET ${path}: ${res.body.slice(0, 200)}`);
-        assert.equal(lastRequestLine(r), `GET ${upstream} HTTP/1.1`, `GET ${path}`);
+        assert.equal(res.status, 200, res.body.slice(0, 200));
+        assert.equal(lastRequestLine(r), `GET ${upstream} HTTP/1.1`);
         assert.deepEqual(wireValues(r.backend.last(), 'x-static'), [STATIC_VALUE]);
-      }
-      await assertAlive(r);
-    });
+      });
+    }
+  });
 
-    // A target without a path: "//evil.example/x" upstream would be a protocol-relative reference.
+  it('I6: with a target without a path, GET /b//evil.example/x (a protocol-relative reference upstream) is refused', async () => {
     await withIRelay({ target: (url) => url }, async (r) => {
       const res = await r.send([KEY], { path: '/b//evil.example/x' });
       assertNotForwarded(r, 0, 'GET /b//evil.example/x (target without a path)');
@@ -184,26 +205,32 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
     });
   });
 
-  it('I7: a GET or DELETE with a body (Content-Length > 0 or Transfer-Encoding) → 400 unexpected_body, nothing forwarded; DELETE with Content-Length: 0 passes', async () => {
-    await withRelay({}, async (r) => {
-      const withBody: [string, () => Promise<RawResponse>][] = [
-        ['GET with Content-Length: 5', () => r.send([KEY], { method: 'GET', body: 'hello' })],
-        ['DELETE with a JSON body', () => r.send([KEY, 'Mcp-Session-Id: s-1', 'Content-Type: application/json'], { method: 'DELETE', body: PING })],
-        ['GET with Transfer-Encoding: chunked', () => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '5\r\nhello\r\n0\r\n\r\n'))],
-        ['GET with an empty chunked body', () => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '0\r\n\r\n'))],
-        ['DELETE with Transfer-Encoding: chunked', () => r.raw(httpText('DELETE /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '2\r\n{}\r\n0\r\n\r\n'))],
-      ];
-      for (const [label, send] of withBody) {
-        const res = await send();
-        assertNotForwarded(r, 0, label);
+  describe('I7: bodies on GET and DELETE, on one gateway', () => {
+    const relay = sharedRelay();
+    const withBody: [string, (r: SecRelay) => Promise<RawResponse>][] = [
+      ['GET with Content-Length: 5', (r) => r.send([KEY], { method: 'GET', body: 'hello' })],
+      ['DELETE with a JSON body', (r) => r.send([KEY, 'Mcp-Session-Id: s-1', 'Content-Type: application/json'], { method: 'DELETE', body: PING })],
+      ['GET with Transfer-Encoding: chunked', (r) => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '5\r\nhello\r\n0\r\n\r\n'))],
+      ['GET with an empty chunked body', (r) => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '0\r\n\r\n'))],
+      ['DELETE with Transfer-Encoding: chunked', (r) => r.raw(httpText('DELETE /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '2\r\n{}\r\n0\r\n\r\n'))],
+    ];
+    for (const [label, send] of withBody) {
+      it(`I7: ${label} → 400 unexpected_body, nothing forwarded`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
+        const res = await send(r);
+        assertNotForwarded(r, forwarded, label);
         assertRefusal(res, r, 400, 'unexpected_body');
-      }
+        await assertAlive(r);
+      });
+    }
 
+    it('I7: DELETE with Content-Length: 0 passes', async () => {
+      const r = relay();
       const empty = await r.send([KEY, 'Mcp-Session-Id: s-1'], { method: 'DELETE', body: '' });
-      assert.equal(empty.status, 200, `DELETE with Content-Length: 0: ${empty.body.slice(0, 200)}`);
+      assert.equal(empty.status, 200, empty.body.slice(0, 200));
       assert.equal(r.backend.last().method, 'DELETE');
       assert.equal(r.backend.last().body, '');
-      await assertAlive(r);
     });
   });
 
@@ -243,20 +270,29 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
     }
   });
 
-  it('I11: TRACE, PUT, PATCH, HEAD and OPTIONS → 405 method_not_allowed with "Allow: GET, POST, DELETE", nothing forwarded', async () => {
-    await withRelay({}, async (r) => {
-      for (const method of ['TRACE', 'PUT', 'PATCH', 'OPTIONS']) {
+  describe('I11: methods other than GET, POST and DELETE, on one gateway', () => {
+    const relay = sharedRelay();
+    for (const method of ['TRACE', 'PUT', 'PATCH', 'OPTIONS']) {
+      it(`I11: ${method} → 405 method_not_allowed with "Allow: GET, POST, DELETE", nothing forwarded`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
         const withBody = method === 'PUT' || method === 'PATCH';
         const res = await r.send(withBody ? [KEY, 'Content-Type: application/json'] : [KEY], { method, ...(withBody ? { body: PING } : {}) });
-        assertNotForwarded(r, 0, method);
+        assertNotForwarded(r, forwarded, method);
         assertRefusal(res, r, 405, 'method_not_allowed');
-        assert.equal(res.headers.allow, ALLOW, `${method}: Allow header`);
-      }
+        assert.equal(res.headers.allow, ALLOW, 'Allow header');
+        await assertAlive(r);
+      });
+    }
+
+    it('I11: HEAD → 405 method_not_allowed with "Allow: GET, POST, DELETE", nothing forwarded', async () => {
+      const r = relay();
+      const forwarded = r.backend.requests.length;
       // The answer to HEAD has no body: status, Allow and no leak only.
       const head = await rawHead(r.port, httpText('HEAD /b HTTP/1.1', ['Host: gw.test', KEY]));
-      assertNotForwarded(r, 0, 'HEAD');
-      assert.equal(head.status, 405, `HEAD: ${head.raw.slice(0, 200)}`);
-      assert.equal(head.headers.allow, ALLOW, 'HEAD: Allow header');
+      assertNotForwarded(r, forwarded, 'HEAD');
+      assert.equal(head.status, 405, head.raw.slice(0, 200));
+      assert.equal(head.headers.allow, ALLOW, 'Allow header');
       assertNoLeak(head, r);
       await assertAlive(r);
     });

@@ -12,9 +12,11 @@ import type http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import express from 'express';
 import { captureHeaders, envSecrets, mcpProxy, type McpProxyOptions } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { h2Request } from '../helpers/h2-client.js';
 import { childGateway, type ChildGateway, type ChildOutcome } from '../helpers/i-responses.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { rawBackend, HOLD, OK_JSON } from '../helpers/raw-backend.js';
@@ -31,6 +33,7 @@ import {
   assertRefusal,
   jsonBody,
   secRelay,
+  sharedRelay,
   wireValues,
   type CapturedLogger,
   type SecRelay,
@@ -238,16 +241,7 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     cleanups.push(() => new Promise<void>((resolve) => client.close(resolve)));
     const get = (): Promise<{ status: number; body: string }> =>
-      new Promise((resolve, reject) => {
-        const stream = client.request({ ':method': 'GET', ':path': '/', ':authority': 'gw.test', 'x-mcp-api-key': SENTINEL_KEY });
-        let status = 0;
-        let body = '';
-        stream.on('response', (h) => (status = Number(h[':status'])));
-        stream.setEncoding('utf8');
-        stream.on('data', (c: string) => (body += c));
-        stream.on('end', () => resolve({ status, body }));
-        stream.on('error', reject);
-      });
+      h2Request(client, { ':method': 'GET', ':path': '/', ':authority': 'gw.test', 'x-mcp-api-key': SENTINEL_KEY });
     for (const status of statuses) {
       const res = await get();
       assert.equal(res.status, 502, `backend status ${status}: ${res.body}`);
@@ -311,7 +305,7 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     assert.equal(healthy.requests.length, 1);
   });
 
-  it('I10: backend response headers are deny-by-default: only the default list (plus Node\'s own) reaches the client, on JSON and event-stream answers', async () => {
+  describe('I10: backend response headers are deny-by-default, on one gateway', () => {
     const ALLOWED: [string, string][] = [
       ['Content-Type', 'application/json'],
       ['Content-Language', 'en'],
@@ -354,36 +348,38 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
         res.end('event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n');
       } else res.end('{"ok":true}');
     };
-    const relay: SecRelay = await secRelay({ respond });
-    cleanups.push(() => relay.close());
-
-    const json = await relay.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Connection: close']);
-    const sse = await relay.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Accept: text/event-stream', 'Connection: close'], { path: '/b/sse' });
-    assert.equal(relay.backend.requests.length, 2);
-    for (const [label, res, extra] of [
-      ['JSON', json, []],
-      ['event stream', sse, ['x-accel-buffering']],
-    ] as const) {
-      assert.equal(res.status, 200, `${label}: ${res.raw.slice(0, 200)}`);
-      // Express's own `X-Powered-By: Express`, set by the host app before mcpProxy, is the app's, not the backend's.
-      const foreign = names(res).filter(
-        (n) => !DEFAULT_RESPONSE_HEADERS.includes(n) && !NODE_OWN.includes(n) && !(extra as readonly string[]).includes(n) && !(n === 'x-powered-by' && values(res, n).join() === 'Express'),
-      );
-      assert.deepEqual(foreign, [], `${label}: response headers outside the default list reached the client`);
-      for (const [name] of DENIED) {
-        assert.ok(!values(res, name.toLowerCase()).some((v) => v.includes('i10') || v === '*' || v === 'true' || v === 'max-age=0'), `${label}: the backend's ${name} reached the client`);
-      }
-      assert.doesNotMatch(res.raw, /i10-cookie|i10-clear|i10-expose|i10-backend|i10-custom|i10-evil|i10-alt/, `${label}: a denied header's value reached the client`);
-      // Positive control: the default list passes, values intact.
-      for (const [name, value] of ALLOWED) {
-        if (label === 'event stream' && ['content-type', 'cache-control'].includes(name.toLowerCase())) continue;
-        assert.deepEqual(values(res, name.toLowerCase()), [value], `${label}: ${name} from the default list must reach the client`);
-      }
-      assertNoLeak(res, relay);
+    const relay = sharedRelay({ respond });
+    const answers: [label: string, request: (r: SecRelay) => Promise<RawResponse>, extra: string[]][] = [
+      ['JSON', (r) => r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Connection: close']), []],
+      ['event-stream', (r) => r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Accept: text/event-stream', 'Connection: close'], { path: '/b/sse' }), ['x-accel-buffering']],
+    ];
+    for (const [label, request, extra] of answers) {
+      it(`I10: only the default list (plus Node's own) of backend response headers reaches the client, on a ${label} answer`, async () => {
+        const r = relay();
+        const forwarded = r.backend.requests.length;
+        const res = await request(r);
+        assert.equal(r.backend.requests.length, forwarded + 1);
+        assert.equal(res.status, 200, res.raw.slice(0, 200));
+        // Express's own `X-Powered-By: Express`, set by the host app before mcpProxy, is the app's, not the backend's.
+        const foreign = names(res).filter(
+          (n) => !DEFAULT_RESPONSE_HEADERS.includes(n) && !NODE_OWN.includes(n) && !extra.includes(n) && !(n === 'x-powered-by' && values(res, n).join() === 'Express'),
+        );
+        assert.deepEqual(foreign, [], 'response headers outside the default list reached the client');
+        const denied = DENIED.filter(([name]) => values(res, name.toLowerCase()).some((v) => v.includes('i10') || v === '*' || v === 'true' || v === 'max-age=0'));
+        assert.deepEqual(denied.map(([name]) => name), [], "the backend's denied headers reached the client");
+        assert.doesNotMatch(res.raw, /i10-cookie|i10-clear|i10-expose|i10-backend|i10-custom|i10-evil|i10-alt/, "a denied header's value reached the client");
+        // Positive control: the default list passes, values intact (an event stream sets its own Content-Type and Cache-Control).
+        const expected = ALLOWED.filter(([name]) => label === 'JSON' || !['content-type', 'cache-control'].includes(name.toLowerCase()));
+        const lost = expected.filter(([name, value]) => !isDeepStrictEqual(values(res, name.toLowerCase()), [value]));
+        assert.deepEqual(lost.map(([name]) => name), [], 'headers from the default list must reach the client with their values');
+        if (label === 'event-stream') {
+          assert.match(res.headers['content-type'] ?? '', /^text\/event-stream/);
+          assert.match(res.body, /"result"/);
+        }
+        assertNoLeak(res, r);
+        await assertAlive(r);
+      });
     }
-    assert.match(sse.headers['content-type'] ?? '', /^text\/event-stream/);
-    assert.match(sse.body, /"result"/);
-    await assertAlive(relay);
   });
 
   it('I10 (responseHeaders): the route option `responseHeaders: [\'x-custom\']` adds that one name for that route only', async () => {

@@ -23,7 +23,7 @@ import type { LogLine } from '../helpers/capture-logger.js';
 import { MODERN, McpLike, principalOf, slowWarnLogger } from '../helpers/i-sessions.js';
 import { listen } from '../helpers/listen.js';
 import type { RawResponse } from '../helpers/raw-http.js';
-import { assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open, PING, type CountingStore } from '../helpers/session-requests.js';
+import { ALICE, ATTACKER_KEY, MALLORY, VICTIM, assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open, PING, type CountingStore } from '../helpers/session-requests.js';
 import {
   SENTINEL,
   SENTINEL_KEY,
@@ -37,11 +37,6 @@ import {
   type SecRelay,
 } from '../helpers/sec-relay.js';
 
-/** Principals (X-User, never captured nor forwarded) and captured values all carry the sentinel. */
-const ALICE = `${SENTINEL}-user-alice`;
-const MALLORY = `${SENTINEL}-user-mallory`;
-const ATTACKER_KEY = `${SENTINEL}-apikey-attacker-0000`;
-const VICTIM = [`X-User: ${ALICE}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Tenant: ${SENTINEL_TENANT}`];
 
 const TOOLS_LIST = '{"jsonrpc":"2.0","method":"tools/list","id":3}';
 
@@ -399,32 +394,32 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
       for (const check of checks) check();
     });
 
-    await t.test('raw: a request route forwards it as before; bind and pin with allowLegacySse: true forward it, unbound', async () => {
-      const routes = [
-        ['request', undefined],
-        ['bind + allowLegacySse', { mode: 'bind', allowLegacySse: true }],
-        ['pin + allowLegacySse', { mode: 'pin', principal: principalOf, allowLegacySse: true }],
-      ] as const;
-      for (const [label, session] of routes) {
+    const forwardingRoutes = [
+      ['request', undefined],
+      ['bind + allowLegacySse', { mode: 'bind', allowLegacySse: true }],
+      ['pin + allowLegacySse', { mode: 'pin', principal: principalOf, allowLegacySse: true }],
+    ] as const;
+    for (const [label, session] of forwardingRoutes) {
+      await t.test(`raw: a ${label} route forwards POST /messages?sessionId=… as before, unbound`, async () => {
         const store = countingStore();
         const options = session?.mode === 'bind' ? { ...session, store, sessionKey: randomBytes(32) } : session;
         const r = await secRelay({ respond: accepted, ...(options ? { session: options } : {}) });
         try {
           const res = await r.send(legacyLines, LEGACY_POST);
-          assert.equal(res.status, 202, `${label}: ${res.raw.slice(0, 300)}`);
+          assert.equal(res.status, 202, res.raw.slice(0, 300));
           assert.equal(r.backend.requests.length, 1);
           const got = r.backend.last();
-          assert.equal(got.url, '/mcp/messages?sessionId=abc', label);
+          assert.equal(got.url, '/mcp/messages?sessionId=abc');
           assert.equal(got.body, PING);
           assert.deepEqual(wireValues(got, 'mcp-session-id'), []);
           assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
-          if (session?.mode === 'bind') assert.equal(store.calls.set, 0, `${label}: nothing recorded`);
+          if (session?.mode === 'bind') assert.equal(store.calls.set, 0, 'nothing recorded');
           assertWireClean(r);
         } finally {
           await r.close();
         }
-      }
-    });
+      });
+    }
 
     /** A real SDK v1 HTTP+SSE server: `GET /mcp/sse` opens a stream whose endpoint is `/b/messages?sessionId=…`. */
     interface LegacyBackend {

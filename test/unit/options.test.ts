@@ -2,41 +2,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import express from 'express';
 import {
-  HeaderConfigError,
   captureHeaders,
   envSecrets,
   getForwardedHeaders,
   mcpProxy,
   type CaptureHeadersOptions,
-  type HeaderConfigErrorCode,
   type McpProxyOptions,
 } from '../../lib/index.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { expectConfigError } from '../helpers/config-errors.js';
+import { label } from '../helpers/labels.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
-const SENTINEL = 'S3NT1NEL-options-7f3a9c';
-
-/** Runs `fn`, asserts it throws a HeaderConfigError with this code and path, and returns the error. */
-function expectConfigError(fn: () => unknown, code: HeaderConfigErrorCode, path: string): HeaderConfigError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  assert.ok(thrown instanceof HeaderConfigError, `expected a HeaderConfigError, got ${String(thrown)}`);
-  assert.equal(thrown.name, 'HeaderConfigError');
-  assert.equal(thrown.code, code, thrown.message);
-  assert.equal(thrown.path, path, thrown.message);
-  assert.ok(thrown.message.includes(path), `message names the path: ${thrown.message}`);
-  assert.ok(thrown.message.includes(code), `message names the code: ${thrown.message}`);
-  assert.ok(thrown.rule.length > 0);
-  assert.ok(!thrown.message.includes(SENTINEL), `message leaks a value: ${thrown.message}`);
-  return thrown;
-}
+const SENTINEL = `${SENTINEL_PREFIX}-options-7f3a9c`;
 
 const proxy = (extra: Record<string, unknown>): unknown =>
   mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });
@@ -129,23 +111,26 @@ describe('options: defaults and normalisation', () => {
     }
   });
 
-  it("session defaults to 'request' and accepts it explicitly; connectTimeout and responseTimeout accept 1 and 2^31-1", () => {
+  it("session defaults to 'request' and accepts it explicitly", () => {
     assert.doesNotThrow(() => proxy({}));
     assert.doesNotThrow(() => proxy({ session: 'request' }));
-    for (const option of ['connectTimeout', 'responseTimeout']) {
+  });
+
+  for (const option of ['connectTimeout', 'responseTimeout']) {
+    it(`${option} accepts 1 and 2^31-1 and refuses 2^31`, () => {
       assert.doesNotThrow(() => proxy({ [option]: 1 }));
       assert.doesNotThrow(() => proxy({ [option]: 2 ** 31 - 1 }));
       expectConfigError(() => proxy({ [option]: 2 ** 31 }), 'ERR_INVALID_OPTION', option);
-    }
-  });
+    });
+  }
 
-  it('the removed timeout option throws, naming the two options that replace it', () => {
-    for (const value of [30_000, undefined]) {
+  for (const value of [30_000, undefined]) {
+    it(`the removed timeout option (set to ${String(value)}) throws, naming the two options that replace it`, () => {
       const err = expectConfigError(() => proxy({ timeout: value }), 'ERR_INVALID_OPTION', 'timeout');
       assert.match(err.rule, /connectTimeout/);
       assert.match(err.rule, /responseTimeout/);
-    }
-  });
+    });
+  }
 
   it('timeouts default to 10 s for connecting and sending, 5 minutes for the response to start', () => {
     const config = parseProxyOptions({ target: 'http://127.0.0.1:9/mcp' });
@@ -246,12 +231,12 @@ describe('options: the user object is read, never mutated or kept', () => {
 });
 
 describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
-  it('not an options object', () => {
-    for (const bad of [undefined, null, 'x', 1, [], new Map()]) {
+  for (const bad of [undefined, null, 'x', 1, [], new Map()]) {
+    it(`not an options object: ${label(bad)}`, () => {
       expectConfigError(() => mcpProxy(bad as unknown as McpProxyOptions), 'ERR_INVALID_OPTION', '(options)');
       expectConfigError(() => captureHeaders(bad as unknown as CaptureHeadersOptions), 'ERR_INVALID_OPTION', '(options)');
-    }
-  });
+    });
+  }
 
   it('unknown keys name the key and suggest the near miss', () => {
     const a = expectConfigError(() => proxy({ pasthrough: ['x-a'] }), 'ERR_INVALID_OPTION', 'pasthrough');
@@ -281,40 +266,65 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     });
   }
 
-  it('allowCredentials must be a boolean', () => {
-    for (const bad of ['yes', 'true', 1, 0, null, {}]) {
+  for (const bad of ['yes', 'true', 1, 0, null, {}]) {
+    it(`allowCredentials must be a boolean: ${label(bad)} is refused by both constructors`, () => {
       expectConfigError(() => capture({ allowCredentials: bad }), 'ERR_INVALID_OPTION', 'allowCredentials');
       expectConfigError(() => proxy({ allowCredentials: bad }), 'ERR_INVALID_OPTION', 'allowCredentials');
-    }
-  });
+    });
+  }
 
-  it('logger must have warn() and error()', () => {
-    const bads = [{ error() {} }, { warn() {} }, { warn: 'x', error() {} }, 'console', 1, null];
-    for (const bad of bads) {
+  const badLoggers: [string, unknown][] = [
+    ['no warn()', { error() {} }],
+    ['no error()', { warn() {} }],
+    ['a string warn', { warn: 'x', error() {} }],
+    ['the string "console"', 'console'],
+    ['a number', 1],
+    ['null', null],
+  ];
+  for (const [what, bad] of badLoggers) {
+    it(`logger must have warn() and error(): a logger with ${what} is refused by both constructors`, () => {
       expectConfigError(() => proxy({ logger: bad }), 'ERR_INVALID_OPTION', 'logger');
       expectConfigError(() => capture({ logger: bad }), 'ERR_INVALID_OPTION', 'logger');
-    }
+    });
+  }
+
+  it('a logger with warn() and error() is accepted', () => {
     assert.doesNotThrow(() => proxy({ logger: { warn() {}, error() {} } }));
   });
 
-  it('secrets must be a provider with description and read()', () => {
-    for (const bad of [{}, { read: () => 'x' }, { description: 'd' }, { description: 1, read: () => 'x' }, 'env', () => 'x', null]) {
+  const badProviders: [string, unknown][] = [
+    ['{}', {}],
+    ['read() without a description', { read: () => 'x' }],
+    ['a description without read()', { description: 'd' }],
+    ['a numeric description', { description: 1, read: () => 'x' }],
+    ['the string "env"', 'env'],
+    ['a bare function', () => 'x'],
+    ['null', null],
+  ];
+  for (const [what, bad] of badProviders) {
+    it(`secrets must be a provider with description and read(): ${what} is refused`, () => {
       expectConfigError(() => proxy({ secrets: bad }), 'ERR_INVALID_OPTION', 'secrets');
-    }
+    });
+  }
+
+  it('a custom provider with description and read() is accepted', () => {
     assert.doesNotThrow(() => proxy({ secrets: { description: 'custom', read: () => undefined } }));
   });
 
-  it("session accepts 'request', 'bind', { mode: 'request' }, { mode: 'bind', ... } and { mode: 'pin', principal }", () => {
-    for (const session of ['request', 'bind', { mode: 'request' }, { mode: 'bind' }, { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 }, { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 }, { mode: 'bind', principal: () => 'a', maxSessionsPerClient: 3, allowLegacySse: true }, { mode: 'pin', principal: () => 'a', allowLegacySse: false }]) {
+  for (const session of ['request', 'bind', { mode: 'request' }, { mode: 'bind' }, { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 }, { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 }, { mode: 'bind', principal: () => 'a', maxSessionsPerClient: 3, allowLegacySse: true }, { mode: 'pin', principal: () => 'a', allowLegacySse: false }]) {
+    it(`session accepts ${label(session)}`, () => {
       assert.equal(typeof proxy({ session }), 'function');
-    }
-  });
+    });
+  }
 
-  it('session: a wrong mode, type or key is refused with the path and what to write instead', () => {
-    for (const bad of ['Request', '', true, null, 1, ['bind']]) {
+  for (const bad of ['Request', '', true, null, 1, ['bind']]) {
+    it(`session: ${label(bad)} is refused, naming the modes to write instead`, () => {
       const err = expectConfigError(() => proxy({ session: bad }), 'ERR_INVALID_OPTION', 'session');
       assert.match(err.rule, /'request', 'bind'/);
-    }
+    });
+  }
+
+  it('session: a wrong mode or key is refused with the path and what to write instead', () => {
     expectConfigError(() => proxy({ session: { mode: 'sticky' } }), 'ERR_INVALID_OPTION', 'session.mode');
     expectConfigError(() => proxy({ session: {} }), 'ERR_INVALID_OPTION', 'session.mode');
     assert.match(expectConfigError(() => proxy({ session: 'pin' }), 'ERR_INVALID_OPTION', 'session').rule, /principal/);
@@ -373,11 +383,11 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 123 } } }), 'ERR_INVALID_OPTION', 'headers.fromSecret["X-K"]');
   });
 
-  it('secret names are plain names: paths and empty names are refused', () => {
-    for (const bad of ['', '../etc/passwd', 'a/b', '.hidden', '-x', 'a b', 'a'.repeat(256)]) {
+  for (const bad of ['', '../etc/passwd', 'a/b', '.hidden', '-x', 'a b', 'a'.repeat(256)]) {
+    it(`secret names are plain names: ${label(bad, 20)} is refused`, () => {
       expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': bad } }, secrets: envSecrets({}) }), 'ERR_INVALID_OPTION', 'headers.fromSecret["X-K"]');
-    }
-  });
+    });
+  }
 });
 
 describe('options: target', () => {
@@ -399,26 +409,28 @@ describe('options: target', () => {
     });
   }
 
-  it('a non-string, non-URL target is a shape error', () => {
-    for (const t of [undefined, 1, {}, null]) expectConfigError(() => proxy({ target: t }), 'ERR_INVALID_OPTION', 'target');
-  });
+  for (const target of [undefined, 1, {}, null]) {
+    it(`a non-string, non-URL target (${label(target)}) is a shape error`, () => {
+      expectConfigError(() => proxy({ target }), 'ERR_INVALID_OPTION', 'target');
+    });
+  }
 
-  it('http, https, a query string and URL objects are accepted', () => {
-    for (const target of ['http://127.0.0.1:9/mcp', 'https://example.com/mcp', 'http://127.0.0.1:9/mcp?tenant=a', 'http://127.0.0.1:9', new URL('http://127.0.0.1:9/x')]) {
+  for (const target of ['http://127.0.0.1:9/mcp', 'https://example.com/mcp', 'http://127.0.0.1:9/mcp?tenant=a', 'http://127.0.0.1:9', new URL('http://127.0.0.1:9/x')]) {
+    it(`the target ${label(target)} is accepted (http, https, a query string, URL objects)`, () => {
       assert.doesNotThrow(() => mcpProxy({ target, logger: captureLogger() }));
-    }
-  });
+    });
+  }
 });
 
 describe('options: credentials opt-in', () => {
-  it('authorization/cookie in allow or passthrough without allowCredentials is ERR_CREDENTIAL_HEADER naming the opt-in', () => {
-    for (const name of ['authorization', 'Authorization', 'COOKIE']) {
+  for (const name of ['authorization', 'Authorization', 'COOKIE']) {
+    it(`${name} in allow or passthrough without allowCredentials is ERR_CREDENTIAL_HEADER naming the opt-in`, () => {
       const a = expectConfigError(() => capture({ allow: ['x-a', name] }), 'ERR_CREDENTIAL_HEADER', 'allow[1]');
       assert.match(a.message, /allowCredentials/);
       const b = expectConfigError(() => proxy({ passthrough: [name] }), 'ERR_CREDENTIAL_HEADER', 'passthrough[0]');
       assert.match(b.message, /allowCredentials/);
-    }
-  });
+    });
+  }
 
   it('with allowCredentials the startup warning names the header (lower-case) and carries no value', () => {
     const log = captureLogger();
@@ -508,10 +520,14 @@ describe('options: overlaps, duplicates and limits', () => {
     assert.ok(err.message.length < 400, 'a long key is shortened in the path');
   });
 
-  it('static values: wrong type, empty, bad characters and surrounding whitespace are ERR_INVALID_HEADER_VALUE', () => {
-    for (const bad of [123, ['a', 'b'], {}, null, undefined, true, '', ' lead', 'trail\t', 'a\r\nb', 'caf\u00e9']) {
+  // Static values: wrong type, empty, bad characters and surrounding whitespace.
+  for (const bad of [123, ['a', 'b'], {}, null, undefined, true, '', ' lead', 'trail\t', 'a\r\nb', 'caf\u00e9']) {
+    it(`the static value ${label(bad)} is ERR_INVALID_HEADER_VALUE`, () => {
       expectConfigError(() => proxy({ headers: { plaintext: { 'X-P': bad } } }), 'ERR_INVALID_HEADER_VALUE', 'headers.plaintext["X-P"]');
-    }
+    });
+  }
+
+  it('a static value with interior space and tab is accepted', () => {
     assert.doesNotThrow(() => proxy({ headers: { plaintext: { 'X-P': 'a b\tc' } } }));
   });
 });

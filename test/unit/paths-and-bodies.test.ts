@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { replayBody } from '../../lib/body-replay.js';
@@ -8,6 +7,7 @@ import { GATEWAY_ERROR_CODE, reject, sendRejection } from '../../lib/rejection.j
 import { upstreamPath } from '../../lib/upstream-path.js';
 import { targetProblem } from '../../lib/request-checks.js';
 import { listen } from '../helpers/listen.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 /** The config fields upstreamPath uses, derived from a target URL the way mcpProxy derives them. */
 function targetOf(target: string): { targetPath: string; targetSearch: string; fixedQuery: Set<string> } {
@@ -52,9 +52,11 @@ describe('upstreamPath', () => {
     });
   }
 
-  it('the mount root never gains a trailing slash', () => {
-    for (const url of ['/', '', '/?a=b']) assert.doesNotMatch(upstreamPath(url, targetOf('http://b/mcp')), /\/mcp\//);
-  });
+  for (const url of ['/', '', '/?a=b']) {
+    it(`the mount root never gains a trailing slash: ${JSON.stringify(url)} under http://b/mcp`, () => {
+      assert.doesNotMatch(upstreamPath(url, targetOf('http://b/mcp')), /\/mcp\//);
+    });
+  }
 
   it('names each client parameter it drops', () => {
     const dropped: string[] = [];
@@ -130,12 +132,12 @@ describe('replayBody', () => {
     assert.equal(replayBody(fake({ readableEnded: true, headers, body: { a: ['x', { y: 'z' }] } })), 'lost');
   });
 
-  it('an object under a type that is not JSON or a form is lost (never guessed)', () => {
-    for (const type of ['text/plain', 'application/jsonp', 'application/xml', '']) {
+  for (const type of ['text/plain', 'application/jsonp', 'application/xml', '']) {
+    it(`an object under ${JSON.stringify(type)}, not JSON or a form, is lost (never guessed)`, () => {
       const out = replayBody(fake({ readableEnded: true, headers: { 'content-type': type, 'content-length': '5' }, body: { a: 1 } }));
-      assert.equal(out, 'lost', type);
-    }
-  });
+      assert.equal(out, 'lost');
+    });
+  }
 
   it('a consumed stream with nothing parsed is lost', () => {
     assert.equal(replayBody(fake({ readableEnded: true, headers: { 'content-type': 'application/json', 'content-length': '5' } })), 'lost');
@@ -171,28 +173,6 @@ describe('replayBody', () => {
     }
   });
 });
-
-/** Collects every byte the server sends on one raw connection until it closes. */
-function rawExchange(port: number, request: string): Promise<{ raw: string; closedBy: 'end' | 'error' }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`connection not closed within 3000 ms: ${Buffer.concat(chunks).toString('latin1')}`));
-    }, 3000);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('end', () => {
-      clearTimeout(timer);
-      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closedBy: 'end' });
-    });
-    socket.on('error', () => {
-      clearTimeout(timer);
-      resolve({ raw: Buffer.concat(chunks).toString('latin1'), closedBy: 'error' });
-    });
-    socket.write(request);
-  });
-}
 
 describe('sendRejection', () => {
   it('writes status, JSON-RPC body, content-type, exact content-length and no-store', async () => {
@@ -250,7 +230,8 @@ describe('sendRejection', () => {
       });
     });
     try {
-      const { raw } = await rawExchange(server.port, 'GET /events HTTP/1.1\r\nHost: a\r\n\r\n');
+      const { raw, closedAt } = await rawExchange(server.port, 'GET /events HTTP/1.1\r\nHost: a\r\n\r\n', 3000);
+      assert.notEqual(closedAt, undefined, `connection not closed within 3000 ms: ${raw}`);
       assert.match(raw, /^HTTP\/1\.1 200/);
       assert.match(raw, /data: first/);
       assert.ok(!raw.includes('jsonrpc'), 'no error body appended');

@@ -48,32 +48,58 @@ describe('DNS-rebinding guard: the default on a loopback listener', () => {
     assert.equal(verdict(request({}, '::ffff:10.0.0.1')), 'ok');
   });
 
-  it('loopback addresses: 127.0.0.0/8, ::1 and IPv4-mapped 127.x; nothing else', () => {
-    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopbackAddress(address), address);
-    for (const address of ['192.0.2.2', '::', '0.0.0.0', '::ffff:10.0.0.1', 'fe80::1', undefined]) assert.ok(!isLoopbackAddress(address), String(address));
-  });
+  // Loopback addresses: 127.0.0.0/8, ::1 and IPv4-mapped 127.x; nothing else.
+  for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) {
+    it(`${address} is a loopback address`, () => assert.equal(isLoopbackAddress(address), true));
+  }
+  for (const address of ['192.0.2.2', '::', '0.0.0.0', '::ffff:10.0.0.1', 'fe80::1', undefined]) {
+    it(`${String(address)} is not a loopback address`, () => assert.equal(isLoopbackAddress(address), false));
+  }
 });
 
 describe('DNS-rebinding guard: allowedHosts and allowedOrigins', () => {
-  it('a name without a port matches any port; a name with a port only that port; case does not matter', () => {
-    const hosts = ['Gateway.Example', 'internal:8443', '[fd00::2]'];
-    for (const host of ['gateway.example', 'GATEWAY.EXAMPLE:443', 'internal:8443', '[fd00::2]:80']) assert.equal(verdict(request({ host }), hosts), 'ok', host);
-    for (const host of ['internal', 'internal:8444', 'localhost', 'gateway.example.evil', '[fd00::3]']) assert.equal(verdict(request({ host }), hosts), 'host_not_allowed', host);
-  });
+  // A name without a port matches any port; a name with a port only that port; case does not matter.
+  const hosts = ['Gateway.Example', 'internal:8443', '[fd00::2]'];
+  const hostCases: [string, string][] = [
+    ['gateway.example', 'ok'],
+    ['GATEWAY.EXAMPLE:443', 'ok'],
+    ['internal:8443', 'ok'],
+    ['[fd00::2]:80', 'ok'],
+    ['internal', 'host_not_allowed'],
+    ['internal:8444', 'host_not_allowed'],
+    ['localhost', 'host_not_allowed'],
+    ['gateway.example.evil', 'host_not_allowed'],
+    ['[fd00::3]', 'host_not_allowed'],
+  ];
+  for (const [host, expected] of hostCases) {
+    it(`allowedHosts ${JSON.stringify(hosts)}: Host ${host} → ${expected}`, () => assert.equal(verdict(request({ host }), hosts), expected));
+  }
 
   it('listed names apply on every listener, and replace the loopback default', () => {
     assert.equal(verdict(request({ host: 'localhost' }), ['gateway.example']), 'host_not_allowed');
     assert.equal(verdict(request({ host: 'evil.example' }, '192.0.2.2'), ['gateway.example']), 'host_not_allowed');
   });
 
-  it('origins match whole (scheme, host, port), default ports and a trailing slash aside', () => {
-    const origins = ['https://app.example', 'HTTP://Local.Example:8080/', 'vscode-webview://abc'];
-    for (const origin of ['https://app.example', 'https://app.example:443', 'http://local.example:8080', 'vscode-webview://abc']) {
-      assert.equal(verdict(request({ host: 'localhost', origin }), undefined, origins), 'ok', origin);
-    }
-    for (const origin of ['http://app.example', 'https://app.example:8443', 'https://sub.app.example', 'null', 'vscode-webview://abd']) {
-      assert.equal(verdict(request({ host: 'localhost', origin }), undefined, origins), 'origin_not_allowed', origin);
-    }
+  // Origins match whole (scheme, host, port), default ports and a trailing slash aside.
+  const origins = ['https://app.example', 'HTTP://Local.Example:8080/', 'vscode-webview://abc'];
+  const originCases: [string, string][] = [
+    ['https://app.example', 'ok'],
+    ['https://app.example:443', 'ok'],
+    ['http://local.example:8080', 'ok'],
+    ['vscode-webview://abc', 'ok'],
+    ['http://app.example', 'origin_not_allowed'],
+    ['https://app.example:8443', 'origin_not_allowed'],
+    ['https://sub.app.example', 'origin_not_allowed'],
+    ['null', 'origin_not_allowed'],
+    ['vscode-webview://abd', 'origin_not_allowed'],
+  ];
+  for (const [origin, expected] of originCases) {
+    it(`allowedOrigins ${JSON.stringify(origins)}: Origin ${origin} → ${expected}`, () => {
+      assert.equal(verdict(request({ host: 'localhost', origin }), undefined, origins), expected);
+    });
+  }
+
+  it('allowedOrigins []: no Origin passes (not a browser), every Origin is refused', () => {
     assert.equal(verdict(request({ host: 'localhost' }), undefined, []), 'ok', 'no Origin: not a browser');
     assert.equal(verdict(request({ host: 'localhost', origin: 'http://localhost' }), undefined, []), 'origin_not_allowed', '[] refuses every Origin');
   });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -13,79 +11,17 @@ import {
   envSecrets,
   fileSecrets,
   mcpProxy,
-  type HeaderConfigErrorCode,
   type SecretProvider,
 } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
+import { expectConfigError } from '../helpers/config-errors.js';
+import { label } from '../helpers/labels.js';
+import { hasMkfifo, secretInChild } from '../helpers/secret-child.js';
+import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
+import { sleep } from '../helpers/wait.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
-const SENTINEL = 'S3NT1NEL-secrets-5b2e81';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const LIB_INDEX = new URL('../../lib/index.ts', import.meta.url).href;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function hasMkfifo(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v mkfifo'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface IsolatedResult {
-  read: { threw: boolean; name?: string; message?: string; ms: number };
-  construct: { threw: boolean; code?: string; path?: string; message?: string; ms: number };
-}
-
-/**
- * Reads `name` from fileSecrets(dir) and builds an mcpProxy with it in a child process, so that a
- * regression that blocks (a FIFO open, an endless /dev/zero read) fails the test on a timeout
- * instead of hanging the whole run.
- */
-async function readInChild(dir: string, name: string): Promise<IsolatedResult> {
-  const script = `
-    const { fileSecrets, mcpProxy } = await import(${JSON.stringify(LIB_INDEX)});
-    const dir = ${JSON.stringify(dir)}, name = ${JSON.stringify(name)};
-    const out = {};
-    let t0 = Date.now();
-    try { fileSecrets(dir).read(name); out.read = { threw: false }; }
-    catch (e) { out.read = { threw: true, name: e.name, message: e.message }; }
-    out.read.ms = Date.now() - t0;
-    t0 = Date.now();
-    try {
-      mcpProxy({ target: 'http://127.0.0.1:9/mcp', headers: { fromSecret: { 'X-Api-Key': name } }, secrets: fileSecrets(dir),
-        logger: { warn() {}, error() {} } });
-      out.construct = { threw: false };
-    } catch (e) { out.construct = { threw: true, code: e.code, path: e.path, message: e.message }; }
-    out.construct.ms = Date.now() - t0;
-    console.log(JSON.stringify(out));
-  `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    timeout: 15_000,
-    killSignal: 'SIGKILL',
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as IsolatedResult;
-}
-
-function expectConfigError(fn: () => unknown, code: HeaderConfigErrorCode, errPath: string): HeaderConfigError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  assert.ok(thrown instanceof HeaderConfigError, `expected a HeaderConfigError, got ${String(thrown)}`);
-  assert.equal(thrown.code, code, thrown.message);
-  assert.equal(thrown.path, errPath);
-  assert.ok(thrown.message.includes(errPath), thrown.message);
-  for (const text of [thrown.message, inspect(thrown), JSON.stringify(thrown), String(thrown)]) {
-    assert.ok(!text.includes(SENTINEL), `error leaks the value: ${text}`);
-  }
-  return thrown;
-}
+const SENTINEL = `${SENTINEL_PREFIX}-secrets-5b2e81`;
 
 const withSecret = (secrets: SecretProvider, secret = 'API_KEY', extra: Record<string, unknown> = {}): unknown =>
   mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-Api-Key': secret } }, secrets, logger: captureLogger(), ...extra });
@@ -113,11 +49,13 @@ describe('envSecrets', () => {
     assert.equal(provider.description, 'environment variable');
   });
 
-  it('own properties only: "toString", "constructor", "__proto__", "hasOwnProperty" are missing, inherited values ignored', () => {
-    const provider = envSecrets({ API_KEY: 'v' });
-    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
-      assert.equal(provider.read(name), undefined, name);
-    }
+  for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    it(`own properties only: "${name}" is missing`, () => {
+      assert.equal(envSecrets({ API_KEY: 'v' }).read(name), undefined);
+    });
+  }
+
+  it('own properties only: inherited values are ignored, in a custom record and in process.env', () => {
     const inherited = envSecrets(Object.create({ INHERITED: 'from-prototype' }) as NodeJS.ProcessEnv);
     assert.equal(inherited.read('INHERITED'), undefined);
     assert.equal(envSecrets().read('toString'), undefined);
@@ -148,13 +86,20 @@ describe('envSecrets', () => {
 });
 
 describe('fileSecrets', () => {
-  it('rejects a bad dir or refreshInterval at creation', () => {
-    const configError = (e: unknown) => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION';
+  const configError = (e: unknown): boolean => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION';
+
+  it('rejects a bad dir at creation', () => {
     assert.throws(() => fileSecrets(''), configError);
     assert.throws(() => fileSecrets(1 as unknown as string), configError);
-    for (const bad of [-1, NaN, Infinity, '30']) {
-      assert.throws(() => fileSecrets(dir, { refreshInterval: bad as number }), configError, String(bad));
-    }
+  });
+
+  for (const bad of [-1, NaN, Infinity, '30']) {
+    it(`rejects refreshInterval ${label(bad)} at creation`, () => {
+      assert.throws(() => fileSecrets(dir, { refreshInterval: bad as number }), configError);
+    });
+  }
+
+  it('accepts refreshInterval 0', () => {
     assert.doesNotThrow(() => fileSecrets(dir, { refreshInterval: 0 }));
   });
 
@@ -201,7 +146,7 @@ describe('fileSecrets', () => {
   it('C11: a FIFO throws promptly without hanging (checked in a child process)', { skip: hasMkfifo() ? false : 'mkfifo is not available' }, async () => {
     execFileSync('mkfifo', [path.join(dir, 'A_FIFO')]);
     const started = Date.now();
-    const result = await readInChild(dir, 'A_FIFO');
+    const result = await secretInChild(dir, 'A_FIFO');
     assert.ok(Date.now() - started < 15_000);
     assert.equal(result.read.threw, true);
     assert.equal(result.read.name, 'SecretReadError');
@@ -214,7 +159,7 @@ describe('fileSecrets', () => {
 
   it('C11: /dev/zero behind a symlink named like a secret throws promptly (checked in a child process)', { skip: fs.existsSync('/dev/zero') ? false : 'no /dev/zero' }, async () => {
     fs.symlinkSync('/dev/zero', path.join(dir, 'ZERO_KEY'));
-    const result = await readInChild(dir, 'ZERO_KEY');
+    const result = await secretInChild(dir, 'ZERO_KEY');
     assert.equal(result.read.threw, true);
     assert.equal(result.read.name, 'SecretReadError');
     assert.ok(result.read.ms < 3000, `read took ${result.read.ms} ms`);
@@ -276,27 +221,49 @@ describe('fileSecrets', () => {
     assert.equal(fileSecrets(dir).read(name), 'changed-value');
   });
 
-  it('names with "/" or ".." (or a leading dot/dash) are refused, and nothing outside the dir is read', () => {
-    const outsideName = `outside-${path.basename(dir)}`;
-    const outside = path.join(path.dirname(dir), outsideName);
-    fs.writeFileSync(outside, SENTINEL);
-    try {
-      const provider = fileSecrets(dir);
-      for (const name of [`../${outsideName}`, '..', 'a/b', '/etc/passwd', '.hidden', '-x', '', 'a\\b', 'a\0b']) {
-        assert.throws(() => provider.read(name), (e: unknown) => e instanceof SecretReadError && !e.message.includes(SENTINEL), JSON.stringify(name));
-      }
-    } finally {
-      fs.rmSync(outside, { force: true });
+  describe('names with "/" or ".." (or a leading dot/dash) are refused, and nothing outside the dir is read', () => {
+    /** A file holding the sentinel next to the secrets dir, which `../<name>` would reach. */
+    let outsideName = '';
+    before(() => {
+      outsideName = `outside-${path.basename(dir)}`;
+      fs.writeFileSync(path.join(path.dirname(dir), outsideName), SENTINEL);
+    });
+    after(() => {
+      fs.rmSync(path.join(path.dirname(dir), outsideName), { force: true });
+    });
+    /** Stands for `../<outsideName>`, known only once before() has run. */
+    const OUTSIDE = '../outside-<dir name>';
+    for (const name of [OUTSIDE, '..', 'a/b', '/etc/passwd', '.hidden', '-x', '', 'a\\b', 'a\0b']) {
+      it(`the name ${label(name)} is refused with a SecretReadError that does not hold the value`, () => {
+        const read = name === OUTSIDE ? `../${outsideName}` : name;
+        assert.ok(fs.existsSync(path.join(dir, '..', outsideName)), 'precondition: the outside file exists');
+        assert.throws(() => fileSecrets(dir).read(read), (e: unknown) => e instanceof SecretReadError && !e.message.includes(SENTINEL));
+      });
     }
   });
 
-  it('H2: util.inspect, JSON.stringify and String of a provider show only its description, even after reads', () => {
-    const fileName = secretFile(SENTINEL);
-    const file = fileSecrets(dir);
-    assert.equal(file.read(fileName), SENTINEL);
-    const env = envSecrets({ API_KEY: SENTINEL });
-    assert.equal(env.read('API_KEY'), SENTINEL);
-    for (const provider of [file, env]) {
+  /** A provider of each kind that has read the sentinel, so it holds the value. */
+  const providersAfterRead: [string, () => SecretProvider][] = [
+    [
+      'fileSecrets',
+      () => {
+        const file = fileSecrets(dir);
+        assert.equal(file.read(secretFile(SENTINEL)), SENTINEL);
+        return file;
+      },
+    ],
+    [
+      'envSecrets',
+      () => {
+        const env = envSecrets({ API_KEY: SENTINEL });
+        assert.equal(env.read('API_KEY'), SENTINEL);
+        return env;
+      },
+    ],
+  ];
+  for (const [kind, build] of providersAfterRead) {
+    it(`H2: util.inspect, JSON.stringify and String of a ${kind} provider show only its description, even after reads`, () => {
+      const provider = build();
       const expected = `SecretProvider(${provider.description})`;
       assert.equal(inspect(provider), expected);
       assert.equal(String(provider as unknown), expected);
@@ -309,8 +276,8 @@ describe('fileSecrets', () => {
         JSON.stringify({ config: { secrets: provider } }),
       ];
       for (const view of views) assert.ok(!view.includes(SENTINEL), view);
-    }
-  });
+    });
+  }
 });
 
 describe('mcpProxy with fromSecret through these providers', () => {
@@ -396,12 +363,19 @@ describe('mcpProxy with fromSecret through these providers', () => {
     assert.doesNotMatch(err.message, /vault\)|API_KEY/);
   });
 
-  it('a custom provider returning a non-string is refused without stringifying it', () => {
-    for (const value of [12345, { toString: () => SENTINEL }, [SENTINEL], null, true]) {
-      const provider: SecretProvider = { description: 'custom', read: () => value as unknown as string };
+  const nonStrings: [string, unknown][] = [
+    ['a number', 12345],
+    ['an object whose toString gives the value', { toString: () => SENTINEL }],
+    ['an array holding the value', [SENTINEL]],
+    ['null', null],
+    ['true', true],
+  ];
+  for (const [what, value] of nonStrings) {
+    it(`a custom provider returning ${what} is refused without stringifying it`, () => {
+      const provider: SecretProvider = { description: 'custom', read: () => value as string };
       expectConfigError(() => withSecret(provider), 'ERR_SECRET_INVALID', errPath);
-    }
-  });
+    });
+  }
 
   it('the startup log of a route with secrets names headers, never values', () => {
     const log = captureLogger();

@@ -71,7 +71,7 @@ describe('session records: what is stored, and which requests match it', () => {
 
   it('bind stores a fingerprint only: no value, no principal', () => {
     const record = bind.record(alice, headers);
-    assert.ok(typeof record === 'string');
+    assert.ok(typeof record === 'string', `a fingerprint string, got ${typeof record}`);
     assert.doesNotMatch(record, /acme|k1|alice/);
   });
   it('pin without a principal stores nothing', () => assert.equal(pin.record(undefined, headers), undefined));
