@@ -187,6 +187,23 @@ describe('H: leakage of header and secret values (run time)', () => {
       logMentions: ['x-backend-auth', SECRET_ENV_NAME],
     },
     { reason: 'backend_timeout', status: 504, lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`], options: { responseTimeout: 200, respond: () => {} } },
+    {
+      reason: 'computed_header_failed',
+      status: 500,
+      header: 'x-user-id',
+      label: 'a computed value with CRLF and a sentinel',
+      lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+      options: { route: { headers: { fromRequest: { 'X-User-Id': () => `${SENTINEL}-user\r\nX-Evil: 1` } } } },
+      logMentions: ['x-user-id'],
+    },
+    {
+      reason: 'missing_required_header',
+      status: 400,
+      header: 'x-user-id',
+      label: 'a required identity the request does not have',
+      lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+      options: { route: { headers: { fromRequest: { 'X-User-Id': () => undefined } }, required: ['x-user-id'] } },
+    },
   ];
 
   for (const c of cases) {
