@@ -8,6 +8,8 @@ export { mcpProxy } from './proxy.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
+export { CredentialResolveError } from './credential-source.js';
+export type { CredentialCacheOptions, CredentialSource, ResolvedCredential } from './credential-source.js';
 export { HeaderConfigError } from './config-error.js';
 export type { RejectReason } from './rejection.js';
 export type { HeaderConfigErrorCode } from './config-error.js';

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { HeaderConfigError } from './config-error.js';
+import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
 import type { RelayLogger } from './logger.js';
 import {
@@ -105,6 +106,21 @@ const pinShape = {
 export const pinSchema = z.strictObject(pinShape);
 
 export const requestSchema = z.strictObject({ mode: z.literal('request') });
+
+const durationSchema = z.number().int().min(0).max(2 ** 31 - 1).optional();
+const credentialCacheShape = {
+  ttl: durationSchema,
+  timeout: timeoutSchema,
+  maxEntries: countSchema,
+  negativeTtl: durationSchema,
+  failureTtl: durationSchema,
+} satisfies ShapeOf<CredentialCacheOptions>;
+export const credentialCacheSchema = z.strictObject(credentialCacheShape);
+
+export const credentialSourceSchema = z.custom<CredentialSource>(
+  (v) => isRecord(v) && typeof v.key === 'function' && typeof v.resolve === 'function' && typeof v.description === 'string',
+  { message: 'must be a credential source with key(), resolve() and description, such as tokenExchange({ ... })' },
+);
 
 /** Shape and type checks with zod; the first problem becomes a HeaderConfigError. */
 export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string, at = ''): T {
