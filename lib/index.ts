@@ -10,6 +10,8 @@ export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
 export { CredentialResolveError } from './credential-source.js';
 export type { CredentialCacheOptions, CredentialSource, ResolvedCredential } from './credential-source.js';
+export { tokenExchange } from './token-exchange.js';
+export type { TokenExchangeClientSecret, TokenExchangeOptions } from './token-exchange.js';
 export { HeaderConfigError } from './config-error.js';
 export type { RejectReason } from './rejection.js';
 export type { HeaderConfigErrorCode } from './config-error.js';
