@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { HeaderConfigError } from './config-error.js';
+import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
 import type { RelayLogger } from './logger.js';
 import {
@@ -20,6 +21,7 @@ import {
 } from './options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
+import type { TokenExchangeClientSecret, TokenExchangeOptions } from './token-exchange.js';
 
 /** One schema per option of `T`, no more, no fewer (express-rate-limit's `KeysEnum`, for zod shapes). */
 type ShapeOf<T> = { readonly [K in keyof Required<T>]: z.ZodType };
@@ -116,6 +118,48 @@ const pinShape = {
 export const pinSchema = z.strictObject(pinShape);
 
 export const requestSchema = z.strictObject({ mode: z.literal('request') });
+
+const durationSchema = z.number().int().min(0).max(2 ** 31 - 1).optional();
+const credentialCacheShape = {
+  ttl: durationSchema,
+  timeout: timeoutSchema,
+  maxEntries: countSchema,
+  negativeTtl: durationSchema,
+  failureTtl: durationSchema,
+} satisfies ShapeOf<CredentialCacheOptions>;
+export const credentialCacheSchema = z.strictObject(credentialCacheShape);
+
+export const credentialSourceSchema = z.custom<CredentialSource>(
+  (v) => isRecord(v) && typeof v.key === 'function' && typeof v.resolve === 'function' && typeof v.description === 'string',
+  { message: 'must be a credential source with key(), resolve() and description, such as tokenExchange({ ... })' },
+);
+
+const fn = <F>(message: string) => z.custom<F>((v) => typeof v === 'function', { message });
+type Fn<K extends keyof TokenExchangeOptions> = NonNullable<TokenExchangeOptions[K]>;
+/** RFC 6749 VSCHAR (client ids) and NQCHAR without the space (URIs, audiences): no controls, no non-ASCII. */
+const vschar = (what: string) => z.string().regex(/^[\x20-\x7E]{1,2048}$/, `${what} must be 1-2048 visible ASCII characters or spaces`);
+const uriLike = (what: string) => z.string().regex(/^[\x21-\x7E]{1,2048}$/, `${what} must be 1-2048 visible ASCII characters, no spaces`);
+const clientSecretShape = {
+  secret: z.string({ message: 'must be the name of the secret, e.g. "RELAY_CLIENT_SECRET"' }),
+  secrets: secretsSchema.optional(),
+} satisfies ShapeOf<TokenExchangeClientSecret>;
+const tokenExchangeShape = {
+  tokenEndpoint: z.union([z.string(), z.instanceof(URL)], { message: 'must be the token endpoint URL, a string or a URL' }),
+  clientId: vschar('clientId'),
+  clientSecret: z.strictObject(clientSecretShape, { message: 'must be { secret: "NAME" } (and optionally secrets: a secret provider); the secret itself is never inline' }),
+  clientAuthentication: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
+  subjectToken: fn<Fn<'subjectToken'>>('must be a function (req) => string | undefined returning the caller\'s token'),
+  subjectTokenType: uriLike('subjectTokenType').optional(),
+  audience: vschar('audience').optional(),
+  resource: z.union([z.string(), z.array(z.string()).min(1).max(16).readonly()], { message: 'must be an absolute URI or a list of 1-16 of them' }).optional(),
+  scope: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'scope must be scope tokens separated by single spaces (RFC 6749 §3.3)').optional(),
+  requestedTokenType: uriLike('requestedTokenType').optional(),
+  format: fn<Fn<'format'>>('must be a function (accessToken) => header value').optional(),
+  key: fn<Fn<'key'>>('must be a function (req) => string | undefined returning the cache key').optional(),
+  allowInsecureHttp: z.boolean().optional(),
+  logger: loggerSchema.optional(),
+} satisfies ShapeOf<TokenExchangeOptions>;
+export const tokenExchangeSchema = z.strictObject(tokenExchangeShape);
 
 /** Shape and type checks with zod; the first problem becomes a HeaderConfigError. */
 export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string, at = ''): T {

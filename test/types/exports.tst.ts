@@ -5,10 +5,22 @@
  */
 import { describe, expect, test } from 'tstyche';
 import type * as relay from '../../lib/index.js';
-import { HeaderConfigError, RESPONSE_HEADERS, SecretReadError, envSecrets, fileSecrets, memorySessionStore } from '../../lib/index.js';
+import type { IncomingMessage } from 'node:http';
+import {
+  CredentialResolveError,
+  HeaderConfigError,
+  RESPONSE_HEADERS,
+  SecretReadError,
+  envSecrets,
+  fileSecrets,
+  memorySessionStore,
+  tokenExchange,
+} from '../../lib/index.js';
 import type {
   BindSessionOptions,
   CaptureHeadersOptions,
+  CredentialCacheOptions,
+  CredentialSource,
   FileSecretsOptions,
   ForwardedHeaders,
   HeaderConfigErrorCode,
@@ -18,12 +30,15 @@ import type {
   RejectReason,
   RelayLogger,
   RelayMiddleware,
+  ResolvedCredential,
   SecretProvider,
   SessionLimits,
   SessionOptions,
   SessionStore,
   SessionTtl,
   StaticHeaders,
+  TokenExchangeClientSecret,
+  TokenExchangeOptions,
 } from '../../lib/index.js';
 
 describe('value exports', () => {
@@ -38,6 +53,8 @@ describe('value exports', () => {
       | 'SecretReadError'
       | 'HeaderConfigError'
       | 'memorySessionStore'
+      | 'CredentialResolveError'
+      | 'tokenExchange'
     >();
   });
 
@@ -72,6 +89,10 @@ describe('errors', () => {
     expect(new SecretReadError('cache is stale')).type.toBeAssignableTo<Error>();
   });
 
+  test('CredentialResolveError is an Error a credential source can throw', () => {
+    expect(new CredentialResolveError('issuer answered 503')).type.toBeAssignableTo<Error>();
+  });
+
   test('RejectReason names the run-time refusals', () => {
     expect<RejectReason>().type.toBeAssignableFrom<'duplicate_header' | 'session_not_found' | 'backend_timeout' | 'host_not_allowed'>();
     expect<RejectReason>().type.not.toBeAssignableFrom<'not_a_reason'>();
@@ -101,5 +122,38 @@ describe('option and contract types', () => {
     expect<SessionTtl>().type.toBe<{ readonly idleMs: number; readonly absoluteMs: number }>();
     expect<LogFields>().type.toBeAssignableFrom<{ reason: string; status: number; header: undefined; names: string[]; suspicious: boolean }>();
     expect<LogFields>().type.not.toBeAssignableFrom<{ value: Buffer }>();
+  });
+});
+
+describe('per-user credentials', () => {
+  const base = {
+    tokenEndpoint: 'https://as.example/token',
+    clientId: 'relay',
+    clientSecret: { secret: 'RELAY_CLIENT_SECRET' },
+    subjectToken: (req: IncomingMessage) => req.headers.authorization?.slice('Bearer '.length),
+  };
+
+  test('tokenExchange takes TokenExchangeOptions and returns a CredentialSource', () => {
+    expect<Parameters<typeof tokenExchange>[0]>().type.toBe<TokenExchangeOptions>();
+    expect(tokenExchange(base)).type.toBe<CredentialSource>();
+    expect<TokenExchangeOptions['clientSecret']>().type.toBe<TokenExchangeClientSecret>();
+    expect(tokenExchange).type.toBeCallableWith({ ...base, resource: ['https://a.example/mcp'], clientAuthentication: 'client_secret_post' as const });
+    expect(tokenExchange).type.not.toBeCallableWith({ ...base, clientAuthentication: 'private_key_jwt' as const });
+    expect(tokenExchange).type.not.toBeCallableWith({ ...base, clientSecret: 'inline-secret' });
+  });
+
+  test('a credential source may answer a string, a ResolvedCredential or undefined, synchronously or not', () => {
+    const source: CredentialSource = {
+      description: 'vault',
+      key: (req) => req.headers['x-user'] as string | undefined,
+      resolve: (key) => Promise.resolve(key === 'alice' ? { value: 'Bearer a', expiresIn: 60 } : undefined),
+    };
+    expect(source).type.toBeAssignableTo<CredentialSource>();
+    expect<ResolvedCredential>().type.toBe<{ readonly value: string; readonly expiresIn?: number }>();
+    expect<ReturnType<CredentialSource['resolve']>>().type.toBeAssignableFrom<string>();
+  });
+
+  test('CredentialCacheOptions are durations and a bound', () => {
+    expect<CredentialCacheOptions>().type.toBe<{ ttl?: number; timeout?: number; maxEntries?: number; negativeTtl?: number; failureTtl?: number }>();
   });
 });
