@@ -22,7 +22,22 @@ const [setup, backend] = process.argv.slice(2) as [Setup, string];
 if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${SETUPS.join('|')}> <backend url>`);
 
 /** The relay as the issue fixes it for the benchmark: 2 captured, 2 static and 1 secret-backed header. */
-function relay(session: 'request' | 'bind'): express.RequestHandler[] {
+/**
+ * `relay-identity`: the `request` route plus what issue 11 measures: a header computed from the
+ * request and a per-user credential from a cached source (every request a cache hit after the first).
+ */
+const identity = {
+  fromRequest: { 'X-User-Id': (req: { headers: Record<string, unknown> }) => (typeof req.headers['x-tenant'] === 'string' ? `user-of-${req.headers['x-tenant']}` : undefined) },
+  fromCredential: {
+    'X-Backend-Token': {
+      description: 'bench per-user tokens',
+      key: (req: { headers: Record<string, unknown> }) => (typeof req.headers['x-tenant'] === 'string' ? req.headers['x-tenant'] : undefined),
+      resolve: (key: string) => Promise.resolve({ value: `Bearer token-for-${key}`, expiresIn: 3600 }),
+    },
+  },
+};
+
+function relay(session: 'request' | 'bind', withIdentity = false): express.RequestHandler[] {
   return [
     captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] }),
     mcpProxy({
@@ -30,6 +45,7 @@ function relay(session: 'request' | 'bind'): express.RequestHandler[] {
       headers: {
         plaintext: { 'X-MCP-Toolsets': 'projects', 'X-Region': 'eu-west' },
         fromSecret: { 'X-Api-Key': 'BENCH_BACKEND_KEY' },
+        ...(withIdentity ? identity : {}),
       },
       secrets: envSecrets({ BENCH_BACKEND_KEY: 'bench-backend-key-0123456789' }),
       session: session === 'bind' ? { mode: 'bind', maxSessions: 10_000_000 } : 'request',
@@ -47,6 +63,8 @@ function handlers(): express.RequestHandler[] {
       return relay('request');
     case 'relay-bind':
       return relay('bind');
+    case 'relay-identity':
+      return relay('request', true);
     case 'direct':
       throw new Error('the direct setup has no gateway');
   }

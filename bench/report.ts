@@ -59,6 +59,8 @@ export function targets(report: Report): Target[] {
   const bind = rps('relay-bind', report) / hpm;
   add('relay request throughput / bare HPM', request, '>= 1.00', request >= 1.0);
   add('relay bind throughput / bare HPM', bind, '>= 0.95', bind >= 0.95);
+  const identity = rps('relay-identity', report) / rps('relay-request', report);
+  add('relay identity (computed + cached credential) throughput / relay request', identity, '>= 0.90', identity >= 0.9);
   const addedP50 = p50('relay-request', report) - p50('hpm', report);
   add('relay request p50 - bare HPM p50 at 500 req/s (ms)', addedP50, '<= 0.20', addedP50 <= 0.2);
   const laterFirst = firstEvent('relay-request', report) - firstEvent('direct', report);

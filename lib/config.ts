@@ -3,6 +3,8 @@
  * checked (parse-options.ts builds them).
  */
 import type { IncomingMessage } from 'node:http';
+import type { CredentialCache } from './credential-cache.js';
+import type { CredentialSource } from './credential-source.js';
 import type { TemplatePart } from './header-templates.js';
 import type { RelayLogger } from './logger.js';
 import type { CredentialAuditEvent, HeaderFunction } from './options.js';
@@ -47,11 +49,20 @@ export interface ComputedHeader {
   readonly path: string;
 }
 
+/** `headers.fromCredential`. */
+export interface CredentialHeaderConfig {
+  readonly name: string;
+  readonly cache: CredentialCache;
+  /** Redacted: prints its description only. */
+  readonly source: CredentialSource;
+}
+
 /** The headers a route computes per request, besides static and secret ones (parse-route-headers.ts). */
 export interface DynamicHeaders {
   readonly renamed: readonly RenamedHeader[];
   readonly templates: readonly TemplateHeader[];
   readonly computed: readonly ComputedHeader[];
+  readonly credentials: readonly CredentialHeaderConfig[];
   /** Every outgoing name the route sets itself (static, secret, renamed, templated, computed): the client's copy is never forwarded. */
   readonly configured: ReadonlySet<string>;
   /** Captured names read by `fromCaptured` and templates: used under another name, never forwarded under their own. */

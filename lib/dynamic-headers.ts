@@ -6,11 +6,15 @@
  *
  * A function that throws, rejects, times out or returns something other than a string or undefined,
  * or a value with CR/LF or other characters a header cannot carry, is the host app's fault: 500
- * `computed_header_failed`, naming the header, never the value.
+ * `computed_header_failed`, naming the header, never the value. A per-user credential
+ * (`headers.fromCredential`) comes from its cache, synchronously on a hit; one that cannot be had
+ * (the source failed, timed out or answered something unusable) is 502 `credential_unavailable`:
+ * the request is never forwarded without it.
  */
 import type { IncomingMessage } from 'node:http';
 import type { ForwardedHeaders } from './capture.js';
-import type { ComputedHeader, ProxyConfig } from './config.js';
+import type { ComputedHeader, CredentialHeaderConfig, ProxyConfig } from './config.js';
+import { describeCredentialProblem, type CredentialOutcome } from './credential-cache.js';
 import { invalidValueReason } from './header-rules.js';
 import { renderTemplate } from './header-templates.js';
 import { refuse, reject, type Checked, type Rejection } from './rejection.js';
@@ -20,8 +24,8 @@ export type DynamicValues = Checked<{ values: Readonly<Record<string, string>> }
 const NONE: DynamicValues = Object.freeze({ ok: true, values: Object.freeze({}) });
 
 /** Whether the route has any header computed per request (a cheap check for the hot path). */
-export function hasDynamicHeaders(config: Pick<ProxyConfig, 'templates' | 'computed'>): boolean {
-  return config.templates.length > 0 || config.computed.length > 0;
+export function hasDynamicHeaders(config: Pick<ProxyConfig, 'templates' | 'computed' | 'credentials'>): boolean {
+  return config.templates.length > 0 || config.computed.length > 0 || config.credentials.length > 0;
 }
 
 export function computeDynamicHeaders(
@@ -51,6 +55,14 @@ export function computeDynamicHeaders(
     if (isThenable(outcome)) pending.push(bounded(outcome, config.connectTimeout).then((v) => settle(header, v, values, config)));
     else {
       const rejection = settle(header, outcome, values, config);
+      if (rejection) return refuse(rejection);
+    }
+  }
+  for (const header of config.credentials) {
+    const outcome = header.cache.get(req);
+    if (outcome instanceof Promise) pending.push(outcome.then((o) => credential(header, o, values)));
+    else {
+      const rejection = credential(header, outcome, values);
       if (rejection) return refuse(rejection);
     }
   }
@@ -95,6 +107,14 @@ function settle(header: ComputedHeader, outcome: Outcome, values: Record<string,
   if (invalid === 'too_long') return failed(header.name, `${header.path} returned a value longer than ${config.maxValueLength} bytes (maxValueLength)`);
   if (invalid) return failed(header.name, `${header.path} returned characters a header cannot carry (CR, LF, NUL, controls or non-ASCII)`);
   values[header.name] = value;
+  return undefined;
+}
+
+function credential(header: CredentialHeaderConfig, outcome: CredentialOutcome, values: Record<string, string>): Rejection | undefined {
+  if (!outcome.ok) {
+    return { ...reject(502, 'credential_unavailable', 'Bad gateway: a credential for this backend is unavailable', header.name), detail: describeCredentialProblem(outcome, header.source) };
+  }
+  if (outcome.value !== undefined) values[header.name] = outcome.value;
   return undefined;
 }
 

@@ -26,7 +26,8 @@
  *     or reads into another header. With `pin`, captured means: this request's captured headers, and
  *     the initialize's values of those it omitted (withPinned).
  *  5. Renamed: captured values under the names `headers.fromCaptured` gives them.
- *  6. Templated (`headers.template`), then computed (`headers.fromRequest`) values.
+ *  6. Templated (`headers.template`), computed (`headers.fromRequest`) and per-user credential
+ *     (`headers.fromCredential`) values.
  *  7. Static plaintext headers, then secret-backed ones.
  * A name is set by one of steps 5–7 only (HeaderConfigError otherwise), so "a later step wins" only
  * ever decides against the client's copy.
@@ -128,7 +129,7 @@ export function readSecrets(config: ProxyConfig): Checked<SecretValues> {
     const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
     if (!secret.ok) {
       return refuse({
-        ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable', header.name),
+        ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable'),
         detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
       });
     }
@@ -148,11 +149,14 @@ export function checkRequired(outgoing: OutgoingHeaders, config: Pick<ProxyConfi
   return undefined;
 }
 
-/** For `audit`: the credential headers in the set and which step set them. */
+/** For `audit`: the credential headers in the set (credential names, and per-user credentials) and which step set them. */
 export function credentialsRelayed(outgoing: OutgoingHeaders, config: ProxyConfig): { name: string; source: CredentialSourceKind }[] {
   const relayed: { name: string; source: CredentialSourceKind }[] = [];
   for (const name of CREDENTIAL_HEADERS) {
     if (outgoing[name] !== undefined) relayed.push({ name, source: sourceOf(name, config) });
+  }
+  for (const { name } of config.credentials) {
+    if (outgoing[name] !== undefined && !CREDENTIAL_HEADERS.has(name)) relayed.push({ name, source: 'credential' });
   }
   return relayed;
 }
@@ -161,6 +165,7 @@ function sourceOf(name: string, config: ProxyConfig): CredentialSourceKind {
   if (config.fromSecret.some((h) => h.name === name)) return 'secret';
   if (config.plaintext.has(name)) return 'static';
   if (config.computed.some((h) => h.name === name)) return 'request';
+  if (config.credentials.some((h) => h.name === name)) return 'credential';
   if (config.templates.some((h) => h.name === name)) return 'template';
   if (config.renamed.some((h) => h.name === name)) return 'renamed';
   return 'captured';

@@ -59,6 +59,7 @@ const routeHeadersShape = {
   fromCaptured: headerMap.optional(),
   template: headerMap.optional(),
   fromRequest: functionMap.optional(),
+  fromCredential: z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> credential source, e.g. tokenExchange({ ... })' }).optional(),
 } satisfies ShapeOf<RouteHeaders>;
 
 const proxyShape = {

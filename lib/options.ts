@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
+import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
 
@@ -56,6 +57,18 @@ export interface RouteHeaders {
    * app's auth established, which the client cannot forge. `undefined` sends no header.
    */
   fromRequest?: Readonly<Record<string, HeaderFunction>>;
+  /**
+   * Header name -> per-user credential: a {@link CredentialSource} such as `tokenExchange({...})`, or
+   * `{ source, cache }` to tune its cache. Resolved per request (cached per key); a failure is 502
+   * `credential_unavailable`, and the request is not forwarded without it.
+   */
+  fromCredential?: Readonly<Record<string, CredentialSource | CredentialHeader>>;
+}
+
+/** A credential source with its cache options (`headers.fromCredential`). */
+export interface CredentialHeader {
+  source: CredentialSource;
+  cache?: CredentialCacheOptions;
 }
 
 /** @deprecated Renamed to {@link RouteHeaders} in 0.3.0. */
@@ -75,7 +88,7 @@ export interface CredentialAuditEvent {
 }
 
 /** Where a relayed credential came from. */
-export type CredentialSourceKind = 'captured' | 'renamed' | 'template' | 'request' | 'static' | 'secret';
+export type CredentialSourceKind = 'captured' | 'renamed' | 'template' | 'request' | 'credential' | 'static' | 'secret';
 
 /** Options of {@link mcpProxy}. */
 export interface McpProxyOptions {
@@ -100,7 +113,8 @@ export interface McpProxyOptions {
   required?: readonly string[];
   /**
    * Called for each request that relays a credential header (`authorization` or `cookie`, whatever
-   * its source), with the route, the names and their sources, never a value. A throw is logged.
+   * its source, or one from `headers.fromCredential`), with the route, the names and their sources,
+   * never a value. A throw is logged.
    */
   audit?(event: CredentialAuditEvent): void;
   /** Where `headers.fromSecret` values come from. @default envSecrets() */

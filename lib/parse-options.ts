@@ -60,7 +60,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
   }
   const session = parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`);
   const principal = parsed.principal ?? (session.mode === 'request' ? undefined : session.principal);
-  const { templateSecrets, ...dynamic } = parseRouteHeaders(parsed, { allowCredentials, seen, passthrough, principal });
+  const { templateSecrets, ...dynamic } = parseRouteHeaders(parsed, { allowCredentials, seen, passthrough, principal, maxValueLength });
   for (const header of [...fromSecret, ...templateSecrets]) resolveAtStartup(header, secrets, maxValueLength, logger);
 
   return Object.freeze({

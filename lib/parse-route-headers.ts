@@ -5,7 +5,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { HeaderConfigError, keyPath } from './config-error.js';
-import type { ComputedHeader, DynamicHeaders, RenamedHeader, SecretHeader, TemplateHeader } from './config.js';
+import type { ComputedHeader, CredentialHeaderConfig, DynamicHeaders, RenamedHeader, SecretHeader, TemplateHeader } from './config.js';
+import { CredentialCache, parseCredentialCacheOptions } from './credential-cache.js';
+import { redactedSource, type CredentialCacheOptions, type CredentialSource } from './credential-source.js';
+import { credentialSourceSchema, isRecord } from './option-shapes.js';
 import { CREDENTIAL_HEADERS, invalidNameReason } from './header-rules.js';
 import { parseTemplate, templateInputs } from './header-templates.js';
 import type { HeaderFunction, McpProxyOptions } from './options.js';
@@ -16,13 +19,21 @@ export interface RouteHeaderContext {
   /** Outgoing names set so far (plaintext, fromSecret) -> their option path; extended here. */
   readonly seen: Map<string, string>;
   readonly passthrough: readonly string[] | undefined;
+  readonly maxValueLength: number;
   /** The principal function of the route, or of its session options. */
   readonly principal: ((req: IncomingMessage) => string | undefined) | undefined;
 }
 
 /** The options as zod left them: shapes checked, map values not yet. */
 interface Parsed {
-  readonly headers?: { readonly fromCaptured?: Record<string, unknown>; readonly template?: Record<string, unknown>; readonly fromRequest?: Record<string, unknown> } | undefined;
+  readonly headers?:
+    | {
+        readonly fromCaptured?: Record<string, unknown>;
+        readonly template?: Record<string, unknown>;
+        readonly fromRequest?: Record<string, unknown>;
+        readonly fromCredential?: Record<string, unknown>;
+      }
+    | undefined;
   readonly required?: readonly string[] | undefined;
   readonly audit?: McpProxyOptions['audit'];
 }
@@ -69,12 +80,20 @@ export function parseRouteHeaders(parsed: Parsed, context: RouteHeaderContext): 
     computed.push({ name, compute: compute as HeaderFunction, path });
   }
 
+  const credentials: CredentialHeaderConfig[] = [];
+  for (const [key, value] of entriesOf(parsed.headers?.fromCredential, 'headers.fromCredential')) {
+    const path = keyPath('headers.fromCredential', key);
+    const name = parseStaticName(key, path, context.seen);
+    credentials.push(parseCredentialHeader(name, value, path, context.maxValueLength));
+  }
+
   checkPassthrough(context, capturedInputs);
   const configured = new Set(context.seen.keys());
   return {
     renamed,
     templates,
     computed,
+    credentials,
     configured,
     capturedInputs: new Set(capturedInputs.keys()),
     credentialInputs,
@@ -83,6 +102,22 @@ export function parseRouteHeaders(parsed: Parsed, context: RouteHeaderContext): 
     audit: parsed.audit,
     templateSecrets,
   };
+}
+
+/** A source alone, or `{ source, cache }`; the source is redacted (its closures may hold secrets). */
+function parseCredentialHeader(name: string, value: unknown, path: string, maxValueLength: number): CredentialHeaderConfig {
+  const wrapped = isRecord(value) && !credentialSourceSchema.safeParse(value).success && 'source' in value;
+  const source = wrapped ? value.source : value;
+  if (!credentialSourceSchema.safeParse(source).success) {
+    throw new HeaderConfigError('ERR_INVALID_OPTION', wrapped ? `${path}.source` : path, 'must be a credential source with key(), resolve() and description, such as tokenExchange({ ... }), or { source, cache }');
+  }
+  if (wrapped) {
+    const extra = Object.keys(value).find((k) => k !== 'source' && k !== 'cache');
+    if (extra) throw new HeaderConfigError('ERR_INVALID_OPTION', `${path}.${extra}`, 'unknown option; a credential header takes source and cache');
+  }
+  const options = parseCredentialCacheOptions(wrapped ? (value.cache as CredentialCacheOptions | undefined) : undefined, 'mcpProxy', `${path}.cache`);
+  const checked = redactedSource(source as CredentialSource);
+  return { name, cache: new CredentialCache(checked, options, maxValueLength), source: checked };
 }
 
 /** A captured header read by a rename or a template: a valid, unrestricted name; a credential only with allowCredentials. */

@@ -27,6 +27,7 @@ export type RejectReason =
   | 'backend_timeout'
   | 'secret_unavailable'
   | 'computed_header_failed'
+  | 'credential_unavailable'
   | 'missing_required_header'
   | 'invalid_session_id'
   | 'session_not_found'

@@ -89,7 +89,7 @@ export interface SecRelayOptions {
 }
 
 export type RouteIdentity = Pick<McpProxyOptions, 'required' | 'principal' | 'audit'> & {
-  headers?: Pick<RouteHeaders, 'fromCaptured' | 'template' | 'fromRequest'>;
+  headers?: Pick<RouteHeaders, 'fromCaptured' | 'template' | 'fromRequest' | 'fromCredential'>;
 };
 
 export type CapturedLogger = ReturnType<typeof captureLogger>;
@@ -396,7 +396,7 @@ function wirePolicy(options: SecRelayOptions, env: Record<string, string>, host:
   const passthrough = options.passthrough?.map(lower);
   const route = options.route?.headers ?? {};
   // Names the route sets itself, and captured names it reads into them: never forwarded as captured.
-  const dynamic = new Set([route.fromCaptured, route.template, route.fromRequest].flatMap((map) => Object.keys(map ?? {})).map(lower));
+  const dynamic = new Set([route.fromCaptured, route.template, route.fromRequest, route.fromCredential].flatMap((map) => Object.keys(map ?? {})).map(lower));
   const inputs = new Set([
     ...Object.values(route.fromCaptured ?? {}).map(lower),
     ...Object.values(route.template ?? {}).flatMap((t) => [...t.matchAll(/\{captured:([^}]+)\}/g)].map((m) => lower(m[1]!))),

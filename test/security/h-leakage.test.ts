@@ -198,6 +198,29 @@ describe('H: leakage of header and secret values (run time)', () => {
       logMentions: ['x-user-id'],
     },
     {
+      reason: 'credential_unavailable',
+      status: 502,
+      header: 'x-backend-token',
+      label: 'a credential source that throws an error carrying a sentinel',
+      lines: [`X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+      options: {
+        route: {
+          headers: {
+            fromCredential: {
+              'X-Backend-Token': {
+                description: 'a test source',
+                key: () => 'user-1',
+                resolve: () => {
+                  throw new Error(`${SENTINEL}-resolver-error`);
+                },
+              },
+            },
+          },
+        },
+      },
+      logMentions: ['x-backend-token', 'a test source'],
+    },
+    {
       reason: 'missing_required_header',
       status: 400,
       header: 'x-user-id',

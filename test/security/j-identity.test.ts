@@ -294,4 +294,38 @@ describe('J: identity headers, renaming, templates, required headers and audit',
       assert.equal(r.backend.requests.length, 0);
     });
   });
+
+  describe('J11: a per-user credential that cannot be had: 502 credential_unavailable, never forwarded without it', () => {
+    const source = (resolve: () => unknown): RouteIdentity => ({
+      headers: {
+        fromCredential: {
+          Authorization: { source: { description: 'the test issuer', key: () => 'user-1', resolve: resolve as () => string }, cache: { timeout: 200, failureTtl: 0 } },
+        },
+      },
+    });
+    const failures: [string, () => unknown][] = [
+      ['the source throws an error carrying a value', () => { throw new Error(`${SENTINEL}-issuer-said`); }],
+      ['the source answers CR/LF', () => `Bearer ${SENTINEL}\r\nX-Evil: 1`],
+      ['the source answers a number', () => 42],
+      ['the source never answers (past its timeout)', () => new Promise(() => {})],
+    ];
+    for (const [label, resolve] of failures) {
+      it(`J11: ${label}`, async () => {
+        await withRelay({ route: source(resolve) }, async (r) => {
+          const res = await r.send([KEY]);
+          assertRefusal(res, r, 502, 'credential_unavailable', 'authorization');
+          assert.equal(r.backend.requests.length, 0);
+          assert.ok(r.logger.text().includes('the test issuer'), 'the log names the source');
+        });
+      });
+    }
+
+    it('J11: a source with no credential for this caller sends no Authorization (and `required` refuses it)', async () => {
+      const none: RouteIdentity = { ...source(() => undefined), required: ['authorization'] };
+      await withRelay({ route: none }, async (r) => {
+        assertRefusal(await r.send([KEY, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]), r, 400, 'missing_required_header', 'authorization', [SENTINEL_CLIENT_AUTH]);
+        assert.equal(r.backend.requests.length, 0);
+      });
+    });
+  });
 });

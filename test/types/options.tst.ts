@@ -6,8 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import type express from 'express';
 import { describe, expect, test } from 'tstyche';
-import { captureHeaders, mcpProxy, memorySessionStore } from '../../lib/index.js';
-import type { PinSessionOptions, SessionOptions } from '../../lib/index.js';
+import { captureHeaders, mcpProxy, memorySessionStore, tokenExchange } from '../../lib/index.js';
+import type { CredentialAuditEvent, PinSessionOptions, SessionOptions } from '../../lib/index.js';
 
 const target = 'http://127.0.0.1:9001/mcp';
 const principal = (req: IncomingMessage): string | undefined => req.headers['x-user'] as string | undefined;
@@ -97,7 +97,7 @@ describe('mcpProxy options', () => {
     mcpProxy({ target, pasthrough: ['x-tenant'] });
     // @ts-expect-error 'timeout' does not exist in type 'McpProxyOptions'
     mcpProxy({ target, timeout: 1000 });
-    // @ts-expect-error 'secret' does not exist in type 'StaticHeaders'
+    // @ts-expect-error 'secret' does not exist in type 'RouteHeaders'
     mcpProxy({ target, headers: { secret: { 'X-Api-Key': 'KEY' } } });
   });
 
@@ -145,5 +145,34 @@ describe('captureHeaders options', () => {
     captureHeaders({ allow: ['x-tenant'], alow: ['x-tenant'] });
     // @ts-expect-error 'passthrough' does not exist in type 'CaptureHeadersOptions'
     captureHeaders({ allow: ['x-tenant'], passthrough: ['x-tenant'] });
+  });
+});
+
+describe('identity options (headers.fromCaptured, template, fromRequest, fromCredential; principal, required, audit)', () => {
+  test('the route headers take names, templates, functions and credential sources', () => {
+    expect(mcpProxy).type.toBeCallableWith({
+      target,
+      principal,
+      headers: {
+        fromCaptured: { Authorization: 'x-upstream-authorization' },
+        template: { 'X-Figma-Token': 'Bearer {captured:x-user-token}' },
+        fromRequest: { 'X-User-Id': (req: IncomingMessage) => req.headers['x-user'] as string | undefined, 'X-Org': () => Promise.resolve('acme') },
+        fromCredential: { 'X-Api-Key': tokenExchange({ tokenEndpoint: 'https://as.example/token', clientId: 'gw', clientSecret: { secret: 'S' }, subjectToken: () => undefined }) },
+      },
+      required: ['authorization'],
+      audit: (event: CredentialAuditEvent) => void event.headers.map((h) => h.source),
+    });
+  });
+
+  test('a computed header returns a string or undefined, never a number', () => {
+    // @ts-expect-error Type 'number' is not assignable to type 'string | PromiseLike<string | undefined> | undefined'
+    mcpProxy({ target, headers: { fromRequest: { 'X-U': () => 42 } } });
+  });
+
+  test('a template is a string, a credential entry a source', () => {
+    // @ts-expect-error Type 'number' is not assignable to type 'string'
+    mcpProxy({ target, headers: { template: { 'X-U': 1 } } });
+    // @ts-expect-error Type 'string' is not assignable to type 'CredentialSource | CredentialHeader'
+    mcpProxy({ target, headers: { fromCredential: { 'X-U': 'token' } } });
   });
 });
