@@ -74,8 +74,10 @@ export class RelayRequest implements RequestParts {
     this.#timer = setTimeout(() => this.#expire(), phase === 'connect' ? this.#limits.connectTimeout : this.#limits.responseTimeout);
   }
 
+  /** Also lets the Timeout go: an event stream keeps its RelayRequest for as long as it is open. */
   stopTimer(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** The 504; the log says which limit expired, so an operator knows which one to look at. */
