@@ -30,7 +30,8 @@ export interface LongRun {
 
 export interface Report {
   date: string;
-  machine: { cpus: number; cpu: string; memoryGiB: number; node: string; platform: string };
+  /** `loadAverage`: the 1-minute load average when the run started; above the core count, other work shares the CPUs. */
+  machine: { cpus: number; cpu: string; memoryGiB: number; node: string; platform: string; loadAverage: number };
   plan: Record<string, number | boolean>;
   /** The parts of the run measured (`--parts`). */
   parts: string[];
@@ -85,7 +86,7 @@ const fixed = (n: number, digits = 2): string => (Number.isNaN(n) ? '-' : n.toFi
 
 export function print(report: Report): void {
   const m = report.machine;
-  console.log(`\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}`);
+  console.log(`\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${fixed(m.loadAverage)} at start`);
   if (report.rounds.length) printRounds(report);
   if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
   if (report.long) printLong(report.long);

@@ -15,7 +15,7 @@ import { ask, runChild, startChild } from './process.js';
 import { print, targets, type LongRun, type Report, type SetupFigures } from './report.js';
 import type { LoadResult, LoadSpec, GatewayStats, SseResult, SseSpec } from './results.js';
 import { CALL_BODY, CLIENT_HEADERS, INIT_BODY, SETUPS, STREAMING_SETUPS, type Setup } from './setups.js';
-import { idleStreams, streamsPlan } from './streams.js';
+import { LimitError, idleStreams, streamsPlan, type StreamsPlan } from './streams.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -28,10 +28,16 @@ const setups = SETUPS.filter((s) => !only || only.includes(s));
 const PARTS = ['rounds', 'sessions', 'streams', 'long'] as const;
 const parts = args.includes('--parts') ? (args[args.indexOf('--parts') + 1] ?? '').split(',') : ['rounds', 'sessions', 'streams', ...(long ? ['long'] : [])];
 const unknownPart = parts.find((p) => !(PARTS as readonly string[]).includes(p));
-if (unknownPart !== undefined) throw new Error(`--parts: no part '${unknownPart}' (parts: ${PARTS.join(', ')})`);
+if (unknownPart !== undefined) usage(`--parts: no part '${unknownPart}' (parts: ${PARTS.join(', ')})`);
 /** `--streams N`: concurrent streams of the idle-streams part. */
 const streamsArg = args.includes('--streams') ? Number(args[args.indexOf('--streams') + 1]) : undefined;
-if (streamsArg !== undefined && !(Number.isInteger(streamsArg) && streamsArg > 0)) throw new Error('--streams takes a positive whole number');
+if (streamsArg !== undefined && !(Number.isInteger(streamsArg) && streamsArg > 0)) usage('--streams takes a positive whole number');
+
+/** A run that cannot start: says why, without a stack trace. */
+function usage(message: string): never {
+  console.error(`npm run bench: ${message}`);
+  process.exit(2);
+}
 
 /** Durations; `--quick` is a smoke run of the harness, not a measurement. */
 const PLAN = {
@@ -123,20 +129,24 @@ async function longSse(backendUrl: string): Promise<LongRun> {
   }
 }
 
+function planStreams(): StreamsPlan {
+  const sample = { sampleStreams: PLAN.streamsSample, sampleIntervalMs: PLAN.streamsSampleIntervalMs, sampleSeconds: PLAN.streamsSampleSeconds };
+  try {
+    return streamsPlan(PLAN.streams, streamsArg !== undefined, sample);
+  } catch (err) {
+    if (err instanceof LimitError) usage(err.message);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   // Checked first: a machine that cannot hold the streams should say so before the other parts run.
-  const streams = parts.includes('streams')
-    ? streamsPlan(PLAN.streams, streamsArg !== undefined, {
-        sampleStreams: PLAN.streamsSample,
-        sampleIntervalMs: PLAN.streamsSampleIntervalMs,
-        sampleSeconds: PLAN.streamsSampleSeconds,
-      })
-    : undefined;
+  const streams = parts.includes('streams') ? planStreams() : undefined;
   const backend = await startChild<{ port: number }>('backend.ts');
   const backendUrl = `http://127.0.0.1:${backend.hello.port}`;
   const report: Report = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage: os.loadavg()[0] ?? NaN },
     plan: { ...PLAN, rounds, quick, long },
     parts,
     rounds: [],

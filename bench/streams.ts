@@ -55,6 +55,11 @@ export interface StreamsRun {
   setups: Partial<Record<Setup, StreamsFigures>>;
 }
 
+/** This machine cannot hold the streams asked for: a message for the person running the benchmark, not a stack trace. */
+export class LimitError extends Error {
+  override name = 'LimitError';
+}
+
 /** Open files a gateway process has besides its sockets (stdio, IPC, epoll, tsx's): 28 counted, with room. */
 const FD_RESERVE = 64;
 /** Idle streams per client process: well inside any client's open-files limit. */
@@ -74,7 +79,7 @@ export function streamsPlan(requested: number, explicit: boolean, sample: Omit<S
   if (requested <= fits) return plan;
   const need = 2 * requested + FD_RESERVE;
   const why = `${requested} streams need ${need} open files in the gateway process (2 sockets per stream + ${FD_RESERVE}); the hard limit here (ulimit -Hn) is ${fdHardLimit}`;
-  if (explicit) throw new Error(`${why}. Raise it (as root: ulimit -Hn ${need} in the shell that runs npm run bench; systemd: LimitNOFILE=${need}) or pass --streams ${fits}.`);
+  if (explicit) throw new LimitError(`${why}. Raise it (as root: ulimit -Hn ${need} in the shell that runs npm run bench; systemd: LimitNOFILE=${need}) or pass --streams ${fits}.`);
   console.error(`streams: ${why}, so this run opens ${fits}`);
   return { ...plan, streams: fits };
 }
@@ -90,7 +95,7 @@ function checkPortRange(streams: number): void {
   if (!existsSync(file)) return;
   const [low, high] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number) as [number, number];
   const ports = high - low + 1;
-  if (ports < streams + 1_000) throw new Error(`${streams} streams need more than ${ports} ephemeral ports (${file} is ${low}-${high}): widen it or pass a smaller --streams`);
+  if (ports < streams + 1_000) throw new LimitError(`${streams} streams need more than ${ports} ephemeral ports (${file} is ${low}-${high}): widen it or pass a smaller --streams`);
 }
 
 /** Measures each of `setups` (those of STREAM_SETUPS) in turn, each in a fresh gateway process. */
