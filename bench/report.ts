@@ -156,4 +156,7 @@ function printStreams(run: StreamsRun): void {
     ]);
   }
   printTable(rows);
+  for (const [setup, f] of Object.entries(run.setups)) {
+    if (f.failed || f.dropped || f.sample.broken) console.log(`  ${setup}: ${f.failed} idle streams did not open, ${f.dropped} closed early, ${f.sample.broken} timed streams broke`);
+  }
 }
