@@ -1,25 +1,29 @@
 /**
- * Benchmark gateway, run as its own process: `gateway.ts <setup> <backend url>`. Every setup serves
- * `/mcp` on an Express 5 app so that the only difference between two setups is what they measure.
+ * Benchmark gateway, run as its own process: `gateway.ts <setup> <backend url> [uncapped]`. Every setup
+ * serves `/mcp` on an Express 5 app so that the only difference between two setups is what they measure.
  * Prints `{"port":N}` once listening; answers `{cmd:'stats'}` over IPC with memoryUsage() after a
- * full GC (start it with --expose-gc) and the CPU time used so far; `{cmd:'profile-start'}` and
+ * full GC (start it with --expose-gc) and the CPU time used so far, `{cmd:'loop'}` with its event-loop
+ * delay since the previous `loop` (the first one starts measuring); `{cmd:'profile-start'}` and
  * `{cmd:'profile-stop', file}` record a CPU profile of what happens between them.
  */
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { answerPost } from './mcp-answer.js';
 import type * as Relay from '../lib/index.js';
+import { LOOP_RESOLUTION_MS, loopDelay, type Percentiles } from './results.js';
 import { SETUPS, type Setup } from './setups.js';
 
 // The relay as users run it: the tsc build in dist/ (`npm run bench` builds first), typed as lib/.
 // Run through tsx, lib/ would carry esbuild's per-closure __name() calls, which bare HPM does not pay.
 const { captureHeaders, envSecrets, mcpProxy } = (await import(new URL('../dist/index.js', import.meta.url).href)) as typeof Relay;
 
-const [setup, backend] = process.argv.slice(2) as [Setup, string];
-if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${SETUPS.join('|')}> <backend url>`);
+const [setup, backend, uncapped] = process.argv.slice(2) as [Setup, string, 'uncapped' | undefined];
+if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${SETUPS.join('|')}> <backend url> [uncapped]`);
 
 /** The relay as the issue fixes it for the benchmark: 2 captured, 2 static and 1 secret-backed header. */
 /**
@@ -53,12 +57,20 @@ function relay(session: 'request' | 'bind', withIdentity = false): express.Reque
   ];
 }
 
+/**
+ * `uncapped` (the idle-streams part): bare HPM gets a pool like the relay's own. httpxy's shared default
+ * allows 256 sockets per backend, so every stream past the 256th would wait for a socket and never open.
+ */
+function hpmAgent(): { agent?: http.Agent } {
+  return uncapped ? { agent: new http.Agent({ keepAlive: true, maxFreeSockets: 64 }) } : {};
+}
+
 function handlers(): express.RequestHandler[] {
   switch (setup) {
     case 'express':
       return [answerPost];
     case 'hpm':
-      return [createProxyMiddleware({ target: `${backend}/mcp`, changeOrigin: true })];
+      return [createProxyMiddleware({ target: `${backend}/mcp`, changeOrigin: true, ...hpmAgent() })];
     case 'relay-request':
       return relay('request');
     case 'relay-bind':
@@ -77,26 +89,43 @@ const server = app.listen(0, '127.0.0.1', () => {
 });
 server.keepAliveTimeout = 60_000;
 
+/** Memory after a full GC, and the CPU time used so far. */
+function stats(): NodeJS.MemoryUsage & { cpuMicros: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const cpu = process.cpuUsage();
+  return { ...process.memoryUsage(), cpuMicros: cpu.user + cpu.system };
+}
+
+/** Enabled by the first `loop` command only: its 10 ms timer would otherwise add to every other figure's CPU time. */
+const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+
+function loopSinceLast(): Percentiles {
+  const delay = loopDelay(loop);
+  loop.reset();
+  loop.enable();
+  return delay;
+}
+
 // bench/profile.ts: a CPU profile of the measured window only (no start-up, no warm-up).
 const inspector = new Session();
-process.on('message', (message: { cmd?: string; file?: string }) => {
+
+function profile(message: { cmd?: string; file?: string }): void {
   if (message.cmd === 'profile-start') {
     inspector.connect();
     inspector.post('Profiler.enable', () => inspector.post('Profiler.start', () => process.send?.({ started: true })));
     return;
   }
-  if (message.cmd === 'profile-stop') {
-    inspector.post('Profiler.stop', (err, result) => {
-      if (!err && message.file) writeFileSync(message.file, JSON.stringify(result.profile));
-      process.send?.({ written: !err });
-    });
-    return;
-  }
-  if (message.cmd !== 'stats') return;
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  gc?.();
-  const cpu = process.cpuUsage();
-  process.send?.({ ...process.memoryUsage(), cpuMicros: cpu.user + cpu.system });
+  inspector.post('Profiler.stop', (err, result) => {
+    if (!err && message.file) writeFileSync(message.file, JSON.stringify(result.profile));
+    process.send?.({ written: !err });
+  });
+}
+
+process.on('message', (message: { cmd?: string; file?: string }) => {
+  if (message.cmd === 'stats') process.send?.(stats());
+  else if (message.cmd === 'loop') process.send?.(loopSinceLast());
+  else if (message.cmd === 'profile-start' || message.cmd === 'profile-stop') profile(message);
 });
 process.on('SIGTERM', () => process.exit(0));

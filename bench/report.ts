@@ -1,6 +1,7 @@
 /** The benchmark report: its shape, the targets of docs/benchmarks.md, and the printed table. */
 import type { GatewayStats, LoadResult, SseResult } from './results.js';
 import { SETUPS, type Setup } from './setups.js';
+import type { StreamsRun } from './streams.js';
 
 export interface SetupFigures {
   throughput: LoadResult;
@@ -29,11 +30,15 @@ export interface LongRun {
 
 export interface Report {
   date: string;
-  machine: { cpus: number; cpu: string; memoryGiB: number; node: string; platform: string };
+  /** `loadAverage`: the 1-minute load average when the run started; above the core count, other work shares the CPUs. */
+  machine: { cpus: number; cpu: string; memoryGiB: number; node: string; platform: string; loadAverage: number };
   plan: Record<string, number | boolean>;
+  /** The parts of the run measured (`--parts`). */
+  parts: string[];
   rounds: Partial<Record<Setup, SetupFigures>>[];
   sessions: { sessions: number; bytesPerSession: number } | undefined;
   long: LongRun | undefined;
+  streams: StreamsRun | undefined;
   targets: Target[];
 }
 
@@ -70,6 +75,12 @@ export function targets(report: Report): Target[] {
     const growth = (report.long.after.rss - report.long.before.rss) / report.long.before.rss;
     add(`relay RSS growth over ${report.long.minutes} min of SSE`, growth * 100, '< 5 %', growth < 0.05);
   }
+  const streams = report.streams?.setups['relay-request'];
+  if (streams) {
+    add(`relay RSS per idle SSE stream, ${streams.open} open (KiB)`, streams.rssPerStreamKiB, '<= 20', streams.rssPerStreamKiB <= 20);
+    const p99 = streams.sample.eventMs.p99;
+    add(`relay SSE event delay p99 with ${streams.open} streams open (ms)`, p99, '<= 50', p99 <= 50);
+  }
   return out;
 }
 
@@ -77,7 +88,16 @@ const fixed = (n: number, digits = 2): string => (Number.isNaN(n) ? '-' : n.toFi
 
 export function print(report: Report): void {
   const m = report.machine;
-  console.log(`\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}`);
+  console.log(`\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${fixed(m.loadAverage)} at start`);
+  if (report.rounds.length) printRounds(report);
+  if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
+  if (report.long) printLong(report.long);
+  if (report.streams) printStreams(report.streams);
+  console.log('\ntargets:');
+  for (const t of report.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${fixed(t.value)} (target ${t.limit})`);
+}
+
+function printRounds(report: Report): void {
   console.log(`${report.rounds.length} rounds, means shown\n`);
   const hpm = rps('hpm', report);
   const rows = [['setup', 'req/s (32 conn)', 'vs HPM', 'gateway CPU us/req', 'p50 ms @500/s', 'p99 ms @500/s', 'SSE 1st event p50 ms', 'SSE event p50 ms', 'SSE event p99 ms']];
@@ -95,17 +115,50 @@ export function print(report: Report): void {
       fixed(mean(report, s, (f) => f.stream?.eventMs.p99)),
     ]);
   }
+  printTable(rows);
+}
+
+function printLong(l: LongRun): void {
+  const mib = (n: number): string => fixed(n / 2 ** 20, 1);
+  console.log(`long SSE: ${l.minutes} min, ${l.stream.events} events, ${l.stream.broken} broken streams`);
+  console.log(`  relay RSS  MiB every 30 s: ${l.samples.map((s) => mib(s.rss)).join(' ')}`);
+  console.log(`  relay heap MiB every 30 s: ${l.samples.map((s) => mib(s.heapUsed)).join(' ')}`);
+  console.log(`  from ${mib(l.before.rss)} to ${mib(l.after.rss)} MiB RSS over ${l.minutes} min after a 1 min warm-up`);
+}
+
+/** First column left-aligned, the others right-aligned. */
+function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
-  if (report.long) {
-    const l = report.long;
-    const mib = (n: number): string => fixed(n / 2 ** 20, 1);
-    console.log(`long SSE: ${l.minutes} min, ${l.stream.events} events, ${l.stream.broken} broken streams`);
-    console.log(`  relay RSS  MiB every 30 s: ${l.samples.map((s) => mib(s.rss)).join(' ')}`);
-    console.log(`  relay heap MiB every 30 s: ${l.samples.map((s) => mib(s.heapUsed)).join(' ')}`);
-    console.log(`  from ${mib(l.before.rss)} to ${mib(l.after.rss)} MiB RSS over ${l.minutes} min after a 1 min warm-up`);
+}
+
+function printStreams(run: StreamsRun): void {
+  const p = run.plan;
+  const lowered = p.streams < p.requested ? ` (${p.requested} asked for; the open-files hard limit ${p.fdHardLimit} allows no more)` : '';
+  console.log(`\nidle SSE streams: ${p.streams} at once through one gateway${lowered};`);
+  console.log(`${p.sampleStreams} of them carry an event every ${p.sampleIntervalMs} ms for ${p.sampleSeconds} s while all are open`);
+  const mib = (n: number): string => fixed(n / 2 ** 20, 1);
+  const rows = [['setup', 'open', 'failed', 'dropped', 'open s', 'RSS MiB before', 'RSS MiB open', 'RSS KiB/stream', 'heap KiB/stream', 'event p50 ms', 'event p99 ms', 'event max ms', 'gateway loop p99 ms', 'client loop p99 ms']];
+  for (const [setup, f] of Object.entries(run.setups)) {
+    rows.push([
+      setup,
+      String(f.open),
+      String(f.failed),
+      String(f.dropped),
+      fixed(f.openSeconds, 1),
+      mib(f.before.rss),
+      mib(f.withStreams.rss),
+      fixed(f.rssPerStreamKiB, 1),
+      fixed(f.heapPerStreamKiB, 1),
+      fixed(f.sample.eventMs.p50),
+      fixed(f.sample.eventMs.p99),
+      fixed(f.sample.eventMs.max),
+      fixed(f.gatewayLoopDelayMs.p99),
+      fixed(f.sample.loopDelayMs.p99),
+    ]);
   }
-  console.log('\ntargets:');
-  for (const t of report.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name}: ${fixed(t.value)} (target ${t.limit})`);
+  printTable(rows);
+  for (const [setup, f] of Object.entries(run.setups)) {
+    if (f.failed || f.dropped || f.sample.broken) console.log(`  ${setup}: ${f.failed} idle streams did not open, ${f.dropped} closed early, ${f.sample.broken} timed streams broke`);
+  }
 }

@@ -1,4 +1,5 @@
 /** The shapes the benchmark's processes exchange and the report holds. */
+import type { IntervalHistogram } from 'node:perf_hooks';
 
 export interface LoadSpec {
   url: string;
@@ -38,6 +39,8 @@ export interface SseSpec {
   sequential?: boolean;
   events: number;
   intervalMs: number;
+  /** The backend keeps each stream open after its last event; the client prints its result and holds them until SIGTERM. */
+  keepOpen?: boolean;
 }
 
 export interface SseResult {
@@ -48,6 +51,26 @@ export interface SseResult {
   events: number;
   /** Streams that ended before all their events arrived. */
   broken: number;
+  /** This client's own event-loop delay while it ran: a busy client would add it to `eventMs`. */
+  loopDelayMs: Percentiles;
+}
+
+/** What an idle-stream client (bench/idle-client.ts) holds open: `spec.streams` GET streams that carry no events. */
+export interface IdleSpec {
+  url: string;
+  headers: Record<string, string>;
+  streams: number;
+  /** Streams being opened at once; more would only queue in the gateway's accept backlog. */
+  concurrency: number;
+  /** A stream without its first event by then counts as failed. */
+  openTimeoutMs: number;
+}
+
+/** Printed once every stream of an IdleSpec is open or has failed. */
+export interface IdleOpened {
+  opened: number;
+  failed: number;
+  seconds: number;
 }
 
 /** What a gateway process reports about itself: memory after a full GC, and CPU time used so far. */
@@ -57,6 +80,18 @@ export interface GatewayStats {
   external: number;
   arrayBuffers: number;
   cpuMicros: number;
+}
+
+/** How often an event-loop delay histogram (monitorEventLoopDelay) samples, in ms. */
+export const LOOP_RESOLUTION_MS = 10;
+
+/**
+ * Percentiles in milliseconds of a monitorEventLoopDelay histogram sampling every LOOP_RESOLUTION_MS.
+ * It records the whole time between two samples (nanoseconds), so the resolution itself is taken off.
+ */
+export function loopDelay(histogram: IntervalHistogram): Percentiles {
+  const ms = (ns: number): number => (histogram.count ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) : NaN);
+  return { p50: ms(histogram.percentile(50)), p90: ms(histogram.percentile(90)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) };
 }
 
 /** Percentiles of `values` (sorted in place). */

@@ -1,17 +1,21 @@
 /**
- * `npm run bench [-- --quick | --long] [--rounds N] [--setups a,b]`: the benchmark of docs/benchmarks.md.
+ * `npm run bench [-- --quick | --long] [--rounds N] [--setups a,b] [--parts a,b] [--streams N]`: the
+ * benchmark of docs/benchmarks.md.
  *
  * Backend, gateway and load generator each run in their own process. Every round measures every
  * setup (the second round in reverse order, so drift in the machine does not favour one setup), each
- * after a warm-up. Prints a table, checks the targets as ratios within the same run, and writes the
- * whole result as JSON to .bench-results/ (git-ignored). Exits 1 if a target is missed (not with --quick).
+ * after a warm-up; then the parts measured once (bind sessions, idle streams, the long run). Prints a
+ * table, checks the targets as ratios within the same run, and writes the whole result as JSON to
+ * .bench-results/ (git-ignored). Exits 1 if a target is missed (not with --quick).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { ask, runChild, startChild, type Child } from './process.js';
+import { sessionHeaders, startGateway } from './harness.js';
+import { ask, runChild, startChild } from './process.js';
 import { print, targets, type LongRun, type Report, type SetupFigures } from './report.js';
 import type { LoadResult, LoadSpec, GatewayStats, SseResult, SseSpec } from './results.js';
 import { CALL_BODY, CLIENT_HEADERS, INIT_BODY, SETUPS, STREAMING_SETUPS, type Setup } from './setups.js';
+import { LimitError, idleStreams, streamsPlan, type StreamsPlan } from './streams.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -20,6 +24,20 @@ const rounds = Number(args[args.indexOf('--rounds') + 1]) || 2;
 /** `--setups hpm,relay-request`: only these (for profiling one change); the targets need hpm, direct and both relays. */
 const only = args.includes('--setups') ? (args[args.indexOf('--setups') + 1] ?? '').split(',') : undefined;
 const setups = SETUPS.filter((s) => !only || only.includes(s));
+/** `--parts streams`: only these parts of the run (`--long` adds `long` to the default ones). */
+const PARTS = ['rounds', 'sessions', 'streams', 'long'] as const;
+const parts = args.includes('--parts') ? (args[args.indexOf('--parts') + 1] ?? '').split(',') : ['rounds', 'sessions', 'streams', ...(long ? ['long'] : [])];
+const unknownPart = parts.find((p) => !(PARTS as readonly string[]).includes(p));
+if (unknownPart !== undefined) usage(`--parts: no part '${unknownPart}' (parts: ${PARTS.join(', ')})`);
+/** `--streams N`: concurrent streams of the idle-streams part. */
+const streamsArg = args.includes('--streams') ? Number(args[args.indexOf('--streams') + 1]) : undefined;
+if (streamsArg !== undefined && !(Number.isInteger(streamsArg) && streamsArg > 0)) usage('--streams takes a positive whole number');
+
+/** A run that cannot start: says why, without a stack trace. */
+function usage(message: string): never {
+  console.error(`npm run bench: ${message}`);
+  process.exit(2);
+}
 
 /** Durations; `--quick` is a smoke run of the harness, not a measurement. */
 const PLAN = {
@@ -34,23 +52,11 @@ const PLAN = {
   sessions: quick ? 10_000 : 100_000,
   longMinutes: 10,
   longStreams: 50,
+  streams: streamsArg ?? (quick ? 500 : 10_000),
+  streamsSample: quick ? 20 : 100,
+  streamsSampleIntervalMs: 200,
+  streamsSampleSeconds: quick ? 3 : 20,
 };
-
-type Gateway = Child<{ port: number }>;
-
-async function startGateway(setup: Setup, backendUrl: string): Promise<Gateway | undefined> {
-  if (setup === 'direct') return undefined;
-  return startChild('gateway.ts', [setup, backendUrl], ['--expose-gc']);
-}
-
-/** Headers of a request inside a session the setup itself opened, so bind mode has a record to match. */
-async function sessionHeaders(url: string): Promise<Record<string, string>> {
-  const res = await fetch(url, { method: 'POST', headers: CLIENT_HEADERS, body: INIT_BODY });
-  await res.arrayBuffer();
-  const id = res.headers.get('mcp-session-id');
-  if (res.status !== 200 || !id) throw new Error(`initialize through ${url} failed: ${res.status}`);
-  return { ...CLIENT_HEADERS, 'mcp-session-id': id };
-}
 
 const load = (spec: LoadSpec): Promise<LoadResult> => runChild<LoadResult>('load.ts', spec);
 const sse = (spec: SseSpec): Promise<SseResult> => runChild<SseResult>('sse-client.ts', spec);
@@ -123,20 +129,34 @@ async function longSse(backendUrl: string): Promise<LongRun> {
   }
 }
 
+function planStreams(): StreamsPlan {
+  const sample = { sampleStreams: PLAN.streamsSample, sampleIntervalMs: PLAN.streamsSampleIntervalMs, sampleSeconds: PLAN.streamsSampleSeconds };
+  try {
+    return streamsPlan(PLAN.streams, streamsArg !== undefined, sample);
+  } catch (err) {
+    if (err instanceof LimitError) usage(err.message);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
+  // Checked first: a machine that cannot hold the streams should say so before the other parts run.
+  const streams = parts.includes('streams') ? planStreams() : undefined;
   const backend = await startChild<{ port: number }>('backend.ts');
   const backendUrl = `http://127.0.0.1:${backend.hello.port}`;
   const report: Report = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage: os.loadavg()[0] ?? NaN },
     plan: { ...PLAN, rounds, quick, long },
+    parts,
     rounds: [],
     sessions: undefined,
     long: undefined,
+    streams: undefined,
     targets: [],
   };
   try {
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; parts.includes('rounds') && round < rounds; round++) {
       const order = round % 2 === 0 ? [...setups] : [...setups].reverse();
       const figures: Partial<Record<Setup, SetupFigures>> = {};
       for (const setup of order) {
@@ -145,11 +165,12 @@ async function main(): Promise<void> {
       }
       report.rounds.push(figures);
     }
-    if (setups.includes('relay-bind')) {
+    if (parts.includes('sessions') && setups.includes('relay-bind')) {
       console.error(`sessions: ${PLAN.sessions} bind initializes`);
       report.sessions = await bytesPerSession(backendUrl);
     }
-    if (long) {
+    if (streams) report.streams = await idleStreams(backend, streams, setups);
+    if (parts.includes('long')) {
       console.error(`long: ${PLAN.longMinutes} min of SSE through the relay`);
       report.long = await longSse(backendUrl);
     }

@@ -82,8 +82,10 @@ export class RelayRequest implements RequestParts {
     if (this.#deadline < this.#firesAt) this.#schedule(limit);
   }
 
+  /** Also lets the Timeout go: an event stream keeps its RelayRequest for as long as it is open. */
   stopTimer(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#firesAt = Infinity;
   }
 
