@@ -40,7 +40,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { refuse, reject, type Checked, type Rejection } from './rejection.js';
 import { CREDENTIAL_HEADERS, displayName, isProtocolHeader, isStandardHeader } from './header-rules.js';
-import type { ProxyConfig } from './config.js';
+import type { ProxyConfig, SecretHeader } from './config.js';
 import type { CredentialSourceKind } from './options.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
 
@@ -122,21 +122,31 @@ const NO_SECRETS: SecretValues = Object.freeze({ values: [], byName: new Map<str
 
 /** This route's secret values, read now (a rotated secret applies to the next request), or a 502. */
 export function readSecrets(config: ProxyConfig): Checked<SecretValues> {
-  if (config.fromSecret.length === 0 && config.templateSecrets.length === 0) return { ok: true, ...NO_SECRETS };
+  const { fromSecret, templateSecrets } = config;
+  if (fromSecret.length === 0 && templateSecrets.length === 0) return { ok: true, ...NO_SECRETS };
   const values: string[] = [];
-  const byName = new Map<string, string>();
-  for (const header of [...config.fromSecret, ...config.templateSecrets]) {
-    const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
-    if (!secret.ok) {
-      return refuse({
-        ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable'),
-        detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
-      });
-    }
-    byName.set(header.secret, secret.value);
-    if (values.length < config.fromSecret.length) values.push(secret.value);
+  for (const header of fromSecret) {
+    const secret = readOne(config, header);
+    if (typeof secret !== 'string') return refuse(secret);
+    values.push(secret);
   }
-  return { ok: true, values, byName, all: [...byName.values()] };
+  if (templateSecrets.length === 0) return { ok: true, values, byName: NO_SECRETS.byName, all: values };
+  const byName = new Map<string, string>();
+  for (const header of templateSecrets) {
+    const secret = readOne(config, header);
+    if (typeof secret !== 'string') return refuse(secret);
+    byName.set(header.secret, secret);
+  }
+  return { ok: true, values, byName, all: [...values, ...byName.values()] };
+}
+
+function readOne(config: ProxyConfig, header: SecretHeader): string | Rejection {
+  const secret = readSecret(config.secrets, header.secret, config.maxValueLength);
+  if (secret.ok) return secret.value;
+  return {
+    ...reject(502, 'secret_unavailable', 'Bad gateway: a credential for this backend is unavailable'),
+    detail: `header "${header.name}": secret "${header.secret}" (${config.secrets.description}) ${describeSecretProblem(secret, config.maxValueLength)}`,
+  };
 }
 
 /** `required` names the outgoing set lacks: 400 naming the first. */

@@ -21,7 +21,7 @@ import {
 } from './options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
-import type { TokenExchangeClientSecret, TokenExchangeOptions } from './token-exchange.js';
+import type { TokenExchangeClientSecret, TokenExchangeOptions } from './token-exchange-options.js';
 
 /** One schema per option of `T`, no more, no fewer (express-rate-limit's `KeysEnum`, for zod shapes). */
 type ShapeOf<T> = { readonly [K in keyof Required<T>]: z.ZodType };

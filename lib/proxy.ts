@@ -41,12 +41,11 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   };
 
   const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
-    target: config.origin,
+    // A URL, not a string: both http-proxy-middleware and httpxy would parse a string on every request.
+    target: new URL(config.origin),
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,
-    pathRewrite: (path) =>
-      upstreamPath(path, config, (name) => logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request')),
     agent: upstreamAgent(config.origin),
     // HPM's default plugins log each response (building a URL per request) and add two listeners per
     // request for errors and SSE aborts; the handlers below and httpxy's own abort cover both.
@@ -154,6 +153,9 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     const state = new RelayRequest(req, res, prepared.parts, config, fail);
     states.set(req, state);
     setHeaders(req, prepared.outgoing);
+    // The exact upstream path, set here rather than through pathRewrite (an extra await per request in
+    // http-proxy-middleware); the host app gets its own URL back with its headers.
+    req.url = upstreamPath(state.clientUrl, config, droppedParameter);
     proxy(req, res, (err) => {
       state.stopTimer();
       if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
@@ -174,6 +176,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected relay failure');
     sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
   };
+
+  const droppedParameter = (name: string): void => logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request');
 
   const servers = new WeakSet<EventEmitter>();
   return function mcpProxyMiddleware(req, res) {

@@ -34,6 +34,8 @@ export class RelayRequest implements RequestParts {
   readonly session: SessionTicket | undefined;
   readonly secrets: readonly string[];
   readonly clientHeaders: IncomingMessage['headers'];
+  /** The URL the host app routed (mount-relative); `req.url` is the upstream path while HPM builds the request. */
+  readonly clientUrl: string;
   phase: TimeoutPhase = 'connect';
   proxyReq: ClientRequest | undefined;
   /** The backend's response, once its headers arrived: from then on errors close the connection. */
@@ -56,6 +58,7 @@ export class RelayRequest implements RequestParts {
     this.#limits = limits;
     this.#fail = fail;
     this.clientHeaders = req.headers;
+    this.clientUrl = req.url ?? '/';
     this.body = parts.body;
     this.session = parts.session;
     this.secrets = parts.secrets;
@@ -116,6 +119,7 @@ export class RelayRequest implements RequestParts {
     if (this.#restored) return;
     this.#restored = true;
     setHeaders(this.#req, this.#clientView());
+    this.#req.url = this.clientUrl;
   }
 
   #expire(): void {
