@@ -31,7 +31,10 @@ if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${S
  * request and a per-user credential from a cached source (every request a cache hit after the first).
  */
 const identity = {
-  fromRequest: { 'X-User-Id': (req: { headers: Record<string, unknown> }) => (typeof req.headers['x-tenant'] === 'string' ? `user-of-${req.headers['x-tenant']}` : undefined) },
+  fromRequest: {
+    'X-User-Id': (req: { headers: Record<string, unknown> }) =>
+      typeof req.headers['x-tenant'] === 'string' ? `user-of-${req.headers['x-tenant']}` : undefined,
+  },
   fromCredential: {
     'X-Backend-Token': {
       description: 'bench per-user tokens',

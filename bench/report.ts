@@ -88,7 +88,9 @@ const fixed = (n: number, digits = 2): string => (Number.isNaN(n) ? '-' : n.toFi
 
 export function print(report: Report): void {
   const m = report.machine;
-  console.log(`\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${fixed(m.loadAverage)} at start`);
+  console.log(
+    `\nmcp-header-relay benchmark, ${report.date}: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${fixed(m.loadAverage)} at start`,
+  );
   if (report.rounds.length) printRounds(report);
   if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
   if (report.long) printLong(report.long);
@@ -100,14 +102,29 @@ export function print(report: Report): void {
 function printRounds(report: Report): void {
   console.log(`${report.rounds.length} rounds, means shown\n`);
   const hpm = rps('hpm', report);
-  const rows = [['setup', 'req/s (32 conn)', 'vs HPM', 'gateway CPU us/req', 'p50 ms @500/s', 'p99 ms @500/s', 'SSE 1st event p50 ms', 'SSE event p50 ms', 'SSE event p99 ms']];
+  const rows = [
+    [
+      'setup',
+      'req/s (32 conn)',
+      'vs HPM',
+      'gateway CPU us/req',
+      'p50 ms @500/s',
+      'p99 ms @500/s',
+      'SSE 1st event p50 ms',
+      'SSE event p50 ms',
+      'SSE event p99 ms',
+    ],
+  ];
   for (const s of SETUPS) {
     if (!report.rounds[0]?.[s]) continue;
     rows.push([
       s,
       fixed(rps(s, report), 0),
       `${fixed(rps(s, report) / hpm)}x`,
-      fixed(mean(report, s, (f) => f.cpuMicrosPerRequest), 0),
+      fixed(
+        mean(report, s, (f) => f.cpuMicrosPerRequest),
+        0,
+      ),
       fixed(p50(s, report)),
       fixed(mean(report, s, (f) => f.fixedRate.latencyMs.p99)),
       fixed(firstEvent(s, report)),
@@ -138,7 +155,24 @@ function printStreams(run: StreamsRun): void {
   console.log(`\nidle SSE streams: ${p.streams} at once through one gateway${lowered};`);
   console.log(`${p.sampleStreams} of them carry an event every ${p.sampleIntervalMs} ms for ${p.sampleSeconds} s while all are open`);
   const mib = (n: number): string => fixed(n / 2 ** 20, 1);
-  const rows = [['setup', 'open', 'failed', 'dropped', 'open s', 'RSS MiB before', 'RSS MiB open', 'RSS KiB/stream', 'heap KiB/stream', 'event p50 ms', 'event p99 ms', 'event max ms', 'gateway loop p99 ms', 'client loop p99 ms']];
+  const rows = [
+    [
+      'setup',
+      'open',
+      'failed',
+      'dropped',
+      'open s',
+      'RSS MiB before',
+      'RSS MiB open',
+      'RSS KiB/stream',
+      'heap KiB/stream',
+      'event p50 ms',
+      'event p99 ms',
+      'event max ms',
+      'gateway loop p99 ms',
+      'client loop p99 ms',
+    ],
+  ];
   for (const [setup, f] of Object.entries(run.setups)) {
     rows.push([
       setup,
@@ -159,6 +193,7 @@ function printStreams(run: StreamsRun): void {
   }
   printTable(rows);
   for (const [setup, f] of Object.entries(run.setups)) {
-    if (f.failed || f.dropped || f.sample.broken) console.log(`  ${setup}: ${f.failed} idle streams did not open, ${f.dropped} closed early, ${f.sample.broken} timed streams broke`);
+    if (f.failed || f.dropped || f.sample.broken)
+      console.log(`  ${setup}: ${f.failed} idle streams did not open, ${f.dropped} closed early, ${f.sample.broken} timed streams broke`);
   }
 }

@@ -146,7 +146,14 @@ async function main(): Promise<void> {
   const backendUrl = `http://127.0.0.1:${backend.hello.port}`;
   const report: Report = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage: os.loadavg()[0] ?? NaN },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      loadAverage: os.loadavg()[0] ?? NaN,
+    },
     plan: { ...PLAN, rounds, quick, long },
     parts,
     rounds: [],

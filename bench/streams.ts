@@ -79,7 +79,10 @@ export function streamsPlan(requested: number, explicit: boolean, sample: Omit<S
   if (requested <= fits) return plan;
   const need = 2 * requested + FD_RESERVE;
   const why = `${requested} streams need ${need} open files in the gateway process (2 sockets per stream + ${FD_RESERVE}); the hard limit here (ulimit -Hn) is ${fdHardLimit}`;
-  if (explicit) throw new LimitError(`${why}. Raise it (as root: ulimit -Hn ${need} in the shell that runs npm run bench; systemd: LimitNOFILE=${need}) or pass --streams ${fits}.`);
+  if (explicit)
+    throw new LimitError(
+      `${why}. Raise it (as root: ulimit -Hn ${need} in the shell that runs npm run bench; systemd: LimitNOFILE=${need}) or pass --streams ${fits}.`,
+    );
   console.error(`streams: ${why}, so this run opens ${fits}`);
   return { ...plan, streams: fits };
 }
@@ -95,7 +98,8 @@ function checkPortRange(streams: number): void {
   if (!existsSync(file)) return;
   const [low, high] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number) as [number, number];
   const ports = high - low + 1;
-  if (ports < streams + 1_000) throw new LimitError(`${streams} streams need more than ${ports} ephemeral ports (${file} is ${low}-${high}): widen it or pass a smaller --streams`);
+  if (ports < streams + 1_000)
+    throw new LimitError(`${streams} streams need more than ${ports} ephemeral ports (${file} is ${low}-${high}): widen it or pass a smaller --streams`);
 }
 
 /** Measures each of `setups` (those of STREAM_SETUPS) in turn, each in a fresh gateway process. */
@@ -119,7 +123,9 @@ async function measure(setup: Setup, backend: Child<{ port: number }>, plan: Str
     const idle = await openIdle({ url, headers, streams: plan.streams - plan.sampleStreams, concurrency: 32, openTimeoutMs: 30_000 }, clients);
     await ask(gateway.process, { cmd: 'loop' });
     const events = Math.round((plan.sampleSeconds * 1000) / plan.sampleIntervalMs);
-    const sample = await startChild<SseResult>('sse-client.ts', [JSON.stringify({ url, headers, streams: plan.sampleStreams, events, intervalMs: plan.sampleIntervalMs, keepOpen: true } satisfies SseSpec)]);
+    const sample = await startChild<SseResult>('sse-client.ts', [
+      JSON.stringify({ url, headers, streams: plan.sampleStreams, events, intervalMs: plan.sampleIntervalMs, keepOpen: true } satisfies SseSpec),
+    ]);
     clients.push(sample);
     const gatewayLoopDelayMs = await ask<Percentiles>(gateway.process, { cmd: 'loop' });
     const { open } = await ask<{ open: number }>(backend.process, { cmd: 'streams' });

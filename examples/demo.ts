@@ -47,7 +47,15 @@ const LEG_LABEL: Record<string, string> = { 'notifications/initialized': 'initia
 
 /** Protocol and framing values are not sensitive: shown as they are (truncated). */
 const SHOWN_AS_IS = new Set([
-  'accept', 'content-type', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'mcp-param-region', 'connection', 'content-length', 'host',
+  'accept',
+  'content-type',
+  'mcp-protocol-version',
+  'mcp-method',
+  'mcp-name',
+  'mcp-param-region',
+  'connection',
+  'content-length',
+  'host',
 ]);
 
 function mask(name: string, value: string, secretHeaders: readonly string[]): string {
@@ -80,7 +88,11 @@ function printTable(route: Route): boolean {
     }),
   ]);
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
 
   console.log(`\nBackend "${route.backend.name}"  (relay route ${route.path} -> ${route.backend.url})`);
   console.log(`  ${route.description}`);
@@ -200,7 +212,11 @@ async function main(): Promise<number> {
   let ok = true;
   try {
     console.log(`Relay listening on ${relayUrl}`);
-    console.log(`The client sends: ${Object.entries(CLIENT_HEADERS).map(([n, v]) => `${n}: ${mask(n, v, [])}`).join('; ')}`);
+    console.log(
+      `The client sends: ${Object.entries(CLIENT_HEADERS)
+        .map(([n, v]) => `${n}: ${mask(n, v, [])}`)
+        .join('; ')}`,
+    );
     for (const route of routes) {
       const answer = route.era === 'modern' ? await runModernClient(relayUrl, route) : await runClient(relayUrl, route);
       console.log(`tools/call whoami via ${route.path}: ${answer}`);

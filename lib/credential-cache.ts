@@ -243,7 +243,8 @@ export function describeCredentialProblem(outcome: Extract<CredentialOutcome, { 
 /** Validates cache options (zod, in option-shapes.ts) and fills in the defaults. `at`: the option path, for errors. */
 export function parseCredentialCacheOptions(options: CredentialCacheOptions | undefined, fn: string, at: string): Required<CredentialCacheOptions> {
   if (options === undefined) return parseCredentialCacheOptions({}, fn, at);
-  if (!isRecord(options)) throw new HeaderConfigError('ERR_INVALID_OPTION', at, 'must be an object of cache options (ttl, timeout, maxEntries, negativeTtl, failureTtl)');
+  if (!isRecord(options))
+    throw new HeaderConfigError('ERR_INVALID_OPTION', at, 'must be an object of cache options (ttl, timeout, maxEntries, negativeTtl, failureTtl)');
   const parsed = validateShape(credentialCacheSchema, options, fn, at);
   return Object.freeze({
     ttl: parsed.ttl ?? DEFAULT_CREDENTIAL_TTL_MS,

@@ -33,11 +33,7 @@ export interface CredentialSource {
    * passed). Throw a {@link CredentialResolveError} for a failure whose message may be logged;
    * any other error is reported without its message.
    */
-  resolve(
-    key: string,
-    req: IncomingMessage,
-    signal: AbortSignal,
-  ): Promise<string | ResolvedCredential | undefined> | string | ResolvedCredential | undefined;
+  resolve(key: string, req: IncomingMessage, signal: AbortSignal): Promise<string | ResolvedCredential | undefined> | string | ResolvedCredential | undefined;
   /** Names the source in logs, never a secret, e.g. `token exchange at https://as.example/token`. */
   readonly description: string;
 }

@@ -112,7 +112,10 @@ function settle(header: ComputedHeader, outcome: Outcome, values: Record<string,
 
 function credential(header: CredentialHeaderConfig, outcome: CredentialOutcome, values: Record<string, string>): Rejection | undefined {
   if (!outcome.ok) {
-    return { ...reject(502, 'credential_unavailable', 'Bad gateway: a credential for this backend is unavailable', header.name), detail: describeCredentialProblem(outcome, header.source) };
+    return {
+      ...reject(502, 'credential_unavailable', 'Bad gateway: a credential for this backend is unavailable', header.name),
+      detail: describeCredentialProblem(outcome, header.source),
+    };
   }
   if (outcome.value !== undefined) values[header.name] = outcome.value;
   return undefined;

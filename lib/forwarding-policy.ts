@@ -153,7 +153,12 @@ function readOne(config: ProxyConfig, header: SecretHeader): string | Rejection 
 export function checkRequired(outgoing: OutgoingHeaders, config: Pick<ProxyConfig, 'required'>): Rejection | undefined {
   for (const name of config.required) {
     if (outgoing[name] === undefined) {
-      return reject(400, 'missing_required_header', `Bad request: this route requires header ${displayName(name)}, and the request does not provide it`, displayName(name));
+      return reject(
+        400,
+        'missing_required_header',
+        `Bad request: this route requires header ${displayName(name)}, and the request does not provide it`,
+        displayName(name),
+      );
     }
   }
   return undefined;
@@ -192,4 +197,3 @@ export function takesCaptured(name: string, config: ProxyConfig): boolean {
 export function usesCaptured(name: string, config: ProxyConfig): boolean {
   return config.capturedInputs.has(name) || takesCaptured(name, config);
 }
-

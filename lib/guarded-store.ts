@@ -49,7 +49,12 @@ export class GuardedStore<V> {
 
   /** Insert-only; `done(added)` runs once the store has answered. A failure is logged, and `done` does not run. */
   set(key: string, value: V, ttl: SessionTtl, done: (added: boolean) => void): void {
-    const write = this.#answer('set', () => this.#store.set(key, value, ttl), done, () => undefined);
+    const write = this.#answer(
+      'set',
+      () => this.#store.set(key, value, ttl),
+      done,
+      () => undefined,
+    );
     if (!isThenable(write)) return;
     const pending = Promise.resolve(write).finally(() => this.#writes.delete(key));
     this.#writes.set(key, pending);
@@ -57,7 +62,12 @@ export class GuardedStore<V> {
 
   /** Fire and forget; a failure is logged. */
   delete(key: string): void {
-    void this.#answer('delete', () => this.#store.delete(key), () => undefined, () => undefined);
+    void this.#answer(
+      'delete',
+      () => this.#store.delete(key),
+      () => undefined,
+      () => undefined,
+    );
   }
 
   #answer<T, R>(operation: string, call: () => T | PromiseLike<T>, then: (value: T) => R, failed: () => R): R | Promise<R> {

@@ -98,17 +98,14 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export const MAX_NAME_LENGTH = 256;
 
 /** Own and inherited members of Object.prototype, plus `prototype`: never valid map keys. */
-const PROTOTYPE_NAMES: ReadonlySet<string> = new Set([
-  ...Object.getOwnPropertyNames(Object.prototype).map((n) => n.toLowerCase()),
-  'prototype',
-]);
+const PROTOTYPE_NAMES: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype).map((n) => n.toLowerCase()), 'prototype']);
 
 /** Why a configured header name is invalid, or undefined when it is a valid name. */
 export function invalidNameReason(name: string): string | undefined {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
     return `header names must be 1-${MAX_NAME_LENGTH} characters`;
   }
-  if (!TOKEN.test(name)) return 'header names must be RFC 9110 tokens (letters, digits and !#$%&\'*+-.^_`|~)';
+  if (!TOKEN.test(name)) return "header names must be RFC 9110 tokens (letters, digits and !#$%&'*+-.^_`|~)";
   if (name.includes('*')) return 'wildcards are not supported: list every header by name';
   if (PROTOTYPE_NAMES.has(name.toLowerCase())) return 'reserved JavaScript property name';
   return undefined;

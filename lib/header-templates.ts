@@ -29,12 +29,7 @@ const PLACEHOLDER = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
  * The parts of `template`; `checkName` and `checkSecret` apply the route's rules to the names a
  * placeholder reads (and return the name as stored).
  */
-export function parseTemplate(
-  template: string,
-  path: string,
-  checkName: (name: string) => string,
-  checkSecret: (name: string) => string,
-): TemplatePart[] {
+export function parseTemplate(template: string, path: string, checkName: (name: string) => string, checkSecret: (name: string) => string): TemplatePart[] {
   const parts: TemplatePart[] = [];
   let text = '';
   let last = 0;

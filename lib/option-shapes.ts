@@ -30,15 +30,18 @@ export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Map);
 
 const headerMap = z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> string' });
-const loggerSchema = z.custom<RelayLogger>(
-  (v) => isRecord(v) && typeof v.warn === 'function' && typeof v.error === 'function',
-  { message: 'must be a logger with warn() and error() methods (console and pino qualify)' },
-);
-const secretsSchema = z.custom<SecretProvider>(
-  (v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string',
-  { message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)' },
-);
-const timeoutSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();
+const loggerSchema = z.custom<RelayLogger>((v) => isRecord(v) && typeof v.warn === 'function' && typeof v.error === 'function', {
+  message: 'must be a logger with warn() and error() methods (console and pino qualify)',
+});
+const secretsSchema = z.custom<SecretProvider>((v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string', {
+  message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)',
+});
+const timeoutSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1)
+  .optional();
 const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
 const nameList = z.array(z.string()).readonly();
 
@@ -51,15 +54,16 @@ const captureShape = {
 export const captureSchema = z.strictObject(captureShape);
 
 const functionMap = z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> function (req) => string | undefined' });
-const principalSchema = (message: string) =>
-  z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
+const principalSchema = (message: string) => z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
 const routeHeadersShape = {
   plaintext: headerMap.optional(),
   fromSecret: headerMap.optional(),
   fromCaptured: headerMap.optional(),
   template: headerMap.optional(),
   fromRequest: functionMap.optional(),
-  fromCredential: z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> credential source, e.g. tokenExchange({ ... })' }).optional(),
+  fromCredential: z
+    .custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> credential source, e.g. tokenExchange({ ... })' })
+    .optional(),
 } satisfies ShapeOf<RouteHeaders>;
 
 const proxyShape = {
@@ -82,16 +86,20 @@ const proxyShape = {
 } satisfies ShapeOf<McpProxyOptions>;
 export const proxySchema = z.strictObject(proxyShape);
 
-const ttlSchema = z.number().int().min(1).max(2 ** 31 - 1).optional();
+const ttlSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1)
+  .optional();
 const countSchema = z.number().int().min(1).max(10_000_000).optional();
 const sessionKeySchema = z.custom<string | Uint8Array>(
   (v) => (typeof v === 'string' || v instanceof Uint8Array) && Buffer.byteLength(v) >= MIN_SESSION_KEY_BYTES,
   { message: `must be a string or Uint8Array of at least ${MIN_SESSION_KEY_BYTES} bytes, e.g. crypto.randomBytes(32)` },
 );
-const storeSchema = z.custom<SessionStore>(
-  (v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'),
-  { message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()' },
-);
+const storeSchema = z.custom<SessionStore>((v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'), {
+  message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()',
+});
 /** What `bind` and `pin` share. */
 const limitsShape = {
   idleTtl: ttlSchema,
@@ -120,7 +128,12 @@ export const pinSchema = z.strictObject(pinShape);
 
 export const requestSchema = z.strictObject({ mode: z.literal('request') });
 
-const durationSchema = z.number().int().min(0).max(2 ** 31 - 1).optional();
+const durationSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1)
+  .optional();
 const credentialCacheShape = {
   ttl: durationSchema,
   timeout: timeoutSchema,
@@ -147,13 +160,18 @@ const clientSecretShape = {
 const tokenExchangeShape = {
   tokenEndpoint: z.union([z.string(), z.instanceof(URL)], { message: 'must be the token endpoint URL, a string or a URL' }),
   clientId: vschar('clientId'),
-  clientSecret: z.strictObject(clientSecretShape, { message: 'must be { secret: "NAME" } (and optionally secrets: a secret provider); the secret itself is never inline' }),
+  clientSecret: z.strictObject(clientSecretShape, {
+    message: 'must be { secret: "NAME" } (and optionally secrets: a secret provider); the secret itself is never inline',
+  }),
   clientAuthentication: z.enum(['client_secret_basic', 'client_secret_post']).optional(),
-  subjectToken: fn<Fn<'subjectToken'>>('must be a function (req) => string | undefined returning the caller\'s token'),
+  subjectToken: fn<Fn<'subjectToken'>>("must be a function (req) => string | undefined returning the caller's token"),
   subjectTokenType: uriLike('subjectTokenType').optional(),
   audience: vschar('audience').optional(),
   resource: z.union([z.string(), z.array(z.string()).min(1).max(16).readonly()], { message: 'must be an absolute URI or a list of 1-16 of them' }).optional(),
-  scope: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'scope must be scope tokens separated by single spaces (RFC 6749 §3.3)').optional(),
+  scope: z
+    .string()
+    .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'scope must be scope tokens separated by single spaces (RFC 6749 §3.3)')
+    .optional(),
   requestedTokenType: uriLike('requestedTokenType').optional(),
   format: fn<Fn<'format'>>('must be a function (accessToken) => header value').optional(),
   key: fn<Fn<'key'>>('must be a function (req) => string | undefined returning the cache key').optional(),

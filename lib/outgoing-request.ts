@@ -9,14 +9,27 @@ import { replayBody } from './body-replay.js';
 import type { ForwardedHeaders } from './capture.js';
 import type { ProxyConfig } from './config.js';
 import { computeDynamicHeaders, type DynamicValues } from './dynamic-headers.js';
-import { buildOutgoingHeaders, checkRequired, credentialsRelayed, readSecrets, withPinned, type OutgoingHeaders, type SecretValues } from './forwarding-policy.js';
+import {
+  buildOutgoingHeaders,
+  checkRequired,
+  credentialsRelayed,
+  readSecrets,
+  withPinned,
+  type OutgoingHeaders,
+  type SecretValues,
+} from './forwarding-policy.js';
 import { refuse, reject, type Checked } from './rejection.js';
 import type { RequestParts } from './relay-request.js';
 import type { Admitted } from './session-guard.js';
 
 export type Preparation = Checked<{ outgoing: OutgoingHeaders; parts: RequestParts }>;
 
-export function prepareOutgoing(req: IncomingMessage, config: ProxyConfig, captured: ForwardedHeaders, admission: Admitted | undefined): Preparation | Promise<Preparation> {
+export function prepareOutgoing(
+  req: IncomingMessage,
+  config: ProxyConfig,
+  captured: ForwardedHeaders,
+  admission: Admitted | undefined,
+): Preparation | Promise<Preparation> {
   const body = replayBody(req);
   if (body === 'lost') {
     return refuse(reject(500, 'internal_error', 'Internal error: the request body was consumed before the relay and cannot be forwarded'));
@@ -27,7 +40,14 @@ export function prepareOutgoing(req: IncomingMessage, config: ProxyConfig, captu
   const dynamic = computeDynamicHeaders(req, config, view, (name) => secrets.byName.get(name));
   const finish = (values: DynamicValues): Preparation => {
     if (!values.ok) return values;
-    const sources = { sent: req.headers, captured: view, session: admission?.headers, secrets: secrets.values, dynamic: values.values, replayedLength: body?.length };
+    const sources = {
+      sent: req.headers,
+      captured: view,
+      session: admission?.headers,
+      secrets: secrets.values,
+      dynamic: values.values,
+      replayedLength: body?.length,
+    };
     const outgoing = buildOutgoingHeaders(sources, config);
     const missing = checkRequired(outgoing, config);
     if (missing) return refuse(missing);
@@ -49,7 +69,12 @@ function audit(req: IncomingMessage, outgoing: OutgoingHeaders, config: ProxyCon
   const headers = credentialsRelayed(outgoing, config);
   if (headers.length === 0) return;
   const mcpMethod = req.headers['mcp-method'];
-  const event = { route: `${config.origin}${config.targetPath}`, method: req.method ?? '', mcpMethod: typeof mcpMethod === 'string' ? mcpMethod : undefined, headers };
+  const event = {
+    route: `${config.origin}${config.targetPath}`,
+    method: req.method ?? '',
+    mcpMethod: typeof mcpMethod === 'string' ? mcpMethod : undefined,
+    headers,
+  };
   try {
     config.audit?.(event);
   } catch {

@@ -58,11 +58,7 @@ export function parseStaticName(key: string, path: string, seen: Map<string, str
   const name = checkName(key, path);
   const earlier = seen.get(name);
   if (earlier) {
-    throw new HeaderConfigError(
-      'ERR_DUPLICATE_HEADER',
-      path,
-      `"${name}" is already set by ${earlier}; header names are case-insensitive, keep one`,
-    );
+    throw new HeaderConfigError('ERR_DUPLICATE_HEADER', path, `"${name}" is already set by ${earlier}; header names are case-insensitive, keep one`);
   }
   seen.set(name, path);
   return name;

@@ -98,7 +98,11 @@ function parseResponseHeaders(names: readonly string[] | undefined, fromSecret: 
     }
     const secret = fromSecret.find((h) => h.name === name);
     if (secret) {
-      throw new HeaderConfigError('ERR_HEADER_OVERLAP', path, `"${name}" is a secret header of this route (${secret.path}); a backend must not echo a credential to the client`);
+      throw new HeaderConfigError(
+        'ERR_HEADER_OVERLAP',
+        path,
+        `"${name}" is a secret header of this route (${secret.path}); a backend must not echo a credential to the client`,
+      );
     }
     allowed.add(name);
   });

@@ -63,10 +63,19 @@ export function parseRouteHeaders(parsed: Parsed, context: RouteHeaderContext): 
     const path = keyPath('headers.template', key);
     const name = parseStaticName(key, path, context.seen);
     if (typeof template !== 'string') throw new HeaderConfigError('ERR_INVALID_TEMPLATE', path, 'must be a template string');
-    const parts = parseTemplate(template, path, (raw) => useCaptured(raw, path, name), (raw) => parseSecretName(raw, path));
+    const parts = parseTemplate(
+      template,
+      path,
+      (raw) => useCaptured(raw, path, name),
+      (raw) => parseSecretName(raw, path),
+    );
     const inputs = templateInputs(parts);
     if (inputs.principal && !context.principal) {
-      throw new HeaderConfigError('ERR_INVALID_TEMPLATE', path, '{principal} needs the route\'s principal option (or session.principal): a function (req) => string | undefined');
+      throw new HeaderConfigError(
+        'ERR_INVALID_TEMPLATE',
+        path,
+        "{principal} needs the route's principal option (or session.principal): a function (req) => string | undefined",
+      );
     }
     for (const secret of inputs.secrets) templateSecrets.push({ name, secret, path });
     templates.push({ name, parts });
@@ -109,7 +118,11 @@ function parseCredentialHeader(name: string, value: unknown, path: string, maxVa
   const wrapped = isRecord(value) && !credentialSourceSchema.safeParse(value).success && 'source' in value;
   const source = wrapped ? value.source : value;
   if (!credentialSourceSchema.safeParse(source).success) {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', wrapped ? `${path}.source` : path, 'must be a credential source with key(), resolve() and description, such as tokenExchange({ ... }), or { source, cache }');
+    throw new HeaderConfigError(
+      'ERR_INVALID_OPTION',
+      wrapped ? `${path}.source` : path,
+      'must be a credential source with key(), resolve() and description, such as tokenExchange({ ... }), or { source, cache }',
+    );
   }
   if (wrapped) {
     const extra = Object.keys(value).find((k) => k !== 'source' && k !== 'cache');

@@ -20,9 +20,9 @@ import {
 import type { SessionStore } from './session-store.js';
 
 /** `session`: a mode name, or an object whose `mode` picks the schema. */
-export function parseSessionOptions(session: unknown, backend: string): SessionConfig {
-  if (session === undefined || session === 'request') return { mode: 'request' };
-  if (session === 'bind') session = { mode: 'bind' };
+export function parseSessionOptions(option: unknown, backend: string): SessionConfig {
+  if (option === undefined || option === 'request') return { mode: 'request' };
+  const session = option === 'bind' ? { mode: 'bind' } : option;
   if (session === 'pin') {
     throw new HeaderConfigError('ERR_INVALID_OPTION', 'session', "pin needs a principal: { mode: 'pin', principal: (req) => req.user?.id }");
   }
@@ -52,7 +52,11 @@ export function parseSessionOptions(session: unknown, backend: string): SessionC
     }
     const maxSessions = bind.maxSessions ?? DEFAULT_MAX_SESSIONS;
     if (bind.maxSessionsPerClient !== undefined && bind.maxSessionsPerClient > maxSessions) {
-      throw new HeaderConfigError('ERR_INVALID_OPTION', 'session.maxSessionsPerClient', `is larger than maxSessions (${maxSessions}), so one client could take every session`);
+      throw new HeaderConfigError(
+        'ERR_INVALID_OPTION',
+        'session.maxSessionsPerClient',
+        `is larger than maxSessions (${maxSessions}), so one client could take every session`,
+      );
     }
     return sessionMode('bind', bind, backend, {
       store: bind.store,
@@ -72,7 +76,12 @@ function sessionMode(
   mode: 'bind' | 'pin',
   limits: SessionLimits,
   backend: string,
-  extra: { store?: SessionStore | undefined; key?: string | Uint8Array | undefined; maxPerClient?: number | undefined; principal?: PinSessionOptions['principal'] | undefined },
+  extra: {
+    store?: SessionStore | undefined;
+    key?: string | Uint8Array | undefined;
+    maxPerClient?: number | undefined;
+    principal?: PinSessionOptions['principal'] | undefined;
+  },
 ): SessionModeConfig {
   const ttl = { idleMs: limits.idleTtl ?? DEFAULT_IDLE_TTL_MS, absoluteMs: limits.absoluteTtl ?? DEFAULT_ABSOLUTE_TTL_MS };
   if (ttl.absoluteMs < ttl.idleMs) {

@@ -40,7 +40,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     sendRejection(res, rejection);
   };
 
-  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+  const proxy = createProxyMiddleware({
     // A URL, not a string: both http-proxy-middleware and httpxy would parse a string on every request.
     target: new URL(config.origin),
     changeOrigin: true,
@@ -177,7 +177,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
   };
 
-  const droppedParameter = (name: string): void => logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request');
+  const droppedParameter = (name: string): void =>
+    logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request');
 
   const servers = new WeakSet<EventEmitter>();
   return function mcpProxyMiddleware(req, res) {

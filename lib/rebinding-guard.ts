@@ -150,6 +150,8 @@ function normalizeOrigin(value: string): string | undefined {
 /** The guard's verdict on one request: a 403, or `undefined` to go on. */
 export function checkRebinding(req: IncomingMessage, guard: RebindingGuard): Rejection | undefined {
   let loopback: boolean | undefined;
+  // The type promises a socket; an HTTP/2 compatibility request whose stream is gone has none.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
   const onLoopback = (): boolean => (loopback ??= isLoopbackAddress(req.socket?.localAddress));
   const hosts = guard.hosts ?? (onLoopback() ? LOOPBACK_HOSTS : ANY);
   const host = req.headers.host ?? (req.headers as Record<string, string | undefined>)[':authority'];

@@ -13,7 +13,16 @@ import type { IncomingMessage } from 'node:http';
 import type { ForwardedHeaders } from './capture.js';
 import type { ProxyConfig } from './config.js';
 import { usesCaptured } from './forwarding-policy.js';
-import { CONNECTION_OPTIONS, CREDENTIAL_HEADERS, PROTOCOL_LISTS, connectionTokens, displayName, invalidValueReason, isProtocolHeader, restrictedReason } from './header-rules.js';
+import {
+  CONNECTION_OPTIONS,
+  CREDENTIAL_HEADERS,
+  PROTOCOL_LISTS,
+  connectionTokens,
+  displayName,
+  invalidValueReason,
+  isProtocolHeader,
+  restrictedReason,
+} from './header-rules.js';
 import { checkRebinding } from './rebinding-guard.js';
 import { reject, type Rejection } from './rejection.js';
 
@@ -127,7 +136,12 @@ function checkProtocolHeaders(req: IncomingMessage): Rejection | undefined {
     // No length limit of ours: Node's header block limit has applied, and a protocol value is the
     // client's message to the backend (a long tool argument mirrored into Mcp-Param-*).
     if (invalidValueReason(value, Infinity)) {
-      return reject(400, 'invalid_header_value', `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`, displayName(name));
+      return reject(
+        400,
+        'invalid_header_value',
+        `Bad request: header ${displayName(name)} has characters other than visible ASCII, space and tab`,
+        displayName(name),
+      );
     }
   }
   return undefined;

@@ -36,9 +36,7 @@ export class SecretReadError extends Error {
 const SECRET_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
 export function invalidSecretNameReason(name: string): string | undefined {
-  return SECRET_NAME.test(name)
-    ? undefined
-    : 'secret names are 1-255 letters, digits, ".", "_" or "-", not starting with "." or "-"';
+  return SECRET_NAME.test(name) ? undefined : 'secret names are 1-255 letters, digits, ".", "_" or "-", not starting with "." or "-"';
 }
 
 /** Reads `process.env[name]` (or the given record) on every request. The default provider. */

@@ -130,7 +130,11 @@ export class SessionGuard {
   #admitLegacy(): Admission {
     if (!this.#config.allowLegacySse) {
       return refuse(
-        reject(400, 'unsupported_transport', 'Bad request: the HTTP+SSE transport of 2024-11-05 (sessionId in the query) is not served on this route; use Streamable HTTP'),
+        reject(
+          400,
+          'unsupported_transport',
+          'Bad request: the HTTP+SSE transport of 2024-11-05 (sessionId in the query) is not served on this route; use Streamable HTTP',
+        ),
       );
     }
     if (!this.#legacyNoted) {
@@ -188,13 +192,7 @@ export class SessionGuard {
    * fingerprint, one constant-time comparison, one keyed tag and one log line at one level, so
    * neither the answer nor its timing tells an attacker which ids exist.
    */
-  #verify(
-    req: IncomingMessage,
-    key: string,
-    id: string,
-    found: SessionRecord | undefined,
-    principal: string | undefined,
-  ): Admission {
+  #verify(req: IncomingMessage, key: string, id: string, found: SessionRecord | undefined, principal: string | undefined): Admission {
     if (found === undefined) this.#shares.remove(key); // expired in the store
     const { matches, pinned } = this.#digests.match(found, principal, this.#sessionHeaders(req));
     if (!matches) {

@@ -159,7 +159,7 @@ function parseEndpoint(raw: string | URL, allowInsecureHttp: boolean): URL {
     throw new HeaderConfigError(
       'ERR_INVALID_OPTION',
       'tokenEndpoint',
-      'must use https: (http: sends the caller\'s token and the client secret in clear); http: is accepted on a loopback host, or anywhere with allowInsecureHttp: true',
+      "must use https: (http: sends the caller's token and the client secret in clear); http: is accepted on a loopback host, or anywhere with allowInsecureHttp: true",
     );
   }
   return url;
@@ -177,7 +177,7 @@ function parseResource(resource: string, path: string): string {
     url = undefined;
   }
   if (url === undefined || url.hash) {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', path, 'must be an absolute URI without a #fragment (RFC 8707), e.g. the backend\'s MCP URL');
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, "must be an absolute URI without a #fragment (RFC 8707), e.g. the backend's MCP URL");
   }
   return resource;
 }

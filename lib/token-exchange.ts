@@ -20,9 +20,21 @@ type OAuthModule = typeof OAuth;
 
 /** OAuth error codes (RFC 6749, 6750, 8693, 8707, 9449) that may be quoted: anything else an AS sends is not. */
 const KNOWN_OAUTH_ERRORS: ReadonlySet<string> = new Set([
-  'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
-  'invalid_target', 'access_denied', 'server_error', 'temporarily_unavailable', 'invalid_token', 'insufficient_scope',
-  'invalid_dpop_proof', 'use_dpop_nonce', 'unsupported_token_type',
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_target',
+  'access_denied',
+  'server_error',
+  'temporarily_unavailable',
+  'invalid_token',
+  'insufficient_scope',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+  'unsupported_token_type',
 ]);
 
 /**
@@ -74,7 +86,13 @@ async function exchange(config: ExchangeConfig, req: IncomingMessage, signal: Ab
   return { value: formatToken(config, response.access_token), expiresIn: response.expires_in };
 }
 
-async function requestToken(oauth: OAuthModule, config: ExchangeConfig, clientSecret: string, subject: string, signal: AbortSignal): Promise<OAuth.TokenEndpointResponse> {
+async function requestToken(
+  oauth: OAuthModule,
+  config: ExchangeConfig,
+  clientSecret: string,
+  subject: string,
+  signal: AbortSignal,
+): Promise<OAuth.TokenEndpointResponse> {
   const parameters = new URLSearchParams([['subject_token', subject], ...config.parameters]);
   const auth = config.basic ? oauth.ClientSecretBasic(clientSecret) : oauth.ClientSecretPost(clientSecret);
   const http = await oauth.genericTokenEndpointRequest(config.as, config.client, auth, TOKEN_EXCHANGE_GRANT_TYPE, parameters, {
@@ -88,7 +106,9 @@ async function requestToken(oauth: OAuthModule, config: ExchangeConfig, clientSe
 function readClientSecret(config: ExchangeConfig): string {
   const result = readSecret(config.secrets, config.secretName, MAX_VALUE_LENGTH_LIMIT);
   if (result.ok) return result.value;
-  throw new CredentialResolveError(`the client secret (clientSecret.secret, ${config.secrets.description}) ${describeSecretProblem(result, MAX_VALUE_LENGTH_LIMIT)}`);
+  throw new CredentialResolveError(
+    `the client secret (clientSecret.secret, ${config.secrets.description}) ${describeSecretProblem(result, MAX_VALUE_LENGTH_LIMIT)}`,
+  );
 }
 
 function formatToken(config: ExchangeConfig, accessToken: string): string {
@@ -110,7 +130,9 @@ function explain(oauth: OAuthModule, error: unknown): CredentialResolveError {
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     const code = error.cause.map((challenge) => challenge.parameters.error).find((c) => c !== undefined && KNOWN_OAUTH_ERRORS.has(c));
-    return new CredentialResolveError(`the token endpoint answered ${error.status} with ${code ?? 'a WWW-Authenticate challenge'}${hint(code ?? 'invalid_client')}`);
+    return new CredentialResolveError(
+      `the token endpoint answered ${error.status} with ${code ?? 'a WWW-Authenticate challenge'}${hint(code ?? 'invalid_client')}`,
+    );
   }
   if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
     const code = /^OAUTH_[A-Z_]{1,64}$/.test(error.code ?? '') ? error.code! : 'unknown';

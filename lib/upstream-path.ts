@@ -10,11 +10,7 @@ import type { ProxyConfig } from './config.js';
  * the target fixes (a backend that takes the last `toolsets=` would otherwise take the client's).
  * `dropped` hears each client parameter name removed.
  */
-export function upstreamPath(
-  url: string,
-  config: Pick<ProxyConfig, 'targetPath' | 'targetSearch' | 'fixedQuery'>,
-  dropped?: (name: string) => void,
-): string {
+export function upstreamPath(url: string, config: Pick<ProxyConfig, 'targetPath' | 'targetSearch' | 'fixedQuery'>, dropped?: (name: string) => void): string {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   let search = q === -1 ? '' : url.slice(q + 1);

@@ -123,7 +123,10 @@ describe('session modes and 2026-07-28 traffic', () => {
       const notes = g.logger.lines.filter((l) => l.message.includes('2026-07-28 requests on this route'));
       assert.deepEqual(
         notes.map((l) => [l.level, (l.fields as { mode: string }).mode]),
-        [['warn', 'bind'], ['warn', 'pin']],
+        [
+          ['warn', 'bind'],
+          ['warn', 'pin'],
+        ],
       );
     } finally {
       await g.close();
@@ -176,7 +179,11 @@ describe('after a bind 404, SDK clients keep the dead session: the application r
         const result = await recovery.run((c) => c.callTool('echo', { region: 'us' }));
         assert.match(result.content?.[0]?.text ?? '', /"region":"us"/);
         assert.equal(sessions.length, 2, 'one new session, opened with the new key');
-        await assert.rejects(recovery.run(() => Promise.reject(new Error('not a 404'))), /not a 404/, 'other errors are not retried');
+        await assert.rejects(
+          recovery.run(() => Promise.reject(new Error('not a 404'))),
+          /not a 404/,
+          'other errors are not retried',
+        );
       } finally {
         await recovery.close();
       }

@@ -14,7 +14,17 @@ import { captureHeaders, mcpProxy, memorySessionStore, type SessionStore } from 
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { BACKEND_KINDS, eraBackend, type BackendKind, type EraBackend } from '../helpers/mcp-eras.js';
-import { CLIENT_KINDS, MODERN_VERSION, eraClient, modernRequest, type ClientKind, type ClientLeg, type EraClient, type RawAnswer, type ToolResult } from '../helpers/mcp-eras-clients.js';
+import {
+  CLIENT_KINDS,
+  MODERN_VERSION,
+  eraClient,
+  modernRequest,
+  type ClientKind,
+  type ClientLeg,
+  type EraClient,
+  type RawAnswer,
+  type ToolResult,
+} from '../helpers/mcp-eras-clients.js';
 import { ELICITED, GREETING_TEXT, GREETING_URI, SAMPLED_TEXT } from '../helpers/mcp-eras-features.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -98,9 +108,7 @@ type Attempt<T = unknown> = { ok: T } | { error: string };
 /** Error text without what differs between two runs: ids, ports, paths. */
 function normalizeError(err: unknown): string {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return message
-    .replace(/http:\/\/127\.0\.0\.1:\d+\/\S*/g, '<url>')
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>');
+  return message.replace(/http:\/\/127\.0\.0\.1:\d+\/\S*/g, '<url>').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>');
 }
 
 async function attempt<T>(what: string, run: () => Promise<T>): Promise<Attempt<T>> {
@@ -233,7 +241,8 @@ const FULL_STEPS: Readonly<Record<string, Step>> = {
     return { text: firstText(value), received: client.received.slice(from), legs: legs.map(describeLeg) };
   },
   resource: async ({ client }) => ((await client.readResource(GREETING_URI)) as { contents: { text?: string }[] }).contents[0]?.text,
-  prompt: async ({ client }) => ((await client.getPrompt('greet', { name: 'Ann' })) as { messages: { content: { text?: string } }[] }).messages[0]?.content.text,
+  prompt: async ({ client }) =>
+    ((await client.getPrompt('greet', { name: 'Ann' })) as { messages: { content: { text?: string } }[] }).messages[0]?.content.text,
   listChanged: listChangedStep,
   cancel: cancelStep,
   ask: askStep,
@@ -404,7 +413,10 @@ function describePair(pair: Pair, getStack: () => Stack): void {
       assertRelayedHeaders(backend, pinned, 'pin route');
     });
 
-    for (const [name, scenario] of [['bind', () => bound], ['pin', () => pinned]] as const) {
+    for (const [name, scenario] of [
+      ['bind', () => bound],
+      ['pin', () => pinned],
+    ] as const) {
       it(`${name} route: connect, tools/list and tools/call as directly`, () => {
         assert.deepEqual(scenario().connect, direct.connect);
         assert.deepEqual(scenario().connectLegs, direct.connectLegs);
@@ -432,14 +444,25 @@ function describePair(pair: Pair, getStack: () => Stack): void {
         assert.deepEqual(steps, { text: 'steps done', received: STEPS_NOTIFICATIONS, legs: [`POST tools/call -> 200 ${SSE}`] });
       }));
 
-    it(f.modern ? 'Mcp-Param-Region: a plain value, and the base64 form of a non-ASCII one' : 'echo with a header-mirrored argument (no Mcp-Param-* in 2025)', () => {
-      same('echoPlain', (echo) => {
-        assert.deepEqual(echo, { text: '{"region":"eu-west-1","text":"as sent"}', paramHeader: f.modern ? 'eu-west-1' : null, legs: [`POST tools/call -> 200 ${f.modern ? JSON_TYPE : SSE}`] });
-      });
-      same('echoNonAscii', (echo) => {
-        assert.deepEqual(echo, { text: '{"region":"Zürich","text":"as sent"}', paramHeader: f.modern ? ZURICH_HEADER : null, legs: [`POST tools/call -> 200 ${f.modern ? JSON_TYPE : SSE}`] });
-      });
-    });
+    it(
+      f.modern ? 'Mcp-Param-Region: a plain value, and the base64 form of a non-ASCII one' : 'echo with a header-mirrored argument (no Mcp-Param-* in 2025)',
+      () => {
+        same('echoPlain', (echo) => {
+          assert.deepEqual(echo, {
+            text: '{"region":"eu-west-1","text":"as sent"}',
+            paramHeader: f.modern ? 'eu-west-1' : null,
+            legs: [`POST tools/call -> 200 ${f.modern ? JSON_TYPE : SSE}`],
+          });
+        });
+        same('echoNonAscii', (echo) => {
+          assert.deepEqual(echo, {
+            text: '{"region":"Zürich","text":"as sent"}',
+            paramHeader: f.modern ? ZURICH_HEADER : null,
+            legs: [`POST tools/call -> 200 ${f.modern ? JSON_TYPE : SSE}`],
+          });
+        });
+      },
+    );
 
     it('resources/read and prompts/get', () => {
       same('resource', (text) => assert.equal(text, GREETING_TEXT));
@@ -451,17 +474,23 @@ function describePair(pair: Pair, getStack: () => Stack): void {
         if (f.modern) assert.deepEqual(outcome, { stream: 'subscriptions/listen', delivered: true });
         else if (f.sessions) assert.deepEqual(outcome, { stream: 'GET', delivered: true });
         else assert.deepEqual(outcome, { stream: `GET  -> 405 ${JSON_TYPE}` });
-      }));
+      }),
+    );
 
-    it(f.modern || f.sessions ? 'cancelling a call: the backend sees the cancel' : 'cancelling a call: the stateless backend sees it only when the client closes', () => {
-      same('cancel', (outcome) => {
-        const via = f.modern ? 'stream closed' : 'notifications/cancelled';
-        const events = f.modern || f.sessions ? ['started', 'cancelled'] : ['started'];
-        assert.deepEqual(outcome, { call: 'rejected', via, events });
-      });
-      assert.deepEqual(direct.afterClose, ['started', 'cancelled']);
-      assert.deepEqual(relayed.afterClose, direct.afterClose, 'after close, through the relay as directly');
-    });
+    it(
+      f.modern || f.sessions
+        ? 'cancelling a call: the backend sees the cancel'
+        : 'cancelling a call: the stateless backend sees it only when the client closes',
+      () => {
+        same('cancel', (outcome) => {
+          const via = f.modern ? 'stream closed' : 'notifications/cancelled';
+          const events = f.modern || f.sessions ? ['started', 'cancelled'] : ['started'];
+          assert.deepEqual(outcome, { call: 'rejected', via, events });
+        });
+        assert.deepEqual(direct.afterClose, ['started', 'cancelled']);
+        assert.deepEqual(relayed.afterClose, direct.afterClose, 'after close, through the relay as directly');
+      },
+    );
 
     it(f.modern || f.sessions ? 'server->client requests: sampling and elicitation' : 'server->client requests: refused by the stateless 2025 fallback', () =>
       same('ask', (outcome) => {
@@ -473,10 +502,12 @@ function describePair(pair: Pair, getStack: () => Stack): void {
           assert.deepEqual({ isError, received }, { isError: true, received: [] });
           assert.match(text, /per-request legacy serving cannot receive server-to-client requests/);
         }
-      }));
+      }),
+    );
 
     it(f.sessions ? 'DELETE ends the session' : 'no session to end', () =>
-      same('terminate', (outcome) => assert.equal(outcome, f.sessions ? 'DELETE  -> 200' : 'no session')));
+      same('terminate', (outcome) => assert.equal(outcome, f.sessions ? 'DELETE  -> 200' : 'no session')),
+    );
   });
 }
 
@@ -512,7 +543,12 @@ async function echoBothWays(stack: Stack, kind: BackendKind, route: RouteKind, r
   const backend = stack.backends.get(kind)!;
   const send = async (url: string): Promise<RawEcho> => {
     const key = `raw-${kind}-${++scenarioCount}`;
-    const answer = await modernRequest(url, 'tools/call', { name: 'echo', arguments: { region } }, { 'mcp-param-region': region, 'x-mcp-api-key': key, ...extra });
+    const answer = await modernRequest(
+      url,
+      'tools/call',
+      { name: 'echo', arguments: { region } },
+      { 'mcp-param-region': region, 'x-mcp-api-key': key, ...extra },
+    );
     const seen = backend.requests.filter((r) => r.headers['x-mcp-api-key'] === key);
     assert.ok(seen.length <= 1, 'the backend received the request at most once');
     return { answer, seen: seen[0]?.headers };

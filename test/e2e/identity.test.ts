@@ -127,7 +127,7 @@ describe('identity headers and token exchange, SDK client to SDK backend through
       const tokens = new Set(received.map((h) => h.authorization));
       assert.equal(tokens.size, 1, 'one exchanged token for the whole conversation');
       const token = /^Bearer (\S+)$/.exec([...tokens][0] ?? '')?.[1];
-      assert.ok(token && token !== subject, 'the backend gets a token of its own, not the caller\'s');
+      assert.ok(token && token !== subject, "the backend gets a token of its own, not the caller's");
       const record = await as.lookup(token);
       assert.equal(record?.accountId, user, 'issued by the authorization server for this user');
       assert.equal(record?.clientId, RELAY_CLIENT.id);
@@ -138,8 +138,8 @@ describe('identity headers and token exchange, SDK client to SDK backend through
         assert.equal(headers['x-upstream-figma'], undefined, 'a renamed header is not forwarded under its own name');
         assert.equal(headers['x-tenant'], undefined, 'a template input is not forwarded under its own name');
       }
-      assert.equal(exchangesOf(subject), 1, 'one exchange for all of this user\'s requests');
-      assert.ok(!JSON.stringify(backend.requests).includes(subject), 'the caller\'s token never reaches the backend');
+      assert.equal(exchangesOf(subject), 1, "one exchange for all of this user's requests");
+      assert.ok(!JSON.stringify(backend.requests).includes(subject), "the caller's token never reaches the backend");
       assert.ok(audits.some((e) => e.headers.some((h) => h.name === 'authorization' && h.source === 'credential')));
     });
   }
@@ -179,7 +179,12 @@ describe('identity headers and token exchange, SDK client to SDK backend through
       const res = await fetch(`${relay.url}/v1`, {
         method: 'POST',
         headers: { authorization: `Bearer ${subject}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
       });
       assert.equal(res.status, 502);
       const body = (await res.json()) as { error: { data: { reason: string; header: string } } };

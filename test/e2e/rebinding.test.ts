@@ -143,7 +143,11 @@ describe('DNS-rebinding guard: the relay keeps the protection a localhost backen
     after(() => r.close());
 
     /** No warning or error line was logged since the log had `since` lines. */
-    const assertQuietSince = (since: number): void => assert.deepEqual(r.logger.lines.slice(since).filter((l) => l.level !== 'info'), []);
+    const assertQuietSince = (since: number): void =>
+      assert.deepEqual(
+        r.logger.lines.slice(since).filter((l) => l.level !== 'info'),
+        [],
+      );
 
     it("control: a rebound page's Origin (http://evil.example) is refused by the backend directly", async () => {
       const direct = await post('127.0.0.1', backend.port, '/mcp', { origin: 'http://evil.example' });
@@ -192,7 +196,7 @@ describe('DNS-rebinding guard: the relay keeps the protection a localhost backen
     }
   });
 
-  it('allowedHosts and allowedOrigins replace the loopback defaults: the gateway\'s public name passes, anything else does not', async () => {
+  it("allowedHosts and allowedOrigins replace the loopback defaults: the gateway's public name passes, anything else does not", async () => {
     const r = await relay(target, { allowedHosts: ['gateway.example'], allowedOrigins: ['https://app.example'] });
     try {
       assert.equal((await post('127.0.0.1', r.port, '/mcp', { host: 'gateway.example:443', origin: 'https://app.example' })).status, 200);

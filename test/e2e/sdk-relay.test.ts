@@ -199,7 +199,12 @@ function pairLegs(
   assert.equal(deletes.backend.length, 1, 'the backend received exactly one DELETE');
   assert.equal(backendRequests.length, 5, 'no request beyond the five legs reached the backend');
   assert.deepEqual(gatewayRequests.map((r) => r.method).sort(), backendRequests.map((r) => r.method).sort(), 'the gateway received the same legs');
-  const pairs = posts.backend.map((backend, i) => ({ name: `POST ${posts.client[i]!.rpcMethod}`, backend, gateway: posts.gateway[i]!, client: posts.client[i]! }));
+  const pairs = posts.backend.map((backend, i) => ({
+    name: `POST ${posts.client[i]!.rpcMethod}`,
+    backend,
+    gateway: posts.gateway[i]!,
+    client: posts.client[i]!,
+  }));
   pairs.push({ name: 'GET stream', backend: gets.backend[0]!, gateway: gets.gateway[0]!, client: gets.client[0]! });
   pairs.push({ name: 'DELETE', backend: deletes.backend[0]!, gateway: deletes.gateway[0]!, client: deletes.client[0]! });
   return pairs;
@@ -209,7 +214,14 @@ function pairLegs(
  * Runs a whole session through one route and checks every leg on the backend.
  * `expectJson`: tools/call is answered with JSON (backend A) or with an SSE stream (backend B).
  */
-async function exerciseRoute(stack: Stack, path: string, backend: McpBackend, rules: RouteRules, clientHeaders: Record<string, string>, expectJson: boolean): Promise<void> {
+async function exerciseRoute(
+  stack: Stack,
+  path: string,
+  backend: McpBackend,
+  rules: RouteRules,
+  clientHeaders: Record<string, string>,
+  expectJson: boolean,
+): Promise<void> {
   const { client, transport, legs } = newSession(stack.gateway.url, path, clientHeaders);
   try {
     const listChanged = new Promise<void>((resolve) => {
@@ -278,7 +290,6 @@ async function exerciseRoute(stack: Stack, path: string, backend: McpBackend, ru
     // Inside the tool, the SDK server saw the same.
     assertRouteRules(`${path} tool headers`, seenByTool, rules);
     assert.equal(seenByTool['mcp-session-id'], sessionId);
-
   } finally {
     await client.close();
   }
@@ -299,7 +310,7 @@ describe('e2e: SDK client -> relay -> SDK backends, every leg of a session', () 
     await stopStack(stack);
   });
 
-  it('route /a (JSON backend): initialize, initialized, tools/call, GET stream and DELETE each carry x-mcp-api-key, X-MCP-Toolsets and the secret X-Api-Key only; x-tenant, /b\'s header, authorization, cookie and x-forwarded-for never arrive', async () => {
+  it("route /a (JSON backend): initialize, initialized, tools/call, GET stream and DELETE each carry x-mcp-api-key, X-MCP-Toolsets and the secret X-Api-Key only; x-tenant, /b's header, authorization, cookie and x-forwarded-for never arrive", async () => {
     const s = stack!;
     await exerciseRoute(
       s,
@@ -317,7 +328,7 @@ describe('e2e: SDK client -> relay -> SDK backends, every leg of a session', () 
     );
   });
 
-  it('route /b (SSE backend): every leg carries x-mcp-api-key, x-tenant and X-B-Static; /a\'s headers, the secret, authorization, cookie and x-forwarded-for never arrive', async () => {
+  it("route /b (SSE backend): every leg carries x-mcp-api-key, x-tenant and X-B-Static; /a's headers, the secret, authorization, cookie and x-forwarded-for never arrive", async () => {
     const s = stack!;
     await exerciseRoute(
       s,
@@ -381,15 +392,25 @@ describe('e2e: two concurrent clients with different API keys', () => {
       if (entry.path === '/b') assert.equal(seen['x-tenant'], entry.tenant);
       else assert.equal(seen['x-tenant'], undefined);
     }
-    await waitFor(() => s.backendA.requests.filter((r) => r.method === 'GET').length === 2 && s.backendB.requests.filter((r) => r.method === 'GET').length === 2, 'both GET streams on each backend');
+    await waitFor(
+      () => s.backendA.requests.filter((r) => r.method === 'GET').length === 2 && s.backendB.requests.filter((r) => r.method === 'GET').length === 2,
+      'both GET streams on each backend',
+    );
     await withTimeout(Promise.all(sessions.map(({ session }) => session.transport.terminateSession())), 'concurrent DELETEs');
 
-    for (const [path, backend] of [['/a', s.backendA], ['/b', s.backendB]] as const) {
+    for (const [path, backend] of [
+      ['/a', s.backendA],
+      ['/b', s.backendB],
+    ] as const) {
       const mine = sessions.filter((e) => e.path === path);
       const keyOfSession = new Map(mine.map((e) => [e.session.legs.find((l) => l.method === 'DELETE')!.headers['mcp-session-id'], e]));
       assert.equal(keyOfSession.size, 2, `${path}: two distinct sessions`);
       const initializes = backend.requests.filter((r) => r.headers['mcp-session-id'] === undefined);
-      assert.deepEqual(initializes.map((r) => r.headers['x-mcp-api-key']).sort(), clients.map((c) => c.key).sort(), `${path}: one initialize per client, each with its own key`);
+      assert.deepEqual(
+        initializes.map((r) => r.headers['x-mcp-api-key']).sort(),
+        clients.map((c) => c.key).sort(),
+        `${path}: one initialize per client, each with its own key`,
+      );
       const withSession = backend.requests.filter((r) => r.headers['mcp-session-id'] !== undefined);
       // initialized + 3 tools/call + GET + DELETE per client.
       assert.equal(withSession.length, 2 * 6, `${path}: every session request reached the backend`);
@@ -427,7 +448,7 @@ describe('e2e: backend down', () => {
     await live?.close();
   });
 
-  it('connect() through a route whose backend refuses connections rejects with the relay\'s 502 JSON-RPC error, and the gateway keeps serving', async () => {
+  it("connect() through a route whose backend refuses connections rejects with the relay's 502 JSON-RPC error, and the gateway keeps serving", async () => {
     const { client, transport } = newSession(gateway!.url, '/down', { 'x-mcp-api-key': 'client-one-api-key-111' });
     const started = Date.now();
     try {
@@ -441,7 +462,10 @@ describe('e2e: backend down', () => {
       await client.close();
     }
     assert.ok(Date.now() - started < 3000, 'the failure is reported promptly');
-    assert.ok(logger.lines.some((l) => l.level === 'warn' && l.message.includes('backend_unreachable')), 'the relay logged the failure');
+    assert.ok(
+      logger.lines.some((l) => l.level === 'warn' && l.message.includes('backend_unreachable')),
+      'the relay logged the failure',
+    );
 
     // The gateway process is still up: the same route answers again, and a healthy route works end to end.
     assert.ok(gateway!.server.listening);

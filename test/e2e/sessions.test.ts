@@ -502,7 +502,10 @@ for (const { kind, options, contentType } of BACKENDS) {
         assert.equal(err.code, 404);
         return true;
       });
-      assert.deepEqual(s.legs.map((l) => l.rpcMethod), ['initialize', 'notifications/initialized']);
+      assert.deepEqual(
+        s.legs.map((l) => l.rpcMethod),
+        ['initialize', 'notifications/initialized'],
+      );
       assert.equal(s.legs[0]!.status, 200, 'the initialize itself passed unchanged');
       const id = s.legs[0]!.responseHeaders?.get('mcp-session-id');
       assert.ok(id, 'the backend minted a session id');
@@ -811,11 +814,18 @@ describe('e2e sessions: a backend without sessions (2026-07-28 style) makes bind
           s.legs.map((l) => l.method),
           'every leg reached the backend',
         );
-        assert.ok(s.legs.every((l) => l.status !== 404 && l.status !== 503), 'the relay refused nothing');
+        assert.ok(
+          s.legs.every((l) => l.status !== 404 && l.status !== 503),
+          'the relay refused nothing',
+        );
         assert.equal(store.size(), 0, 'the bind store holds nothing');
         const lines = gateway.logger.lines.slice(logsBefore);
         assert.ok(!lines.some((l) => l.message.includes('session recorded')), 'no session recorded');
-        assert.deepEqual(lines.filter((l) => l.level === 'warn' || l.level === 'error'), [], 'no warning');
+        assert.deepEqual(
+          lines.filter((l) => l.level === 'warn' || l.level === 'error'),
+          [],
+          'no warning',
+        );
         assertCleanLog(gateway, []);
       });
     }

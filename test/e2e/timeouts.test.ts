@@ -69,19 +69,26 @@ describe('timeouts that fit MCP', { concurrency: true }, () => {
   after(() => backend.close());
 
   // Runs alongside the shorter tests below, so the suite pays its 35 s once.
-  it(`a tool silent for ${SILENT_CALL_MS / 1000} s completes through a route with default options, as it does directly`, { timeout: SILENT_CALL_MS + 30_000 }, async () => {
-    const relay = await relayTo(`${backend.url}/mcp`, {});
-    try {
-      const started = Date.now();
-      const [direct, relayed] = await Promise.all([callSilent(`${backend.url}/mcp`, SILENT_CALL_MS), callSilent(`${relay.url}/mcp`, SILENT_CALL_MS)]);
-      assert.ok(Date.now() - started >= SILENT_CALL_MS, 'the tool really was silent that long');
-      assert.equal(relayed, direct);
-      assert.equal(relayed, `done after ${SILENT_CALL_MS} ms`);
-      assert.deepEqual(relay.logger.lines.filter((l) => l.level !== 'info'), []);
-    } finally {
-      await relay.close();
-    }
-  });
+  it(
+    `a tool silent for ${SILENT_CALL_MS / 1000} s completes through a route with default options, as it does directly`,
+    { timeout: SILENT_CALL_MS + 30_000 },
+    async () => {
+      const relay = await relayTo(`${backend.url}/mcp`, {});
+      try {
+        const started = Date.now();
+        const [direct, relayed] = await Promise.all([callSilent(`${backend.url}/mcp`, SILENT_CALL_MS), callSilent(`${relay.url}/mcp`, SILENT_CALL_MS)]);
+        assert.ok(Date.now() - started >= SILENT_CALL_MS, 'the tool really was silent that long');
+        assert.equal(relayed, direct);
+        assert.equal(relayed, `done after ${SILENT_CALL_MS} ms`);
+        assert.deepEqual(
+          relay.logger.lines.filter((l) => l.level !== 'info'),
+          [],
+        );
+      } finally {
+        await relay.close();
+      }
+    },
+  );
 
   describe('connectTimeout and responseTimeout bound different waits', { concurrency: false }, () => {
     it('a tool silent for longer than connectTimeout completes: connectTimeout ends once the request is out', async () => {

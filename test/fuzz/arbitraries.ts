@@ -12,9 +12,9 @@ export const withoutSentinel = (name: string): boolean => !name.toLowerCase().in
 
 /** `name` in a random casing; shrinks towards all lower-case. */
 export function casing(name: fc.Arbitrary<string>): fc.Arbitrary<string> {
-  return fc.tuple(name, fc.nat()).map(([n, bits]) =>
-    bits === 0 ? n : [...n].map((ch, i) => ((bits >> (i % 31)) & 1 ? ch.toUpperCase() : ch.toLowerCase())).join(''),
-  );
+  return fc
+    .tuple(name, fc.nat())
+    .map(([n, bits]) => (bits === 0 ? n : [...n].map((ch, i) => ((bits >> (i % 31)) & 1 ? ch.toUpperCase() : ch.toLowerCase())).join('')));
 }
 
 const range = (min: number, max: number): fc.Arbitrary<number> => fc.integer({ min, max });

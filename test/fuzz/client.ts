@@ -102,7 +102,8 @@ export class KeepAliveClient {
       };
       const tryParse = (ended: boolean): void => {
         const parsed = parseReply(buf, ended);
-        if (parsed && parsed.length < buf.length) finish(new Error(`bytes after the response: ${JSON.stringify(buf.subarray(parsed.length).toString('latin1').slice(0, 200))}`));
+        if (parsed && parsed.length < buf.length)
+          finish(new Error(`bytes after the response: ${JSON.stringify(buf.subarray(parsed.length).toString('latin1').slice(0, 200))}`));
         else if (parsed) finish({ kind: 'reply', reply: parsed.reply });
         else if (ended) finish({ kind: 'closed', bytes: buf });
       };
@@ -113,7 +114,10 @@ export class KeepAliveClient {
       const onClose = (): void => tryParse(true);
       // A reset after Node's 400 (it closes while we still write) is the same as a close.
       const onError = (): void => undefined;
-      const timer = setTimeout(() => finish(new Error(`no response within ${timeoutMs} ms; got ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`no response within ${timeoutMs} ms; got ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`)),
+        timeoutMs,
+      );
       socket.on('data', onData).on('close', onClose).on('error', onError);
       socket.write(bytes);
     });

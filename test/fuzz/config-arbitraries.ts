@@ -81,14 +81,34 @@ const target = validOr(
 const session = optional(
   validOr(
     [
-      'request', 'bind', new Obj([['mode', 'request']]), new Obj([['mode', 'bind']]),
-      new Obj([['mode', 'bind'], ['sessionKey', `${S}${'k'.repeat(40)}`]]),
-      new Obj([['mode', 'pin'], ['principal', new Live(() => 'someone')]]),
+      'request',
+      'bind',
+      new Obj([['mode', 'request']]),
+      new Obj([['mode', 'bind']]),
+      new Obj([
+        ['mode', 'bind'],
+        ['sessionKey', `${S}${'k'.repeat(40)}`],
+      ]),
+      new Obj([
+        ['mode', 'pin'],
+        ['principal', new Live(() => 'someone')],
+      ]),
     ],
     [
-      'pin', 'bogus', 7, new Obj([['mode', 'pin']]), new Obj([['mode', 'bind'], ['sessionKey', `${S}-short`]]),
-      new Obj([['mode', 'request'], ['sessionKey', `${S}${'k'.repeat(40)}`]]),
-      new Obj([['mode', '__proto__']]), new Obj([['__proto__', new Obj([['mode', 'bind']])]]),
+      'pin',
+      'bogus',
+      7,
+      new Obj([['mode', 'pin']]),
+      new Obj([
+        ['mode', 'bind'],
+        ['sessionKey', `${S}-short`],
+      ]),
+      new Obj([
+        ['mode', 'request'],
+        ['sessionKey', `${S}${'k'.repeat(40)}`],
+      ]),
+      new Obj([['mode', '__proto__']]),
+      new Obj([['__proto__', new Obj([['mode', 'bind']])]]),
     ],
   ),
   4,
@@ -145,13 +165,11 @@ function present(fields: Record<string, unknown>): [string, unknown][] {
 }
 
 function captureCase(name: fc.Arbitrary<string>): fc.Arbitrary<ConfigCase> {
-  return fc
-    .record({ allow: nameList(name), allowCredentials, maxValueLength, extra: extraKeys })
-    .map(({ extra, ...fields }) => ({
-      kind: 'capture' as const,
-      options: new Obj([...present(fields), ...extra.filter(([k]) => k !== 'allow')]),
-      env: new Obj([]),
-    }));
+  return fc.record({ allow: nameList(name), allowCredentials, maxValueLength, extra: extraKeys }).map(({ extra, ...fields }) => ({
+    kind: 'capture' as const,
+    options: new Obj([...present(fields), ...extra.filter(([k]) => k !== 'allow')]),
+    env: new Obj([]),
+  }));
 }
 
 function proxyCase(name: fc.Arbitrary<string>): fc.Arbitrary<ConfigCase> {

@@ -5,23 +5,25 @@
  * the rules but not the order in which they are checked.
  */
 import type { HeaderConfigErrorCode } from '../../lib/index.js';
-import {
-  CREDENTIAL_NAMES,
-  isRestricted,
-  isValidAllowedHost,
-  isValidAllowedOrigin,
-  isValidName,
-  isValidSecretName,
-  isValidStaticValue,
-} from './rules-model.js';
+import { CREDENTIAL_NAMES, isRestricted, isValidAllowedHost, isValidAllowedOrigin, isValidName, isValidSecretName, isValidStaticValue } from './rules-model.js';
 
 type Codes = Set<HeaderConfigErrorCode>;
 type Options = Record<string, unknown>;
 
 const CAPTURE_KEYS = ['allow', 'allowCredentials', 'maxValueLength', 'logger'];
 const PROXY_KEYS = [
-  'target', 'passthrough', 'headers', 'secrets', 'session', 'allowCredentials', 'connectTimeout', 'responseTimeout',
-  'allowedHosts', 'allowedOrigins', 'maxValueLength', 'logger',
+  'target',
+  'passthrough',
+  'headers',
+  'secrets',
+  'session',
+  'allowCredentials',
+  'connectTimeout',
+  'responseTimeout',
+  'allowedHosts',
+  'allowedOrigins',
+  'maxValueLength',
+  'logger',
 ];
 const MAX_ENTRIES = 64;
 const DEFAULT_MAX_VALUE_LENGTH = 8192;

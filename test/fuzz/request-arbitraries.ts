@@ -37,9 +37,24 @@ export interface FuzzRequest {
 }
 
 const restricted = [
-  'host', 'te', 'trailer', 'expect', 'upgrade', 'keep-alive', 'proxy-connection', 'proxy-authorization',
-  'proxy-authenticate', 'http2-settings', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded',
-  'via', 'x-real-ip', 'x-envoy-internal', 'transfer-encoding',
+  'host',
+  'te',
+  'trailer',
+  'expect',
+  'upgrade',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'http2-settings',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'forwarded',
+  'via',
+  'x-real-ip',
+  'x-envoy-internal',
+  'transfer-encoding',
 ];
 const unlisted = ['authorization', 'cookie', 'user-agent', 'origin', 'x-other', 'mcp-foo', 'x-mcp-api-keys', 'x-tenant-id', 'x-forwarded'];
 const twins = ['x_mcp_api_key', 'x_tenant', 'x_static', 'x_backend_auth', 'x-mcp_api-key'];
@@ -88,9 +103,29 @@ const value: fc.Arbitrary<Buffer> = fc.oneof(
 );
 
 const connectionTokens = [
-  'close', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', ...ALLOWLISTED, ...STATIC_NAMES, 'host', 'content-length',
-  'transfer-encoding', 'connection', 'authorization', 'cookie', 'x-forwarded-for', 'x-envoy-x', 'mcp-session-id',
-  'accept', 'mcp-param-x', 'via', 'user-agent', 'x_tenant', '',
+  'close',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  ...ALLOWLISTED,
+  ...STATIC_NAMES,
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'authorization',
+  'cookie',
+  'x-forwarded-for',
+  'x-envoy-x',
+  'mcp-session-id',
+  'accept',
+  'mcp-param-x',
+  'via',
+  'user-agent',
+  'x_tenant',
+  '',
 ];
 /** A `Connection` list: tokens in any casing, with empty elements and stray whitespace. */
 const connectionValue = fc
@@ -98,28 +133,28 @@ const connectionValue = fc
   .map((parts) => Buffer.from(parts.map(([t, sep], i) => (i ? sep : '') + t).join('')));
 
 const hostValue = fc.constantFrom('gw.test', 'evil.test', '127.0.0.1:1', '').map((h) => Buffer.from(h));
-const originValue = fc.constantFrom('http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:8080', 'http://evil.test', 'null', 'http://localhost.evil.test').map((o) => Buffer.from(o));
+const originValue = fc
+  .constantFrom('http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:8080', 'http://evil.test', 'null', 'http://localhost.evil.test')
+  .map((o) => Buffer.from(o));
 const expectValue = fc.constantFrom('100-continue', '100-Continue', 'nothing').map((v) => Buffer.from(v));
 
 /** Lines whose value has a grammar of its own get values from it most of the time. */
-const line: fc.Arbitrary<FuzzLine> = fc.tuple(name, value, connectionValue, hostValue, expectValue, originValue, fc.boolean()).map(
-  ([n, random, connection, host, expect, origin, useRandom]) => {
+const line: fc.Arbitrary<FuzzLine> = fc
+  .tuple(name, value, connectionValue, hostValue, expectValue, originValue, fc.boolean())
+  .map(([n, random, connection, host, expect, origin, useRandom]) => {
     const special = { connection, host, expect, origin }[n.toLowerCase() as 'connection' | 'host' | 'expect' | 'origin'];
     return { name: n, value: special && !useRandom ? special : random };
-  },
-);
+  });
 
 /** A header block: random lines, with some repeated verbatim or in another casing. */
-const lines = fc
-  .tuple(fc.array(line, { maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 1 }))
-  .map(([ls, repeats]) => {
-    const out = [...ls];
-    for (const [i, upper] of repeats) {
-      const original = ls[i % Math.max(ls.length, 1)];
-      if (original) out.splice(i % (out.length + 1), 0, { ...original, name: upper ? original.name.toUpperCase() : original.name });
-    }
-    return out;
-  });
+const lines = fc.tuple(fc.array(line, { maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 1 })).map(([ls, repeats]) => {
+  const out = [...ls];
+  for (const [i, upper] of repeats) {
+    const original = ls[i % Math.max(ls.length, 1)];
+    if (original) out.splice(i % (out.length + 1), 0, { ...original, name: upper ? original.name.toUpperCase() : original.name });
+  }
+  return out;
+});
 
 export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.record({
   method: fc.oneof(
@@ -136,7 +171,14 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.record({
   framing: fc.oneof(
     { arbitrary: fc.constantFrom<Framing>('none', 'length', 'chunked'), weight: 10 },
     {
-      arbitrary: fc.constantFrom<Framing>('length-twice', 'chunked-and-length', 'coding:gzip, chunked', 'coding:chunked, gzip', 'coding:CHUNKED', 'coding:identity'),
+      arbitrary: fc.constantFrom<Framing>(
+        'length-twice',
+        'chunked-and-length',
+        'coding:gzip, chunked',
+        'coding:chunked, gzip',
+        'coding:CHUNKED',
+        'coding:identity',
+      ),
       weight: 1,
     },
   ),

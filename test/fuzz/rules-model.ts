@@ -10,9 +10,19 @@ export { CREDENTIAL_NAMES, PROTOCOL_NAMES, RESTRICTED_NAMES, RESTRICTED_PREFIXES
 
 /** Object.prototype's members (ES2023 plus Annex B) and `prototype`, lower-cased. */
 export const PROTOTYPE_NAMES: readonly string[] = [
-  'constructor', 'hasownproperty', 'isprototypeof', 'propertyisenumerable', 'tolocalestring',
-  'tostring', 'valueof', '__proto__', '__definegetter__', '__definesetter__', '__lookupgetter__',
-  '__lookupsetter__', 'prototype',
+  'constructor',
+  'hasownproperty',
+  'isprototypeof',
+  'propertyisenumerable',
+  'tolocalestring',
+  'tostring',
+  'valueof',
+  '__proto__',
+  '__definegetter__',
+  '__definesetter__',
+  '__lookupgetter__',
+  '__lookupsetter__',
+  'prototype',
 ];
 
 /** RFC 9110 tchar, except `*`, which the docs refuse as a wildcard. */

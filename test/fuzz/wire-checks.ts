@@ -57,7 +57,8 @@ function assertWireValues(request: FuzzRequest, wire: WireRequest, backendPort: 
   for (const name of [...ALLOWLISTED, ...new Set(lines.map((l) => l.name))]) {
     const expected = expectedValue(lines, name);
     if (expected !== undefined) assert.equal(value(name), expected, `${name}: the client's one valid value must be forwarded unchanged`);
-    else if (ALLOWLISTED.includes(name) && linesNamed(lines, name).length !== 1) assert.equal(value(name), undefined, `${name} forwarded without one line to take it from`);
+    else if (ALLOWLISTED.includes(name) && linesNamed(lines, name).length !== 1)
+      assert.equal(value(name), undefined, `${name} forwarded without one line to take it from`);
   }
 }
 
@@ -111,6 +112,9 @@ export function assertNotReached(outcome: Outcome): string {
   assert.equal(parsed.id, null);
   assert.equal(parsed.error?.code, -32000);
   assert.equal(typeof parsed.error?.message, 'string');
-  assert.ok([400, 403, 405, 431].includes(reply.status), `relay answered ${reply.status} (${String(parsed.error?.data?.reason)}): only a client error is expected`);
+  assert.ok(
+    [400, 403, 405, 431].includes(reply.status),
+    `relay answered ${reply.status} (${String(parsed.error?.data?.reason)}): only a client error is expected`,
+  );
   return `relay ${reply.status} ${String(parsed.error?.data?.reason)}`;
 }

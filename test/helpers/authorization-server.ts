@@ -141,7 +141,11 @@ export async function startAuthorizationServer(): Promise<AuthorizationServer> {
  */
 async function exchange(provider: Provider, state: AuthorizationServer, closing: AbortSignal, ctx: TokenEndpointGrantContext<ExchangeParams>): Promise<void> {
   const { client, params } = ctx.oidc;
-  const record: { clientId: string; params: ExchangeParams; issued?: string; abandoned: boolean } = { clientId: client.clientId, params: { ...params }, abandoned: false };
+  const record: { clientId: string; params: ExchangeParams; issued?: string; abandoned: boolean } = {
+    clientId: client.clientId,
+    params: { ...params },
+    abandoned: false,
+  };
   state.exchanges.push(record);
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) record.abandoned = true;

@@ -75,7 +75,10 @@ export async function mcpBackend(options: McpBackendOptions = {}): Promise<McpBa
     if (options.stateless) {
       if (req.method !== 'POST') {
         // As the SDK's stateless example: no standalone stream and no session to delete.
-        res.status(405).set('Allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
+        res
+          .status(405)
+          .set('Allow', 'POST')
+          .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
         return;
       }
       const server = newServer();

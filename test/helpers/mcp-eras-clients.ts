@@ -140,7 +140,11 @@ function v1Client(url: string, headers: Record<string, string>): EraClient {
 function v2Client(kind: 'v2' | 'v2-2026', url: string, headers: Record<string, string>): EraClient {
   const legs: ClientLeg[] = [];
   const received: string[] = [];
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch: recordingFetch(legs), reconnectionOptions: NO_RECONNECT });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers },
+    fetch: recordingFetch(legs),
+    reconnectionOptions: NO_RECONNECT,
+  });
   const client = new Client(CLIENT_INFO, {
     capabilities: CLIENT_CAPABILITIES,
     ...(kind === 'v2-2026' && { versionNegotiation: { mode: { pin: MODERN_VERSION } } }),

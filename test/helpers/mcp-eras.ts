@@ -145,7 +145,11 @@ async function v1Backend(): Promise<EraBackend> {
     const server = featureServerV1(events);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: onId, onsessionclosed: onClosed });
     await server.connect(transport);
-    return { handleRequest: (req, res, body) => transport.handleRequest(req, res, body), sendToolListChanged: () => server.sendToolListChanged(), close: () => server.close() };
+    return {
+      handleRequest: (req, res, body) => transport.handleRequest(req, res, body),
+      sendToolListChanged: () => server.sendToolListChanged(),
+      close: () => server.close(),
+    };
   });
   return recordingServer('v1', { dispatch: legacy.handle, events, notifyToolsChanged: legacy.notify, sessionIds: legacy.ids, close: legacy.close });
 }
@@ -171,7 +175,11 @@ async function v2HybridBackend(): Promise<EraBackend> {
     const server = featureServerV2(events);
     const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: onId, onsessionclosed: onClosed });
     await server.connect(transport);
-    return { handleRequest: (req, res, body) => transport.handleRequest(req, res, body), sendToolListChanged: () => server.sendToolListChanged(), close: () => server.close() };
+    return {
+      handleRequest: (req, res, body) => transport.handleRequest(req, res, body),
+      sendToolListChanged: () => server.sendToolListChanged(),
+      close: () => server.close(),
+    };
   });
   return recordingServer('v2-hybrid', {
     dispatch: async (req, res, body) => {

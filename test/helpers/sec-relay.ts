@@ -20,14 +20,7 @@ import { listen, type Listening } from './listen.js';
 import { httpText, rawRequest, type RawResponse } from './raw-http.js';
 import { SENTINEL } from './sentinel.js';
 import { CREDENTIAL_NAMES as SPEC_CREDENTIAL_NAMES, PROTOCOL_NAMES as SPEC_PROTOCOL_NAMES } from './spec-names.js';
-import {
-  answerOk,
-  recordingBackend,
-  type RecordedRequest,
-  type RecordingBackend,
-  type Responder,
-  type WireRequest,
-} from './recording-backend.js';
+import { answerOk, recordingBackend, type RecordedRequest, type RecordingBackend, type Responder, type WireRequest } from './recording-backend.js';
 
 /** Every sentinel starts with this; no response, log line or error may ever contain it. */
 export { SENTINEL };

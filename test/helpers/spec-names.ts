@@ -7,16 +7,35 @@
 
 /** Hop-by-hop names (RFC 9110 §7.6.1 and the legacy ones): never forwarded in either direction. */
 export const HOP_BY_HOP_NAMES: readonly string[] = [
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'expect',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'expect',
 ];
 
 /** docs/security.md "Restricted names": hop-by-hop, routing and MCP protocol names (24). */
 export const RESTRICTED_NAMES: readonly string[] = [
   ...HOP_BY_HOP_NAMES,
-  'host', 'content-length', 'forwarded', 'via', 'x-real-ip',
-  'content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version',
-  'last-event-id', 'mcp-method', 'mcp-name',
+  'host',
+  'content-length',
+  'forwarded',
+  'via',
+  'x-real-ip',
+  'content-type',
+  'content-encoding',
+  'accept',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
 ];
 
 /** docs/security.md: the three restricted families. */
@@ -24,8 +43,14 @@ export const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-
 
 /** MCP protocol headers the relay copies from the client on every request (policy step 1). */
 export const PROTOCOL_NAMES: readonly string[] = [
-  'content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version',
-  'last-event-id', 'mcp-method', 'mcp-name',
+  'content-type',
+  'content-encoding',
+  'accept',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
 ];
 
 /** Forwarded only with allowCredentials. */

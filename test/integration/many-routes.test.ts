@@ -29,7 +29,10 @@ describe('many routes on one server', () => {
         // A second request on the same route registers nothing more.
         await (await fetch(`${gateway.url}/r${i}`)).arrayBuffer();
       }
-      assert.deepEqual(backend.requests.map((r) => r.url).filter((_, i) => i % 2 === 0), Array.from({ length: ROUTES }, (_, i) => `/mcp/${i}`));
+      assert.deepEqual(
+        backend.requests.map((r) => r.url).filter((_, i) => i % 2 === 0),
+        Array.from({ length: ROUTES }, (_, i) => `/mcp/${i}`),
+      );
       // One more listener per route, and no more: ten unrelated listeners still make Node warn.
       assert.equal(gateway.server.getMaxListeners(), before + ROUTES);
       await new Promise((resolve) => setImmediate(resolve));

@@ -24,7 +24,10 @@ const JSON_BODY = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name
 
 /** Header names exactly as the backend received them (lower-cased, sorted, duplicates kept). */
 function headerNames(recorded: RecordedRequest): string[] {
-  return recorded.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()).sort();
+  return recorded.rawHeaders
+    .filter((_, i) => i % 2 === 0)
+    .map((n) => n.toLowerCase())
+    .sort();
 }
 
 /** Every raw line for `name` the backend received. */
@@ -95,7 +98,8 @@ describe('forwarding policy: the exact header set a backend receives', () => {
     app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'], logger }));
     app.use(
       '/github',
-      mcpProxy({ ...BY_NAME,
+      mcpProxy({
+        ...BY_NAME,
         target: `${backend.url}/mcp`,
         passthrough: ['x-mcp-api-key'],
         headers: { plaintext: { 'X-MCP-Toolsets': 'projects' }, fromSecret: { 'X-Api-Key': 'GITHUB_API_KEY' } },
@@ -231,14 +235,25 @@ describe('forwarding policy: the exact header set a backend receives', () => {
     const before = backend.requests.length;
     const res = await rawRequest(
       relay.port,
-      httpText('DELETE /github HTTP/1.1', ['Host: gateway.example', 'Mcp-Session-Id: 3f9c2d1e-session', `Content-Length: ${Buffer.byteLength(smuggled)}`], smuggled),
+      httpText(
+        'DELETE /github HTTP/1.1',
+        ['Host: gateway.example', 'Mcp-Session-Id: 3f9c2d1e-session', `Content-Length: ${Buffer.byteLength(smuggled)}`],
+        smuggled,
+      ),
     );
     assert.equal(res.status, 400);
     assert.match(res.body, /"reason":"unexpected_body"/);
-    const ended = await send(relay, backend, httpText('DELETE /github HTTP/1.1', ['Host: gateway.example', 'Mcp-Session-Id: 3f9c2d1e-session', 'Content-Length: 0']));
+    const ended = await send(
+      relay,
+      backend,
+      httpText('DELETE /github HTTP/1.1', ['Host: gateway.example', 'Mcp-Session-Id: 3f9c2d1e-session', 'Content-Length: 0']),
+    );
     assert.equal(ended.recorded.method, 'DELETE', 'a DELETE with Content-Length: 0 is forwarded');
     assert.equal(backend.requests.length, before + 1);
-    assert.ok(backend.requests.every((r) => r.url !== '/admin'), 'no request for /admin reached the backend');
+    assert.ok(
+      backend.requests.every((r) => r.url !== '/admin'),
+      'no request for /admin reached the backend',
+    );
   });
 
   it('a POST with no body parser arrives byte-identical (256 KiB, multi-byte UTF-8, CRLF, tabs) with the same content-length', async () => {
@@ -330,7 +345,8 @@ describe('forwarding policy: static and secret headers', () => {
     app.use(captureHeaders({ allow: ['x-toolsets', 'x-mcp-api-key'], logger }));
     app.use(
       '/gh',
-      mcpProxy({ ...BY_NAME,
+      mcpProxy({
+        ...BY_NAME,
         target: `${backend.url}/mcp`,
         headers: { plaintext: { 'X-Toolsets': 'projects' }, fromSecret: { Authorization: 'GH_TOKEN' } },
         secrets: envSecrets({ GH_TOKEN: `Bearer ${SECRET}` }),
@@ -345,21 +361,13 @@ describe('forwarding policy: static and secret headers', () => {
   });
 
   it('A3: static plaintext X-Toolsets wins over the captured x-toolsets: forged (default passthrough), one line only', async () => {
-    const { recorded } = await send(
-      relay,
-      backend,
-      httpText('GET /gh HTTP/1.1', ['Host: gateway.example', 'X-Toolsets: forged', 'X-Mcp-Api-Key: k1']),
-    );
+    const { recorded } = await send(relay, backend, httpText('GET /gh HTTP/1.1', ['Host: gateway.example', 'X-Toolsets: forged', 'X-Mcp-Api-Key: k1']));
     assert.deepEqual(headerLines(recorded, 'x-toolsets'), ['projects']);
     assert.deepEqual(headerNames(recorded), sorted(['authorization', 'connection', 'host', 'x-mcp-api-key', 'x-toolsets']));
   });
 
   it('the fromSecret Authorization value is injected and replaces the client Authorization: Bearer stolen', async () => {
-    const { recorded } = await send(
-      relay,
-      backend,
-      httpText('GET /gh HTTP/1.1', ['Host: gateway.example', 'Authorization: Bearer stolen']),
-    );
+    const { recorded } = await send(relay, backend, httpText('GET /gh HTTP/1.1', ['Host: gateway.example', 'Authorization: Bearer stolen']));
     assert.deepEqual(headerLines(recorded, 'authorization'), [`Bearer ${SECRET}`]);
   });
 });
@@ -466,11 +474,23 @@ describe('forwarding policy: two routes with different static headers', () => {
     app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
     app.use(
       '/a',
-      mcpProxy({ ...BY_NAME, target: `${backendA.url}/mcp`, headers: { plaintext: { 'X-Route-A': 'a' }, fromSecret: { 'X-Key-A': 'KEY_A' } }, secrets, logger }),
+      mcpProxy({
+        ...BY_NAME,
+        target: `${backendA.url}/mcp`,
+        headers: { plaintext: { 'X-Route-A': 'a' }, fromSecret: { 'X-Key-A': 'KEY_A' } },
+        secrets,
+        logger,
+      }),
     );
     app.use(
       '/b',
-      mcpProxy({ ...BY_NAME, target: `${backendB.url}/mcp`, headers: { plaintext: { 'X-Route-B': 'b' }, fromSecret: { 'X-Key-B': 'KEY_B' } }, secrets, logger }),
+      mcpProxy({
+        ...BY_NAME,
+        target: `${backendB.url}/mcp`,
+        headers: { plaintext: { 'X-Route-B': 'b' }, fromSecret: { 'X-Key-B': 'KEY_B' } },
+        secrets,
+        logger,
+      }),
     );
     relay = await listen(app);
   });
@@ -480,7 +500,7 @@ describe('forwarding policy: two routes with different static headers', () => {
     await backendB.close();
   });
 
-  it('each backend sees only its own route static and secret headers, never the other route\'s', async () => {
+  it("each backend sees only its own route static and secret headers, never the other route's", async () => {
     const lines = ['Host: gateway.example', 'Accept: application/json', 'X-Mcp-Api-Key: k1'];
     const a = await send(relay, backendA, httpText('GET /a HTTP/1.1', lines));
     const b = await send(relay, backendB, httpText('GET /b HTTP/1.1', lines));
@@ -514,7 +534,8 @@ describe('forwarding policy: the host app sees the client headers again', () => 
     app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
     app.use(
       '/gh',
-      mcpProxy({ ...BY_NAME,
+      mcpProxy({
+        ...BY_NAME,
         target: `${backend.url}/mcp`,
         headers: { plaintext: { 'X-MCP-Toolsets': 'projects' }, fromSecret: { 'X-Api-Key': 'GITHUB_API_KEY' } },
         secrets: envSecrets({ GITHUB_API_KEY: SECRET }),

@@ -16,7 +16,10 @@ import { HOLD, rawBackend, type RawBackend } from '../helpers/raw-backend.js';
 const TERMINATOR = '0\r\n\r\n';
 const RESPONSES = 50;
 
-type WriteSpy = net.Socket & { _write: (chunk: Buffer, encoding: string, cb: () => void) => void; _writev: (chunks: { chunk: Buffer }[], cb: () => void) => void };
+type WriteSpy = net.Socket & {
+  _write: (chunk: Buffer, encoding: string, cb: () => void) => void;
+  _writev: (chunks: { chunk: Buffer }[], cb: () => void) => void;
+};
 
 /** Records what each accepted socket hands to the kernel, one string per write call. */
 function recordWrites(server: http.Server): string[] {
@@ -50,7 +53,7 @@ function get(url: string): Promise<string> {
   });
 }
 
-describe('response writes: the relay keeps the backend\'s last chunk and terminator together', () => {
+describe("response writes: the relay keeps the backend's last chunk and terminator together", () => {
   let backend: RawBackend;
   let relay: Listening;
   let writes: string[];

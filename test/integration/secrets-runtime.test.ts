@@ -26,7 +26,6 @@ interface Reply {
   forwarded: number;
 }
 
-
 describe('secrets at run time', () => {
   let backend: RecordingBackend;
   let dir: string;
@@ -169,10 +168,16 @@ describe('secrets at run time', () => {
     const reply = await route.call();
     assertSecretUnavailable(reply);
     assertLogNames(route.logger, 'x-api-key', 'API_KEY');
-    for (const [where, text] of [['response body', reply.text], ['log', route.logger.text()]] as const) {
+    for (const [where, text] of [
+      ['response body', reply.text],
+      ['log', route.logger.text()],
+    ] as const) {
       assertNoLeak(where, text, 'S3NT1NEL-injected', 'X-Evil', 'S3NT1NEL-good');
     }
-    assert.ok(backend.requests.every((r) => r.headers['x-evil'] === undefined), 'no injected header reached the backend');
+    assert.ok(
+      backend.requests.every((r) => r.headers['x-evil'] === undefined),
+      'no injected header reached the backend',
+    );
 
     env.API_KEY = 'S3NT1NEL-fixed';
     assertForwardedWith(await route.call(), 'x-api-key', 'S3NT1NEL-fixed');
@@ -189,7 +194,10 @@ describe('secrets at run time', () => {
     const reply = await route.call();
     assertSecretUnavailable(reply);
     assertLogNames(route.logger, 'x-api-key', 'CRLF_KEY');
-    for (const [where, text] of [['response body', reply.text], ['log', route.logger.text()]] as const) {
+    for (const [where, text] of [
+      ['response body', reply.text],
+      ['log', route.logger.text()],
+    ] as const) {
       assertNoLeak(where, text, 'S3NT1NEL-file-bad', 'X-Evil', 'S3NT1NEL-file-good');
     }
   });
@@ -205,7 +213,10 @@ describe('secrets at run time', () => {
     assertForwardedWith(reply, 'x-lf-key', 'lf-terminated-key');
     assert.equal(backend.last().headers['x-crlf-key'], 'crlf-terminated-key');
     assert.deepEqual(
-      backend.last().rawHeaders.filter((_, i) => i % 2 === 1).filter((v) => v.includes('terminated-key')),
+      backend
+        .last()
+        .rawHeaders.filter((_, i) => i % 2 === 1)
+        .filter((v) => v.includes('terminated-key')),
       ['lf-terminated-key', 'crlf-terminated-key'],
     );
   });

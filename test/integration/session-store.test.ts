@@ -217,7 +217,10 @@ describe('limits count recorded sessions only', () => {
     try {
       const burst = (gateway: Listening) => Promise.all(Array.from({ length: 8 }, () => post(gateway, { 'x-mcp-api-key': KEY, 'x-user': 'alice' })));
       for (const responses of [await burst(bind), await burst(pin)]) {
-        assert.deepEqual(responses.map((r) => r.status), Array(8).fill(200));
+        assert.deepEqual(
+          responses.map((r) => r.status),
+          Array(8).fill(200),
+        );
       }
       assert.equal(backend.requests.length, 16);
     } finally {
@@ -257,7 +260,10 @@ describe('limits count recorded sessions only', () => {
     const gateway = await gatewayFor(backend, { mode: 'bind', store, sessionKey: randomBytes(32), maxSessions: 2, maxSessionsPerClient: 2 }, logger);
     try {
       const responses = await Promise.all(Array.from({ length: 5 }, () => post(gateway, { 'x-mcp-api-key': KEY })));
-      assert.deepEqual(responses.map((r) => r.status), Array(5).fill(200));
+      assert.deepEqual(
+        responses.map((r) => r.status),
+        Array(5).fill(200),
+      );
       assert.equal(store.size(), 2);
       const ids = responses.map((r) => r.headers.get('mcp-session-id')!);
       const later = await Promise.all(ids.map((id) => post(gateway, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })));

@@ -12,13 +12,7 @@ import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { envSecrets, tokenExchange, type CredentialCacheOptions, type CredentialSource, type TokenExchangeOptions } from '../../lib/index.js';
 import { CredentialCache, describeCredentialProblem, parseCredentialCacheOptions, type CredentialOutcome } from '../../lib/credential-cache.js';
-import {
-  ACCESS_TOKEN_TYPE,
-  RELAY_CLIENT,
-  RELAY_POST_CLIENT,
-  startAuthorizationServer,
-  type AuthorizationServer,
-} from '../helpers/authorization-server.js';
+import { ACCESS_TOKEN_TYPE, RELAY_CLIENT, RELAY_POST_CLIENT, startAuthorizationServer, type AuthorizationServer } from '../helpers/authorization-server.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen } from '../helpers/listen.js';
 import { waitFor } from '../helpers/wait.js';
@@ -128,7 +122,7 @@ describe('tokenExchange: round trips', () => {
     const subject = await subjectToken('alice');
     const r = relay(exchangeSource({ scope: 'tools:read' }));
     const token = issuedToken(await r.get(request(subject)));
-    assert.notEqual(token, subject, 'never the caller\'s own token');
+    assert.notEqual(token, subject, "never the caller's own token");
     const record = await as.lookup(token);
     assert.deepEqual(record, { accountId: 'alice', clientId: RELAY_CLIENT.id, aud: BACKEND, gty: 'token-exchange', scope: 'tools:read' });
     const exchange = as.exchanges.at(-1)!;

@@ -29,12 +29,15 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const app = express();
   app.use(captureHeaders({ allow: ['x-mcp-api-key'] }));
-  app.use('/b', mcpProxy({
-    target: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/mcp`,
-    headers: { fromSecret: { 'X-Api-Key': 'API_KEY' } },
-    secrets,
-    session: { mode: 'bind', store: memorySessionStore(), sessionKey: randomBytes(32) },
-  }));
+  app.use(
+    '/b',
+    mcpProxy({
+      target: `http://127.0.0.1:${(backend.address() as AddressInfo).port}/mcp`,
+      headers: { fromSecret: { 'X-Api-Key': 'API_KEY' } },
+      secrets,
+      session: { mode: 'bind', store: memorySessionStore(), sessionKey: randomBytes(32) },
+    }),
+  );
   const gateway = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => gateway.once('listening', resolve));
   const res = await fetch(`http://127.0.0.1:${(gateway.address() as AddressInfo).port}/b`, { headers: { 'x-mcp-api-key': 'k-ts-cjs' } });

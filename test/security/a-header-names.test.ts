@@ -51,7 +51,10 @@ describe('A: header-name attacks', () => {
         assert.equal(res.status, 200);
         const got = r.backend.last();
         assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY], `sent as ${sent}`);
-        assert.ok(got.wire.lines.some(([name]) => name === 'x-mcp-api-key'), 'forwarded under the lower-case name');
+        assert.ok(
+          got.wire.lines.some(([name]) => name === 'x-mcp-api-key'),
+          'forwarded under the lower-case name',
+        );
         assert.deepEqual(Object.keys(r.captured.at(-1)!), ['x-mcp-api-key']);
       });
     }
@@ -124,7 +127,7 @@ describe('A: header-name attacks', () => {
       assert.ok(!Object.hasOwn(captured, '__proto__'));
       const proto: unknown = Object.getPrototypeOf(captured);
       assert.ok(proto === Object.prototype || proto === null, 'the captured map keeps a plain prototype');
-      assert.equal((({}) as Record<string, unknown>).polluted, undefined, 'Object.prototype unpolluted');
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype unpolluted');
       assert.equal(Object.getOwnPropertyNames(Object.prototype).includes('polluted'), false);
       const got = r.backend.last();
       assert.ok(!wireNames(got).includes('__proto__'), `forwarded: ${wireText(got)}`);
@@ -164,11 +167,7 @@ describe('A: header-name attacks', () => {
   for (const [label, line] of badNames) {
     it(`A6 (layer P): a header name with ${label} gets Node's 400 and never reaches the relay`, async () => {
       await withRelay({}, async (r) => {
-        const request = Buffer.concat([
-          Buffer.from(`GET /b HTTP/1.1\r\nHost: gw.test\r\nX-Mcp-Api-Key: ${SENTINEL_KEY}\r\n`),
-          line,
-          Buffer.from('\r\n\r\n'),
-        ]);
+        const request = Buffer.concat([Buffer.from(`GET /b HTTP/1.1\r\nHost: gw.test\r\nX-Mcp-Api-Key: ${SENTINEL_KEY}\r\n`), line, Buffer.from('\r\n\r\n')]);
         await assertParserRejected(r, await r.raw(request), 400);
       });
     });
@@ -216,7 +215,7 @@ describe('A: header-name attacks', () => {
     });
   });
 
-  it('A9 (layer P): a header block over 16 KiB gets Node\'s 431 and never reaches the relay', async () => {
+  it("A9 (layer P): a header block over 16 KiB gets Node's 431 and never reaches the relay", async () => {
     await withRelay({}, async (r) => {
       const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Junk: ${'a'.repeat(20_000)}`]);
       await assertParserRejected(r, res, 431);
@@ -270,7 +269,13 @@ describe('A: header-name attacks', () => {
     const logger = captureLogger();
     // The client names the gateway evil.example in :authority; the guard is told to accept it, so the
     // test is about what reaches the backend.
-    const relay = mcpProxy({ target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_VALUE } }, logger, responseTimeout: 2000, allowedHosts: ['evil.example'] });
+    const relay = mcpProxy({
+      target: `${backend.url}/mcp`,
+      headers: { plaintext: { 'X-Static': STATIC_VALUE } },
+      logger,
+      responseTimeout: 2000,
+      allowedHosts: ['evil.example'],
+    });
     const server = http2.createServer((req, res) => {
       relay(req as never, res as never, () => {
         res.statusCode = 404;

@@ -152,7 +152,11 @@ describe('B: header-value attacks (run time)', () => {
     const repeats: [string, string[], string][] = [
       ['two X-Mcp-Api-Key lines', [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `X-Mcp-Api-Key: ${SENTINEL}-second`], 'x-mcp-api-key'],
       ['two X-Mcp-Api-Key lines with the same value, in two casings', [`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `x-mcp-api-key: ${SENTINEL_KEY}`], 'x-mcp-api-key'],
-      ['two X-Mcp-Api-Key lines after an X-Tenant line', [`X-Tenant: ${SENTINEL_TENANT}`, `X-MCP-API-KEY: ${SENTINEL_KEY}`, `x-mcp-api-key: ${SENTINEL}-second`], 'x-mcp-api-key'],
+      [
+        'two X-Mcp-Api-Key lines after an X-Tenant line',
+        [`X-Tenant: ${SENTINEL_TENANT}`, `X-MCP-API-KEY: ${SENTINEL_KEY}`, `x-mcp-api-key: ${SENTINEL}-second`],
+        'x-mcp-api-key',
+      ],
       ['two X-Tenant lines', [`X-Tenant: ${SENTINEL_TENANT}`, `X-Tenant: ${SENTINEL}-t2`], 'x-tenant'],
     ];
     for (const [what, lines, header] of repeats) {
@@ -221,7 +225,7 @@ describe('B: header-value attacks (run time)', () => {
     }
   });
 
-  it('B11: a 12 KB allowlisted value (under Node\'s 16 KiB) → 431 JSON header_too_large, not forwarded', async () => {
+  it("B11: a 12 KB allowlisted value (under Node's 16 KiB) → 431 JSON header_too_large, not forwarded", async () => {
     await withRelay({}, async (r) => {
       const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}${'k'.repeat(12 * 1024)}`]);
       assertRejected(r, res, 431, 'header_too_large', 'x-mcp-api-key');
@@ -229,9 +233,9 @@ describe('B: header-value attacks (run time)', () => {
     });
   });
 
-  it('B11: a 12 KB protocol value is the client\'s message to the backend: forwarded whole, bounded by Node\'s 16 KiB only', async () => {
+  it("B11: a 12 KB protocol value is the client's message to the backend: forwarded whole, bounded by Node's 16 KiB only", async () => {
     await withRelay({}, async (r) => {
-      const value = `${'s'.repeat(12 * 1024)}`;
+      const value = 's'.repeat(12 * 1024);
       const res = await r.send([`Mcp-Param-Query: ${value}`]);
       assert.equal(res.status, 200);
       assert.deepEqual(wireValues(r.backend.last(), 'mcp-param-query'), [value]);

@@ -59,11 +59,8 @@ const RESTRICTED = [
   ]),
 ];
 
-
-const proxy = (extra: Record<string, unknown>): unknown =>
-  mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });
-const capture = (extra: Record<string, unknown>): unknown =>
-  captureHeaders({ logger: captureLogger(), ...extra } as unknown as CaptureHeadersOptions);
+const proxy = (extra: Record<string, unknown>): unknown => mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });
+const capture = (extra: Record<string, unknown>): unknown => captureHeaders({ logger: captureLogger(), ...extra } as unknown as CaptureHeadersOptions);
 
 let dir: string;
 let backend: RecordingBackend;
@@ -90,7 +87,16 @@ before(async () => {
       logger: gatewayLog,
     }),
   );
-  app.use('/h1', mcpProxy({ target: `${backend.url}/mcp`, headers: { fromSecret: { 'X-Runtime': 'RUNTIME_KEY' } }, secrets: envSecrets(runtimeEnv), logger: gatewayLog, allowedHosts: ['gw.test', '127.0.0.1'] }));
+  app.use(
+    '/h1',
+    mcpProxy({
+      target: `${backend.url}/mcp`,
+      headers: { fromSecret: { 'X-Runtime': 'RUNTIME_KEY' } },
+      secrets: envSecrets(runtimeEnv),
+      logger: gatewayLog,
+      allowedHosts: ['gw.test', '127.0.0.1'],
+    }),
+  );
   gateway = await listen(app);
 });
 
@@ -165,7 +171,11 @@ describe('C: configuration attacks (layer S)', () => {
   });
 
   it('C4: the same name in explicit passthrough and in static headers throws ERR_HEADER_OVERLAP', () => {
-    expectConfigError(() => proxy({ passthrough: ['x-key'], headers: { plaintext: { 'X-Key': SENTINEL } } }), 'ERR_HEADER_OVERLAP', 'headers.plaintext["X-Key"]');
+    expectConfigError(
+      () => proxy({ passthrough: ['x-key'], headers: { plaintext: { 'X-Key': SENTINEL } } }),
+      'ERR_HEADER_OVERLAP',
+      'headers.plaintext["X-Key"]',
+    );
     expectConfigError(
       () => proxy({ passthrough: ['X-KEY'], headers: { fromSecret: { 'x-key': 'K' } }, secrets: envSecrets({ K: SENTINEL }) }),
       'ERR_HEADER_OVERLAP',
@@ -249,7 +259,11 @@ describe('C: configuration attacks (layer S)', () => {
       const plaintext = Object.defineProperty({}, name, { value: 'v', enumerable: true });
       expectConfigError(() => proxy({ headers: { plaintext } }), 'ERR_INVALID_HEADER_NAME', `headers.plaintext[${JSON.stringify(name)}]`);
       const fromSecret = Object.defineProperty({}, name, { value: 'K', enumerable: true });
-      expectConfigError(() => proxy({ headers: { fromSecret }, secrets: envSecrets({ K: 'v' }) }), 'ERR_INVALID_HEADER_NAME', `headers.fromSecret[${JSON.stringify(name)}]`);
+      expectConfigError(
+        () => proxy({ headers: { fromSecret }, secrets: envSecrets({ K: 'v' }) }),
+        'ERR_INVALID_HEADER_NAME',
+        `headers.fromSecret[${JSON.stringify(name)}]`,
+      );
     });
   }
 
@@ -279,7 +293,11 @@ describe('C: configuration attacks (layer S)', () => {
     const name = 'MCP_RELAY_CCONFIG_MISSING';
     delete process.env[name];
     const log = captureLogger();
-    const missing = expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Api-Key': name } }, logger: log }), 'ERR_SECRET_MISSING', 'headers.fromSecret["X-Api-Key"]');
+    const missing = expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-Api-Key': name } }, logger: log }),
+      'ERR_SECRET_MISSING',
+      'headers.fromSecret["X-Api-Key"]',
+    );
     assert.ok(!missing.message.includes(name));
     assert.ok(log.text().includes(name) && log.text().includes('environment variable'));
     process.env[name] = '';
@@ -294,39 +312,71 @@ describe('C: configuration attacks (layer S)', () => {
 
   it('C11: a missing secret file throws ERR_SECRET_MISSING; a directory and an oversize file throw ERR_SECRET_INVALID promptly', () => {
     const started = Date.now();
-    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 'ABSENT' } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_MISSING', 'headers.fromSecret["X-K"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-K': 'ABSENT' } }, secrets: fileSecrets(dir) }),
+      'ERR_SECRET_MISSING',
+      'headers.fromSecret["X-K"]',
+    );
     fs.mkdirSync(path.join(dir, 'C11_DIR'));
-    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 'C11_DIR' } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-K"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-K': 'C11_DIR' } }, secrets: fileSecrets(dir) }),
+      'ERR_SECRET_INVALID',
+      'headers.fromSecret["X-K"]',
+    );
     fs.writeFileSync(path.join(dir, 'C11_BIG'), Buffer.alloc(8 * 1024 + 3, 0x61));
-    const big = expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 'C11_BIG' } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-K"]');
+    const big = expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-K': 'C11_BIG' } }, secrets: fileSecrets(dir) }),
+      'ERR_SECRET_INVALID',
+      'headers.fromSecret["X-K"]',
+    );
     assert.match(big.message, /longer than 8192 bytes/);
     fs.writeFileSync(path.join(dir, 'C11_HUGE'), Buffer.alloc(4 * 1024 * 1024, 0x61));
-    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 'C11_HUGE' } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-K"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-K': 'C11_HUGE' } }, secrets: fileSecrets(dir) }),
+      'ERR_SECRET_INVALID',
+      'headers.fromSecret["X-K"]',
+    );
     assert.ok(Date.now() - started < 3000);
   });
 
-  it('C11: a FIFO as the secret file throws ERR_SECRET_INVALID promptly, no hang (child process)', { skip: hasMkfifo() ? false : 'mkfifo is not available' }, async () => {
-    execFileSync('mkfifo', [path.join(dir, 'C11_FIFO')]);
-    const { construct } = await secretInChild(dir, 'C11_FIFO');
-    assert.equal(construct.threw, true);
-    assert.equal(construct.code, 'ERR_SECRET_INVALID');
-    assert.equal(construct.path, 'headers.fromSecret["X-Api-Key"]');
-    assert.ok(construct.ms < 3000, `took ${construct.ms} ms`);
-  });
+  it(
+    'C11: a FIFO as the secret file throws ERR_SECRET_INVALID promptly, no hang (child process)',
+    { skip: hasMkfifo() ? false : 'mkfifo is not available' },
+    async () => {
+      execFileSync('mkfifo', [path.join(dir, 'C11_FIFO')]);
+      const { construct } = await secretInChild(dir, 'C11_FIFO');
+      assert.equal(construct.threw, true);
+      assert.equal(construct.code, 'ERR_SECRET_INVALID');
+      assert.equal(construct.path, 'headers.fromSecret["X-Api-Key"]');
+      assert.ok(construct.ms < 3000, `took ${construct.ms} ms`);
+    },
+  );
 
-  it('C11: /dev/zero behind a symlink named like a secret throws ERR_SECRET_INVALID promptly, no unbounded read (child process)', { skip: fs.existsSync('/dev/zero') ? false : 'no /dev/zero' }, async () => {
-    fs.symlinkSync('/dev/zero', path.join(dir, 'C11_ZERO'));
-    const { construct } = await secretInChild(dir, 'C11_ZERO');
-    assert.equal(construct.threw, true);
-    assert.equal(construct.code, 'ERR_SECRET_INVALID');
-    assert.ok(construct.ms < 3000, `took ${construct.ms} ms`);
-  });
+  it(
+    'C11: /dev/zero behind a symlink named like a secret throws ERR_SECRET_INVALID promptly, no unbounded read (child process)',
+    { skip: fs.existsSync('/dev/zero') ? false : 'no /dev/zero' },
+    async () => {
+      fs.symlinkSync('/dev/zero', path.join(dir, 'C11_ZERO'));
+      const { construct } = await secretInChild(dir, 'C11_ZERO');
+      assert.equal(construct.threw, true);
+      assert.equal(construct.code, 'ERR_SECRET_INVALID');
+      assert.ok(construct.ms < 3000, `took ${construct.ms} ms`);
+    },
+  );
 
   it('C12: a secret value containing CRLF (env or file) throws ERR_SECRET_INVALID without echoing it', () => {
     const value = `${SENTINEL}\r\nX-Evil: 1`;
-    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 'K' } }, secrets: envSecrets({ K: value }) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-K"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-K': 'K' } }, secrets: envSecrets({ K: value }) }),
+      'ERR_SECRET_INVALID',
+      'headers.fromSecret["X-K"]',
+    );
     fs.writeFileSync(path.join(dir, 'C12_CRLF'), `${value}\n`);
-    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-K': 'C12_CRLF' } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-K"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-K': 'C12_CRLF' } }, secrets: fileSecrets(dir) }),
+      'ERR_SECRET_INVALID',
+      'headers.fromSecret["X-K"]',
+    );
   });
 
   it('C13: more than 64 entries in allow, passthrough, plaintext or fromSecret throws ERR_TOO_MANY_HEADERS', () => {
@@ -334,7 +384,11 @@ describe('C: configuration attacks (layer S)', () => {
     const env = Object.fromEntries(names.map((_, i) => [`K${i}`, SENTINEL]));
     expectConfigError(() => capture({ allow: names }), 'ERR_TOO_MANY_HEADERS', 'allow');
     expectConfigError(() => proxy({ passthrough: names }), 'ERR_TOO_MANY_HEADERS', 'passthrough');
-    expectConfigError(() => proxy({ headers: { plaintext: Object.fromEntries(names.map((n) => [n, SENTINEL])) } }), 'ERR_TOO_MANY_HEADERS', 'headers.plaintext');
+    expectConfigError(
+      () => proxy({ headers: { plaintext: Object.fromEntries(names.map((n) => [n, SENTINEL])) } }),
+      'ERR_TOO_MANY_HEADERS',
+      'headers.plaintext',
+    );
     expectConfigError(
       () => proxy({ headers: { fromSecret: Object.fromEntries(names.map((n, i) => [n, `K${i}`])) }, secrets: envSecrets(env) }),
       'ERR_TOO_MANY_HEADERS',
@@ -355,7 +409,11 @@ describe('C: configuration attacks (layer S)', () => {
   for (const key of ['pin', 'headers', 'pinHeaders']) {
     it(`C14: pin has no list of headers to pin (session.${key} is an unknown option), so no credential or static name can be put in one (the relay excludes them itself; e-sessions proves it)`, () => {
       const principal = () => 'alice';
-      const err = expectConfigError(() => proxy({ session: { mode: 'pin', principal, [key]: ['authorization', 'cookie', 'proxy-authorization', 'x-static'] } }), 'ERR_INVALID_OPTION', `session.${key}`);
+      const err = expectConfigError(
+        () => proxy({ session: { mode: 'pin', principal, [key]: ['authorization', 'cookie', 'proxy-authorization', 'x-static'] } }),
+        'ERR_INVALID_OPTION',
+        `session.${key}`,
+      );
       assert.match(err.rule, /unknown option/);
     });
   }
@@ -389,7 +447,7 @@ describe('C: configuration attacks (layer S)', () => {
 
   const shortKeys: [string, unknown][] = [
     ['a 22-character string', `${SENTINEL}-short`],
-    ['a 16-byte Buffer', Buffer.from(`${SENTINEL}`)],
+    ['a 16-byte Buffer', Buffer.from(SENTINEL)],
     ['an empty string', ''],
     ['a number', 42],
   ];
@@ -411,7 +469,10 @@ describe('C: configuration attacks (layer S)', () => {
 
   for (const bad of [-1, NaN, Infinity, '30']) {
     it(`C16: fileSecrets refreshInterval of ${label(bad)} throws ERR_INVALID_OPTION`, () => {
-      assert.throws(() => fileSecrets(dir, { refreshInterval: bad as number }), (e: unknown) => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION');
+      assert.throws(
+        () => fileSecrets(dir, { refreshInterval: bad as number }),
+        (e: unknown) => e instanceof HeaderConfigError && e.code === 'ERR_INVALID_OPTION',
+      );
     });
   }
 
@@ -492,12 +553,19 @@ describe('B14–B19: static value attacks (layer S)', () => {
       expectConfigError(() => secret(value), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-Static"]');
       const name = `B16_${index}`;
       fs.writeFileSync(path.join(dir, name), value);
-      expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Static': name } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-Static"]');
+      expectConfigError(
+        () => proxy({ headers: { fromSecret: { 'X-Static': name } }, secrets: fileSecrets(dir) }),
+        'ERR_SECRET_INVALID',
+        'headers.fromSecret["X-Static"]',
+      );
     });
   }
 
   // The same whitespace rule for plaintext values.
-  for (const [what, value] of [['a leading space', ` ${SENTINEL}`], ['a trailing tab', `${SENTINEL}\t`]] as const) {
+  for (const [what, value] of [
+    ['a leading space', ` ${SENTINEL}`],
+    ['a trailing tab', `${SENTINEL}\t`],
+  ] as const) {
     it(`B16: a plaintext value with ${what} throws ERR_INVALID_HEADER_VALUE`, () => {
       expectConfigError(() => plain(value), 'ERR_INVALID_HEADER_VALUE', errPath);
     });
@@ -531,7 +599,11 @@ describe('B14–B19: static value attacks (layer S)', () => {
 
   for (const name of [123, ['K'], {}, null, true]) {
     it(`B18: a fromSecret secret name of the wrong type (${label(name)}) throws ERR_INVALID_OPTION`, () => {
-      expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Static': name } }, secrets: envSecrets({ K: 'v' }) }), 'ERR_INVALID_OPTION', 'headers.fromSecret["X-Static"]');
+      expectConfigError(
+        () => proxy({ headers: { fromSecret: { 'X-Static': name } }, secrets: envSecrets({ K: 'v' }) }),
+        'ERR_INVALID_OPTION',
+        'headers.fromSecret["X-Static"]',
+      );
     });
   }
 
@@ -540,7 +612,11 @@ describe('B14–B19: static value attacks (layer S)', () => {
     assert.match(a.message, /empty/);
     expectConfigError(() => secret(''), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-Static"]');
     fs.writeFileSync(path.join(dir, 'B19_EMPTY'), '');
-    expectConfigError(() => proxy({ headers: { fromSecret: { 'X-Static': 'B19_EMPTY' } }, secrets: fileSecrets(dir) }), 'ERR_SECRET_INVALID', 'headers.fromSecret["X-Static"]');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: { 'X-Static': 'B19_EMPTY' } }, secrets: fileSecrets(dir) }),
+      'ERR_SECRET_INVALID',
+      'headers.fromSecret["X-Static"]',
+    );
   });
 });
 
@@ -642,13 +718,19 @@ describe('H1/H2 for configuration: no configured value in errors, logs or printe
       const env = envSecrets({ H2_ENV: `${SENTINEL}-env` });
       const files = fileSecrets(dir);
       assert.equal(files.read('H2_FILE'), `${SENTINEL}-file`, 'precondition: the value is cached inside the provider');
-      subjects.set('the mcpProxy middleware with a plaintext and an env secret', mcpProxy({
-        target: TARGET,
-        headers: { plaintext: { 'X-Plain': `${SENTINEL}-plain` }, fromSecret: { 'X-Env': 'H2_ENV' } },
-        secrets: env,
-        logger: log,
-      }));
-      subjects.set('the mcpProxy middleware with a file secret', mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-File': 'H2_FILE' } }, secrets: files, logger: log }));
+      subjects.set(
+        'the mcpProxy middleware with a plaintext and an env secret',
+        mcpProxy({
+          target: TARGET,
+          headers: { plaintext: { 'X-Plain': `${SENTINEL}-plain` }, fromSecret: { 'X-Env': 'H2_ENV' } },
+          secrets: env,
+          logger: log,
+        }),
+      );
+      subjects.set(
+        'the mcpProxy middleware with a file secret',
+        mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-File': 'H2_FILE' } }, secrets: files, logger: log }),
+      );
       subjects.set('the captureHeaders middleware', captureHeaders({ allow: ['x-a'], logger: log }));
       subjects.set('the envSecrets provider', env);
       subjects.set('the fileSecrets provider after a read', files);
@@ -669,6 +751,8 @@ describe('H1/H2 for configuration: no configured value in errors, logs or printe
           inspect(subject, { showHidden: true, depth: Infinity, getters: true }),
           inspect(subject, { customInspect: false, showHidden: true, depth: Infinity }),
           String(subject),
+          // JSON.stringify of a function is undefined, whatever its type says.
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
           String(JSON.stringify(subject)),
           JSON.stringify({ route: subject }),
           inspect({ route: subject }, { depth: Infinity }),

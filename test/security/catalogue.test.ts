@@ -69,8 +69,16 @@ describe('the security suite covers the catalogue and matches docs/security.md',
     it(`group ${group}: each of its ${count} cases has a test named with its id in ${FILES[group]!.join(' or ')}`, () => {
       const found = new Set(FILES[group]!.flatMap((f) => [...testedIds(source(f))]).filter((id) => id.startsWith(group)));
       const expected = Array.from({ length: count }, (_, i) => `${group}${i + 1}`);
-      assert.deepEqual(expected.filter((id) => !found.has(id)), [], 'cases without a test');
-      assert.deepEqual([...found].filter((id) => !expected.includes(id)), [], 'tests named for a case the catalogue does not have');
+      assert.deepEqual(
+        expected.filter((id) => !found.has(id)),
+        [],
+        'cases without a test',
+      );
+      assert.deepEqual(
+        [...found].filter((id) => !expected.includes(id)),
+        [],
+        'tests named for a case the catalogue does not have',
+      );
     });
   }
 
@@ -84,7 +92,10 @@ describe('the security suite covers the catalogue and matches docs/security.md',
     const section = docs.slice(docs.indexOf('## The attack review (group I)'));
     assert.ok(section.length > 0 && docs.includes('## The attack review (group I)'), 'docs/security.md has the group I section');
     const listed = [...section.matchAll(/^\| (I\d{1,2}) \|/gm)].map((m) => m[1]!);
-    assert.deepEqual(listed, Array.from({ length: CATALOGUE.I! }, (_, i) => `I${i + 1}`));
+    assert.deepEqual(
+      listed,
+      Array.from({ length: CATALOGUE.I! }, (_, i) => `I${i + 1}`),
+    );
   });
 
   it('each group J case (identity and credentials) is in the docs with its id', () => {
@@ -92,7 +103,10 @@ describe('the security suite covers the catalogue and matches docs/security.md',
     assert.ok(docs.includes(heading), 'docs/security.md has the group J section');
     const section = docs.slice(docs.indexOf(heading));
     const listed = [...section.matchAll(/^\| (J\d{1,2}) \|/gm)].map((m) => m[1]!);
-    assert.deepEqual(listed, Array.from({ length: CATALOGUE.J! }, (_, i) => `J${i + 1}`));
+    assert.deepEqual(
+      listed,
+      Array.from({ length: CATALOGUE.J! }, (_, i) => `J${i + 1}`),
+    );
   });
 
   it('every refusal is asserted with its leak check: no test calls assertGatewayError or its own error-shape helper', () => {

@@ -87,7 +87,10 @@ describe('D: hop-by-hop and Connection tricks', () => {
       assert.deepEqual(wireValues(got, 'x-backend-auth'), [SENTINEL_SECRET]);
       assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
       const connection = wireValues(got, 'connection');
-      assert.ok(connection.every((v) => !/x-static|x-backend-auth/i.test(v)), `client Connection forwarded: ${connection.join(' | ')}`);
+      assert.ok(
+        connection.every((v) => !/x-static|x-backend-auth/i.test(v)),
+        `client Connection forwarded: ${connection.join(' | ')}`,
+      );
     });
   });
 
@@ -96,7 +99,10 @@ describe('D: hop-by-hop and Connection tricks', () => {
       const res = await r.raw(httpText('GET /b HTTP/1.0', ['Host: gw.test', 'Connection: keep-alive, x-foo', 'X-Foo: 1']));
       assert.equal(res.status, 200);
       const connection = res.headerLines.filter(([n]) => n.toLowerCase() === 'connection').map(([, v]) => v);
-      assert.ok(connection.every((v) => !/x-foo/i.test(v)), `client Connection echoed: ${connection.join(' | ')}`);
+      assert.ok(
+        connection.every((v) => !/x-foo/i.test(v)),
+        `client Connection echoed: ${connection.join(' | ')}`,
+      );
       assert.ok(!wireValues(r.backend.last(), 'x-foo').length, 'x-foo forwarded');
     });
   });
@@ -218,7 +224,13 @@ describe('D: hop-by-hop and Connection tricks', () => {
     await withRelay({}, async (r) => {
       const body = '{"jsonrpc":"2.0","method":"ping","id":1}';
       const res = await r.send(
-        ['Expect: 100-continue', `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`, 'X-Static: forged', 'Content-Type: application/json', `X-Mcp-Api-Key: ${SENTINEL_KEY}`],
+        [
+          'Expect: 100-continue',
+          `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`,
+          'X-Static: forged',
+          'Content-Type: application/json',
+          `X-Mcp-Api-Key: ${SENTINEL_KEY}`,
+        ],
         { method: 'POST', body },
       );
       assert.equal(res.status, 200);
@@ -293,7 +305,7 @@ describe('D: hop-by-hop and Connection tricks', () => {
     });
   });
 
-  it('D10 (layer P): Transfer-Encoding: chunked together with Content-Length gets Node\'s 400 and never reaches the relay', async () => {
+  it("D10 (layer P): Transfer-Encoding: chunked together with Content-Length gets Node's 400 and never reaches the relay", async () => {
     await withRelay({}, async (r) => {
       const request = httpText(
         'POST /b HTTP/1.1',
@@ -304,7 +316,7 @@ describe('D: hop-by-hop and Connection tricks', () => {
     });
   });
 
-  it('D10 (layer P): two Content-Length lines, even identical, get Node\'s 400 and never reach the relay', async () => {
+  it("D10 (layer P): two Content-Length lines, even identical, get Node's 400 and never reach the relay", async () => {
     await withRelay({}, async (r) => {
       const request = httpText('POST /b HTTP/1.1', ['Host: gw.test', 'Content-Length: 5', 'Content-Length: 5', `X-Mcp-Api-Key: ${SENTINEL_KEY}`], 'hello');
       await assertParserRejected(r, await r.raw(request), 400);
@@ -338,7 +350,7 @@ describe('D: hop-by-hop and Connection tricks', () => {
     });
   });
 
-  describe('D12: the client\'s Connection header, on one gateway', () => {
+  describe("D12: the client's Connection header, on one gateway", () => {
     const relay = sharedRelay();
     for (const connection of ['Keep-Alive', 'Keep-Alive, X-Foo', 'close']) {
       it(`D12: the client's "Connection: ${connection}" is never forwarded; the backend sees only the agent-owned Connection`, async () => {
@@ -374,28 +386,25 @@ describe('D: hop-by-hop and Connection tricks', () => {
       res.addTrailers({ 'x-t': '1' });
       res.end();
     };
-    await withRelay(
-      { respond, responseHeaders: ['x-end-to-end'] },
-      async (r) => {
-        // Positive control: the same responder, asked directly, really sends them.
-        const direct = await directHead(respond);
-        const directNames = direct.lines.map(([n]) => n);
-        for (const name of ['x-foo', 'x-bar', 'keep-alive', 'upgrade', 'proxy-authenticate', 'trailer', 'te']) {
-          assert.ok(directNames.includes(name), `control: backend sends ${name}`);
-        }
-        const via = await responseHead(r.port, httpText('GET /b HTTP/1.1', ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]));
-        assert.equal(via.status, 200);
-        const names = via.lines.map(([n]) => n);
-        for (const name of ['x-foo', 'x-bar', 'keep-alive', 'upgrade', 'proxy-authenticate', 'trailer', 'te']) {
-          assert.ok(!names.includes(name), `${name} reached the client: ${JSON.stringify(via.lines)}`);
-        }
-        assert.ok(names.includes('x-end-to-end'), 'end-to-end headers still pass');
-        const connection = via.lines.filter(([n]) => n === 'connection').map(([, v]) => v);
-        assert.deepEqual(connection, ['keep-alive']);
-        // The gateway frames its own response: at most its own single chunked declaration.
-        assert.ok(via.lines.filter(([n]) => n === 'transfer-encoding').length <= 1);
-      },
-    );
+    await withRelay({ respond, responseHeaders: ['x-end-to-end'] }, async (r) => {
+      // Positive control: the same responder, asked directly, really sends them.
+      const direct = await directHead(respond);
+      const directNames = direct.lines.map(([n]) => n);
+      for (const name of ['x-foo', 'x-bar', 'keep-alive', 'upgrade', 'proxy-authenticate', 'trailer', 'te']) {
+        assert.ok(directNames.includes(name), `control: backend sends ${name}`);
+      }
+      const via = await responseHead(r.port, httpText('GET /b HTTP/1.1', ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`]));
+      assert.equal(via.status, 200);
+      const names = via.lines.map(([n]) => n);
+      for (const name of ['x-foo', 'x-bar', 'keep-alive', 'upgrade', 'proxy-authenticate', 'trailer', 'te']) {
+        assert.ok(!names.includes(name), `${name} reached the client: ${JSON.stringify(via.lines)}`);
+      }
+      assert.ok(names.includes('x-end-to-end'), 'end-to-end headers still pass');
+      const connection = via.lines.filter(([n]) => n === 'connection').map(([, v]) => v);
+      assert.deepEqual(connection, ['keep-alive']);
+      // The gateway frames its own response: at most its own single chunked declaration.
+      assert.ok(via.lines.filter(([n]) => n === 'transfer-encoding').length <= 1);
+    });
   });
 
   it('D13: a 204 with Transfer-Encoding, Connection: x-foo, X-Foo and Keep-Alive reaches the client without any of them', async () => {
@@ -403,29 +412,31 @@ describe('D: hop-by-hop and Connection tricks', () => {
       res.writeHead(204, { 'Transfer-Encoding': 'chunked', Connection: 'x-foo', 'X-Foo': 'hop-foo', 'Keep-Alive': 'timeout=5', 'X-End-To-End': 'kept' });
       res.end();
     };
-    await withRelay(
-      { respond, responseHeaders: ['x-end-to-end'] },
-      async (r) => {
-        const direct = await directHead(respond);
-        const directNames = direct.lines.map(([n]) => n);
-        for (const name of ['transfer-encoding', 'x-foo', 'keep-alive']) assert.ok(directNames.includes(name), `control: backend sends ${name}`);
-        const via = await responseHead(r.port, httpText('GET /b HTTP/1.1', ['Host: gw.test']));
-        assert.equal(via.status, 204);
-        const names = via.lines.map(([n]) => n);
-        for (const name of ['transfer-encoding', 'x-foo', 'keep-alive']) {
-          assert.ok(!names.includes(name), `${name} reached the client: ${JSON.stringify(via.lines)}`);
-        }
-        assert.ok(names.includes('x-end-to-end'));
-        assert.deepEqual(via.lines.filter(([n]) => n === 'connection').map(([, v]) => v), ['keep-alive']);
-        // The connection is still usable afterwards (no desynchronised framing).
-        const res = await new Promise<number>((resolve, reject) => {
-          http.get(`${r.gateway.url}/b`, (response) => {
+    await withRelay({ respond, responseHeaders: ['x-end-to-end'] }, async (r) => {
+      const direct = await directHead(respond);
+      const directNames = direct.lines.map(([n]) => n);
+      for (const name of ['transfer-encoding', 'x-foo', 'keep-alive']) assert.ok(directNames.includes(name), `control: backend sends ${name}`);
+      const via = await responseHead(r.port, httpText('GET /b HTTP/1.1', ['Host: gw.test']));
+      assert.equal(via.status, 204);
+      const names = via.lines.map(([n]) => n);
+      for (const name of ['transfer-encoding', 'x-foo', 'keep-alive']) {
+        assert.ok(!names.includes(name), `${name} reached the client: ${JSON.stringify(via.lines)}`);
+      }
+      assert.ok(names.includes('x-end-to-end'));
+      assert.deepEqual(
+        via.lines.filter(([n]) => n === 'connection').map(([, v]) => v),
+        ['keep-alive'],
+      );
+      // The connection is still usable afterwards (no desynchronised framing).
+      const res = await new Promise<number>((resolve, reject) => {
+        http
+          .get(`${r.gateway.url}/b`, (response) => {
             response.resume();
             resolve(response.statusCode ?? 0);
-          }).on('error', reject);
-        });
-        assert.equal(res, 204);
-      },
-    );
+          })
+          .on('error', reject);
+      });
+      assert.equal(res, 204);
+    });
   });
 });

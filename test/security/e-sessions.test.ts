@@ -22,7 +22,21 @@ import type { SessionOptions, SessionTtl } from '../../lib/index.js';
 import type { LogLine } from '../helpers/capture-logger.js';
 import type { RecordedRequest, Responder } from '../helpers/recording-backend.js';
 import { scaled } from '../helpers/scale.js';
-import { ALICE, ATTACKER_KEY, MALLORY, VICTIM, assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open as openSession, PING, type CountingStore } from '../helpers/session-requests.js';
+import {
+  ALICE,
+  ATTACKER_KEY,
+  MALLORY,
+  VICTIM,
+  assertForwarded,
+  assertRelay404,
+  call,
+  countingStore,
+  INITIALIZE,
+  NOT_FOUND_BODY,
+  open as openSession,
+  PING,
+  type CountingStore,
+} from '../helpers/session-requests.js';
 import {
   SECRET_ENV_NAME,
   SENTINEL,
@@ -45,7 +59,6 @@ import { sleep } from '../helpers/wait.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const TAG = /^[0-9a-f]{12}$/;
-
 
 type Mode = 'bind' | 'pin';
 const MODES: Mode[] = ['bind', 'pin'];
@@ -364,7 +377,12 @@ describe('E: session attacks (bind and pin)', () => {
         assert.ok(id.length >= 35);
         const res = await call(g, VICTIM, { id });
         assertRelay404(g, res, backendBefore, [id]);
-        answers.add(res.headerLines.filter(([n]) => n.toLowerCase() !== 'date').map(([n, v]) => `${n}: ${v}`).join('\n') + res.body);
+        answers.add(
+          res.headerLines
+            .filter(([n]) => n.toLowerCase() !== 'date')
+            .map(([n, v]) => `${n}: ${v}`)
+            .join('\n') + res.body,
+        );
       }
       assert.equal(answers.size, 1, 'every forged id gets the identical answer');
       if (g.store) {
@@ -801,7 +819,7 @@ describe('E: session attacks (bind and pin)', () => {
 
       // Over 256 characters (and other invalid ids): 400 before the store is touched.
       const getsBefore = store.calls.get;
-      for (const id of [`${'a'.repeat(257)}`, `${randomUUID()}${'b'.repeat(4000)}`, 'has space', '']) {
+      for (const id of ['a'.repeat(257), `${randomUUID()}${'b'.repeat(4000)}`, 'has space', '']) {
         const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, `Mcp-Session-Id: ${id}`]);
         assertRefusal(res, r, 400, 'invalid_session_id', 'mcp-session-id', id === '' ? [] : [id]);
       }
@@ -884,7 +902,11 @@ describe('E: session attacks (bind and pin)', () => {
       const onSessions = g.r.backend.requests.filter((q) => [expiring, deleted, swept].includes(wireValues(q, 'mcp-session-id')[0] ?? ''));
       assert.ok(onSessions.length > 40);
       for (const q of onSessions) assert.deepEqual(received(q), VICTIM_VALUES, 'a forwarded request carries every pinned value or is not forwarded');
-      assert.deepEqual(g.r.logger.lines.filter((l) => l.level === 'error'), [], 'no relay failure');
+      assert.deepEqual(
+        g.r.logger.lines.filter((l) => l.level === 'error'),
+        [],
+        'no relay failure',
+      );
       if (g.store) assert.equal(g.store.entries(), 0);
       g.r.logger.lines.length = 0;
       await assertAlive(g.r);
@@ -961,7 +983,10 @@ describe('E: session attacks (bind and pin)', () => {
       const harmless = /^(undefined|FAILED|'string'|'bind'|'pin'|null)$|\.length$/;
       const offending = comparisons.filter(([a, b]) => (secretish.test(a) || secretish.test(b)) && !(harmless.test(a) || harmless.test(b)));
       assert.deepEqual(offending, [], 'a fingerprint compared with a plain operator');
-      assert.ok(comparisons.some(([a, b]) => a === 'expected.length' && b === 'digest.length'), 'the scan sees the length check');
+      assert.ok(
+        comparisons.some(([a, b]) => a === 'expected.length' && b === 'digest.length'),
+        'the scan sees the length check',
+      );
       assert.ok(!/\.equals\(|Buffer\.compare\(/.test(source));
       // The scan does catch a plain comparison.
       const planted = [...'matches = found === digest'.matchAll(/([\w.#[\]'"]+)\s*(?:===|!==|==|!=)\s*([\w.#[\]'"]+)/g)];
@@ -994,7 +1019,11 @@ describe('E: session attacks (bind and pin)', () => {
           assert.equal(await store.inner.set(key, value, ttl), true);
           assertRelay404(g, await call(g, VICTIM, { id: victim }), 1, [victim]);
         }
-        assert.deepEqual(g.r.logger.lines.filter((l) => l.level === 'error'), [], 'no relay failure');
+        assert.deepEqual(
+          g.r.logger.lines.filter((l) => l.level === 'error'),
+          [],
+          'no relay failure',
+        );
         await store.inner.delete(key);
         await store.inner.set(key, real, ttl);
         assertForwarded(g, await call(g, VICTIM, { id: victim }), 1, victim);
@@ -1116,7 +1145,10 @@ describe('E: session attacks (bind and pin)', () => {
     const messages = new Set(all.map((l) => l.message));
     const paths = [/404 session_not_found/, /already recorded/, /not 1-256 visible ASCII/, /503 session_limit/, /without a principal/, /ended by the backend/];
     for (const expected of paths) {
-      assert.ok([...messages].some((m) => expected.test(m)), `a log line matching ${expected}`);
+      assert.ok(
+        [...messages].some((m) => expected.test(m)),
+        `a log line matching ${expected}`,
+      );
     }
   });
 });

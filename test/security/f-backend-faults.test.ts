@@ -32,8 +32,7 @@ function sentinelPost(path: string): string {
   return httpText(`POST ${path} HTTP/1.1`, ['Host: gateway.test', 'Content-Type: application/json', `Content-Length: ${body.length}`, ...SENTINEL_LINES], body);
 }
 
-const SSE_REQUEST = (path: string): string =>
-  httpText(`GET ${path} HTTP/1.1`, ['Host: gateway.test', 'Accept: text/event-stream']);
+const SSE_REQUEST = (path: string): string => httpText(`GET ${path} HTTP/1.1`, ['Host: gateway.test', 'Accept: text/event-stream']);
 
 /** The last chunk of a chunked body: a clean end of stream, which a broken stream must not have. */
 const TERMINATING_CHUNK = '\r\n0\r\n\r\n';
@@ -433,7 +432,10 @@ describe('F: backend faults (catalogue group F)', () => {
     const start = Date.now();
     const outcome = await fetch(`${gateway.url}/f11-logger`, { signal: AbortSignal.timeout(3000) }).then(
       async (res) => `status ${res.status} ${await res.text()}`,
-      (err: Error) => `fetch failed: ${err.name} ${err.message} ${err.cause instanceof Error ? err.cause.message : ''}`,
+      (err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        return `fetch failed: ${error.name} ${error.message} ${error.cause instanceof Error ? error.cause.message : ''}`;
+      },
     );
     await sleep(50);
     assert.deepEqual(uncaught.slice(uncaughtBefore).map(String), [], 'a throwing logger caused an uncaughtException');

@@ -31,7 +31,7 @@ const MiB = 2 ** 20;
 /** A full collection, for memory figures that do not depend on when V8 last collected. */
 const collect: () => void = (() => {
   const exposed = globalThis.gc;
-  if (exposed) return () => void exposed();
+  if (exposed) return () => exposed();
   v8.setFlagsFromString('--expose-gc');
   return vm.runInNewContext('gc') as () => void;
 })();
@@ -508,7 +508,12 @@ describe('G: client aborts, event streams and memory', () => {
 
   /** JSON bodies express.json() parses before the relay; each must reach the backend as `expected`. */
   const parsedBodies: [label: string, contentType: string, sent: string, expected: string][] = [
-    ['a compact JSON body arrives byte for byte', 'application/json', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"q":"héllo 😀","n":[1,2,3]}}', ''],
+    [
+      'a compact JSON body arrives byte for byte',
+      'application/json',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"q":"héllo 😀","n":[1,2,3]}}',
+      '',
+    ],
     [
       'a pretty-printed JSON body is re-serialised (the content-length counts the bytes sent, not the original)',
       'application/json; charset=utf-8',

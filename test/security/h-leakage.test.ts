@@ -143,7 +143,12 @@ describe('H: leakage of header and secret values (run time)', () => {
     {
       reason: 'absolute_form_target',
       status: 400,
-      raw: () => httpText(`GET http://${SENTINEL}-host.example/b?key=${SENTINEL}-query HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
+      raw: () =>
+        httpText(`GET http://${SENTINEL}-host.example/b?key=${SENTINEL}-query HTTP/1.1`, [
+          'Host: gw.test',
+          `X-Mcp-Api-Key: ${SENTINEL_KEY}`,
+          ...sentinelHeaders,
+        ]),
     },
     {
       reason: 'host_not_allowed',
@@ -162,14 +167,19 @@ describe('H: leakage of header and secret values (run time)', () => {
       reason: 'invalid_request_target',
       status: 400,
       label: 'a dot-segment next to a sentinel in the path',
-      raw: () => httpText(`GET /b/../${SENTINEL}-admin?key=${SENTINEL}-query HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
+      raw: () =>
+        httpText(`GET /b/../${SENTINEL}-admin?key=${SENTINEL}-query HTTP/1.1`, ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]),
     },
     {
       reason: 'unexpected_body',
       status: 400,
       label: 'a GET whose body holds a sentinel',
       raw: () =>
-        httpText('GET /b HTTP/1.1', ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders, `Content-Length: ${SENTINEL.length + 5}`], `${SENTINEL}-body`),
+        httpText(
+          'GET /b HTTP/1.1',
+          ['Host: gw.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders, `Content-Length: ${SENTINEL.length + 5}`],
+          `${SENTINEL}-body`,
+        ),
     },
     {
       reason: 'secret_unavailable',
@@ -341,7 +351,11 @@ describe('H: leakage of header and secret values (run time)', () => {
       run: () =>
         withRelay({ ...withSentinelStatic, session, respond: mintingBackend }, async (r) => {
           const id = `${SENTINEL}-legacy-${randomUUID()}`;
-          const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], { method: 'POST', path: `/b/messages?sessionId=${id}`, body: '{}' });
+          const res = await r.send([USER, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], {
+            method: 'POST',
+            path: `/b/messages?sessionId=${id}`,
+            body: '{}',
+          });
           assertRefusal(res, r, 400, 'unsupported_transport', undefined, [...sessionValues, id]);
           assert.equal(r.backend.requests.length, 0);
         }),
@@ -356,13 +370,16 @@ describe('H: leakage of header and secret values (run time)', () => {
         reason: 'session_store_unavailable',
         label: `a store that ${how}s with the sentinel in its error message, for ${what}`,
         run: () =>
-          withRelay({ ...withSentinelStatic, session: { mode: 'bind', store: brokenStore(how), sessionKey: randomBytes(32) }, respond: mintingBackend }, async (r) => {
-            const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...lines, ...sentinelHeaders], { method: 'POST', body: '{}' });
-            assertRefusal(res, r, 503, 'session_store_unavailable', undefined, [...sessionValues, 'redis://', 'store.example']);
-            assert.equal(r.backend.requests.length, 0);
-            const logged = r.logger.lines.filter((l) => (l.fields as { reason?: string }).reason === 'session_store_unavailable');
-            assert.ok(logged.length >= 1, 'the store failure was logged (operation names only)');
-          }),
+          withRelay(
+            { ...withSentinelStatic, session: { mode: 'bind', store: brokenStore(how), sessionKey: randomBytes(32) }, respond: mintingBackend },
+            async (r) => {
+              const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...lines, ...sentinelHeaders], { method: 'POST', body: '{}' });
+              assertRefusal(res, r, 503, 'session_store_unavailable', undefined, [...sessionValues, 'redis://', 'store.example']);
+              assert.equal(r.backend.requests.length, 0);
+              const logged = r.logger.lines.filter((l) => (l.fields as { reason?: string }).reason === 'session_store_unavailable');
+              assert.ok(logged.length >= 1, 'the store failure was logged (operation names only)');
+            },
+          ),
       })),
     ),
   ];
@@ -408,7 +425,11 @@ describe('H: leakage of header and secret values (run time)', () => {
       const body = JSON.stringify({ token: `${SENTINEL}-body` });
       const res = await rawRequest(
         gateway.port,
-        httpText('POST /b HTTP/1.1', ['Host: gw.test', 'Content-Type: text/plain', `Content-Length: ${body.length}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], body),
+        httpText(
+          'POST /b HTTP/1.1',
+          ['Host: gw.test', 'Content-Type: text/plain', `Content-Length: ${body.length}`, `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders],
+          body,
+        ),
       );
       assertRefusal(res, { logger, startupLines: [] }, 500, 'internal_error');
     } finally {
@@ -427,7 +448,11 @@ describe('H: leakage of header and secret values (run time)', () => {
     ]);
     const declared = rejectReasons();
     assert.ok(declared.length >= 10, `parsed RejectReason: ${declared.join(', ')}`);
-    assert.deepEqual(declared.filter((r) => !covered.has(r)), [], 'a rejection reason without a leak test');
+    assert.deepEqual(
+      declared.filter((r) => !covered.has(r)),
+      [],
+      'a rejection reason without a leak test',
+    );
   });
 
   it('H1: a backend that echoes the secret-backed header in its response does not hand it to the client', async () => {
@@ -488,7 +513,7 @@ describe('H: leakage of header and secret values (run time)', () => {
       const key = `X-Mcp-Api-Key: ${SENTINEL_KEY}`;
       const statuses: Record<string, number> = {
         forwarded: (await send('GET /b HTTP/1.1', [key, ...sentinelHeaders])).status,
-        // Control: hpm's debug output does show per-request data (here the rewritten query).
+        // Control: one more request, so hpm's per-request debug lines are counted below.
         control: (await send('GET /b?probe=CANARY-URL-7c1 HTTP/1.1', [])).status,
         post: (await send('POST /b HTTP/1.1', [key, 'Content-Type: application/json', ...sentinelHeaders], '{"jsonrpc":"2.0","method":"ping","id":1}')).status,
         expect: (await send('POST /b HTTP/1.1', [key, 'Expect: 100-continue', 'Content-Type: application/json'], '{}')).status,
@@ -520,7 +545,11 @@ describe('H: leakage of header and secret values (run time)', () => {
     const output = `${stdout}\n${stderr}`;
     // The run was really instrumented: hpm's debug output and the relay's console warnings are there.
     assert.match(stderr, /http-proxy-middleware/, 'DEBUG output present');
-    assert.match(stderr, /CANARY-URL-7c1/, 'per-request debug output captured');
+    // Per-request debug output was on: hpm logs each request it proxies (the relay sets the upstream
+    // path itself, so hpm never sees, and cannot print, the client's query).
+    const perRequest = stderr.match(/proxy request to target/g)?.length ?? 0;
+    assert.ok(perRequest >= 4, `per-request debug output captured (${perRequest} lines)`);
+    assert.doesNotMatch(stderr, /CANARY-URL-7c1/, 'the client query is not in the debug output');
     assert.match(output, /\[mcp-header-relay\].*(backend_timeout|backend_unreachable|secret_unavailable)/, 'relay console warnings present');
     assert.match(output, /GONE_SECRET/, 'the missing secret is named');
     const at = output.indexOf(SENTINEL);
@@ -533,7 +562,11 @@ describe('H: leakage of header and secret values (run time)', () => {
     assert.ok(files.includes('proxy.ts') && files.includes('capture.ts'), `lib sources found: ${files.join(', ')}`);
     const forbidden = [/\bfetch\s*\(/, /\bundici\b/, /\bnew\s+(Headers|Request|Response)\s*\(/, /\bglobalThis\.fetch\b/];
     // The patterns do catch what they are meant to.
-    for (const [sample, pattern] of [['await fetch(url)', 0], ["import { request } from 'undici'", 1], ['new Headers(h)', 2]] as const) {
+    for (const [sample, pattern] of [
+      ['await fetch(url)', 0],
+      ["import { request } from 'undici'", 1],
+      ['new Headers(h)', 2],
+    ] as const) {
       assert.ok(forbidden[pattern]!.test(sample), sample);
     }
     const allowedImports = /^(node:[a-z_/]+|http-proxy-middleware|zod|\.{1,2}\/.+\.js)$/;
@@ -541,11 +574,14 @@ describe('H: leakage of header and secret values (run time)', () => {
     // Its errors never pass on: explain() turns each into a value-free CredentialResolveError, without
     // message or cause, and test/integration/token-exchange.test.ts checks no token or secret leaks.
     const exceptions: Record<string, RegExp> = { 'token-exchange.ts': /^oauth4webapi$/ };
+    // Type-only imports are erased from the build: they load nothing.
+    const typeOnly = /\bimport\s+type\b[^;]*?\bfrom\s+'([^']+)'/g;
     for (const file of files) {
       const code = fs
         .readFileSync(path.join(dir, file), 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
-        .replace(/^\s*\/\/.*$/gm, '');
+        .replace(/^\s*\/\/.*$/gm, '')
+        .replace(typeOnly, '');
       for (const pattern of forbidden) assert.ok(!pattern.test(code), `lib/${file} matches ${pattern}`);
       for (const m of code.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)|\brequire\s*\(\s*'([^']+)'\s*\)/g)) {
         const spec = m[1] ?? m[2] ?? m[3] ?? '';

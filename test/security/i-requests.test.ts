@@ -210,9 +210,15 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
     const withBody: [string, (r: SecRelay) => Promise<RawResponse>][] = [
       ['GET with Content-Length: 5', (r) => r.send([KEY], { method: 'GET', body: 'hello' })],
       ['DELETE with a JSON body', (r) => r.send([KEY, 'Mcp-Session-Id: s-1', 'Content-Type: application/json'], { method: 'DELETE', body: PING })],
-      ['GET with Transfer-Encoding: chunked', (r) => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '5\r\nhello\r\n0\r\n\r\n'))],
+      [
+        'GET with Transfer-Encoding: chunked',
+        (r) => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '5\r\nhello\r\n0\r\n\r\n')),
+      ],
       ['GET with an empty chunked body', (r) => r.raw(httpText('GET /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '0\r\n\r\n'))],
-      ['DELETE with Transfer-Encoding: chunked', (r) => r.raw(httpText('DELETE /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '2\r\n{}\r\n0\r\n\r\n'))],
+      [
+        'DELETE with Transfer-Encoding: chunked',
+        (r) => r.raw(httpText('DELETE /b HTTP/1.1', ['Host: gw.test', 'Transfer-Encoding: chunked', KEY], '2\r\n{}\r\n0\r\n\r\n')),
+      ],
     ];
     for (const [label, send] of withBody) {
       it(`I7: ${label} → 400 unexpected_body, nothing forwarded`, async () => {
@@ -254,7 +260,12 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
           // Only when something was forwarded (old behaviour): let the smuggled head arrive too.
           if (blind.heads.length > 0) await blind.headsOrTimeout(2, 1000);
           assert.deepEqual(
-            blind.heads.map((h) => h.split('\r\n').filter((l) => !/^x-backend-auth:/i.test(l)).join(' | ')),
+            blind.heads.map((h) =>
+              h
+                .split('\r\n')
+                .filter((l) => !/^x-backend-auth:/i.test(l))
+                .join(' | '),
+            ),
             [],
             `${method} with a request as its body: the backend saw these requests`,
           );
@@ -263,7 +274,10 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
 
         const ok = await r.send([KEY]);
         assert.equal(ok.status, 200);
-        assert.deepEqual(blind.heads.map((h) => h.split('\r\n')[0]), ['GET /mcp HTTP/1.1']);
+        assert.deepEqual(
+          blind.heads.map((h) => h.split('\r\n')[0]),
+          ['GET /mcp HTTP/1.1'],
+        );
       });
     } finally {
       await blind.close();
@@ -330,7 +344,7 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
     });
   });
 
-  it('I11 (CORS): OPTIONS is the host app\'s: a preflight middleware before mcpProxy answers 204; without one mcpProxy answers 405', async () => {
+  it("I11 (CORS): OPTIONS is the host app's: a preflight middleware before mcpProxy answers 204; without one mcpProxy answers 405", async () => {
     // `cors` is not a dev dependency: a minimal preflight handler in its place.
     const preflight: RequestHandler = (req, res, next) => {
       if (req.method !== 'OPTIONS') return next();
@@ -339,7 +353,11 @@ describe('I: request methods, targets, bodies and middleware-rewritten headers',
       res.setHeader('Access-Control-Allow-Headers', 'content-type, mcp-session-id, mcp-protocol-version, x-mcp-api-key');
       res.status(204).end();
     };
-    const preflightRequest = ['Origin: http://web.example', 'Access-Control-Request-Method: POST', 'Access-Control-Request-Headers: content-type, x-mcp-api-key'];
+    const preflightRequest = [
+      'Origin: http://web.example',
+      'Access-Control-Request-Method: POST',
+      'Access-Control-Request-Headers: content-type, x-mcp-api-key',
+    ];
 
     await withIRelay({}, async (r) => {
       const res = await r.send(preflightRequest, { method: 'OPTIONS' });

@@ -143,7 +143,8 @@ const STATUS_CASES: StatusCase[] = [
   { label: '001 (empty body)', response: 'HTTP/1.1 001 Early\r\nContent-Length: 0\r\n\r\n' },
   {
     label: '042 (event stream)',
-    response: 'HTTP/1.1 042 Stream\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\nevent: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n',
+    response:
+      'HTTP/1.1 042 Stream\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\nevent: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n',
     stream: true,
   },
   { label: '050', response: `HTTP/1.1 050 Fifty\r\n${JSON_TAIL}` },
@@ -164,76 +165,96 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  it('I1: a backend status outside 200-599 or a reason phrase with NUL/C0/DEL gets 502 backend_bad_response, and the gateway process keeps serving', { timeout: 40_000 }, async () => {
-    // The raw backend answers /mcp/c<i> with STATUS_CASES[i] and /mcp/ok with an ordinary 200.
-    const backend = await rawBackend((request, socket) => {
-      const path = request.requestLine.split(' ')[1] ?? '';
-      if (path === '/mcp/ok') return OK_JSON;
-      const c = STATUS_CASES[Number(/^\/mcp\/c(\d+)$/.exec(path)?.[1] ?? -1)];
-      if (!c) return 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
-      if (c.stream) socket.write(Buffer.from(c.response, 'latin1'));
-      else socket.end(Buffer.from(c.response, 'latin1'));
-      return HOLD;
-    });
-    cleanups.push(() => backend.close());
-    const child: ChildGateway = await childGateway('test/security/fixtures/i-status-relay.ts', {
-      I1_BACKEND_PORT: String(backend.port),
-      I1_SECRET: SENTINEL_SECRET,
-    });
-    cleanups.push(() => child.stop());
-    const relayView = { logger: child.logger, startupLines: [] };
+  it(
+    'I1: a backend status outside 200-599 or a reason phrase with NUL/C0/DEL gets 502 backend_bad_response, and the gateway process keeps serving',
+    { timeout: 40_000 },
+    async () => {
+      // The raw backend answers /mcp/c<i> with STATUS_CASES[i] and /mcp/ok with an ordinary 200.
+      const backend = await rawBackend((request, socket) => {
+        const path = request.requestLine.split(' ')[1] ?? '';
+        if (path === '/mcp/ok') return OK_JSON;
+        const c = STATUS_CASES[Number(/^\/mcp\/c(\d+)$/.exec(path)?.[1] ?? -1)];
+        if (!c) return 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n';
+        if (c.stream) socket.write(Buffer.from(c.response, 'latin1'));
+        else socket.end(Buffer.from(c.response, 'latin1'));
+        return HOLD;
+      });
+      cleanups.push(() => backend.close());
+      const child: ChildGateway = await childGateway('test/security/fixtures/i-status-relay.ts', {
+        I1_BACKEND_PORT: String(backend.port),
+        I1_SECRET: SENTINEL_SECRET,
+      });
+      cleanups.push(() => child.stop());
+      const relayView = { logger: child.logger, startupLines: [] };
 
-    const describeOutcome = (o: ChildOutcome): string => {
-      if (o.kind === 'response') return summary(o.res);
-      if (o.kind === 'exited') return `the gateway process exited (${o.exit.code ?? o.exit.signal}): ${child.crash()}`;
-      return `no answer: ${o.message.slice(0, 160)}`;
-    };
+      const describeOutcome = (o: ChildOutcome): string => {
+        if (o.kind === 'response') return summary(o.res);
+        if (o.kind === 'exited') return `the gateway process exited (${o.exit.code ?? o.exit.signal}): ${child.crash()}`;
+        return `no answer: ${o.message.slice(0, 160)}`;
+      };
 
-    // One child for every case: in the fixed lib it must survive them all; in the old lib the
-    // first crash ends the run, and the cases after it are reported as not sent.
-    const outcomes: Record<string, string> = {};
-    const responses: [StatusCase, RawResponse][] = [];
-    for (const [i, c] of STATUS_CASES.entries()) {
-      if (child.exit()) {
-        outcomes[c.label] = 'not sent: the gateway process is gone';
-        continue;
+      // One child for every case: in the fixed lib it must survive them all; in the old lib the
+      // first crash ends the run, and the cases after it are reported as not sent.
+      const outcomes: Record<string, string> = {};
+      const responses: [StatusCase, RawResponse][] = [];
+      for (const [i, c] of STATUS_CASES.entries()) {
+        if (child.exit()) {
+          outcomes[c.label] = 'not sent: the gateway process is gone';
+          continue;
+        }
+        const outcome = await child.request(sentinelPost(`/i1/c${i}`), 3000);
+        outcomes[c.label] = describeOutcome(outcome);
+        if (outcome.kind === 'response') responses.push([c, outcome.res]);
       }
-      const outcome = await child.request(sentinelPost(`/i1/c${i}`), 3000);
-      outcomes[c.label] = describeOutcome(outcome);
-      if (outcome.kind === 'response') responses.push([c, outcome.res]);
-    }
-    assert.deepEqual(outcomes, Object.fromEntries(STATUS_CASES.map((c) => [c.label, BAD_RESPONSE])), 'each bad status line must be answered 502 backend_bad_response');
-    assert.equal(backend.requests.length, STATUS_CASES.length, 'positive control: every case reached the backend');
-    assert.deepEqual(backend.values(backend.requests[0]!, 'x-backend-auth').map((v) => v.trim()), [SENTINEL_SECRET], 'positive control: the secret went upstream');
+      assert.deepEqual(
+        outcomes,
+        Object.fromEntries(STATUS_CASES.map((c) => [c.label, BAD_RESPONSE])),
+        'each bad status line must be answered 502 backend_bad_response',
+      );
+      assert.equal(backend.requests.length, STATUS_CASES.length, 'positive control: every case reached the backend');
+      assert.deepEqual(
+        backend.values(backend.requests[0]!, 'x-backend-auth').map((v) => v.trim()),
+        [SENTINEL_SECRET],
+        'positive control: the secret went upstream',
+      );
 
-    for (const [c, res] of responses) {
-      assertRefusal(res, relayView, 502, 'backend_bad_response');
-      const statusLine = c.response.slice(0, c.response.indexOf('\r\n'));
-      const reasonPhrase = statusLine.split(' ').slice(2).join(' ');
-      assert.ok(!res.raw.includes(reasonPhrase), `${c.label}: the backend's reason phrase reached the client`);
-    }
+      for (const [c, res] of responses) {
+        assertRefusal(res, relayView, 502, 'backend_bad_response');
+        const statusLine = c.response.slice(0, c.response.indexOf('\r\n'));
+        const reasonPhrase = statusLine.split(' ').slice(2).join(' ');
+        assert.ok(!res.raw.includes(reasonPhrase), `${c.label}: the backend's reason phrase reached the client`);
+      }
 
-    // Still alive and serving: an ordinary request through the same route and process.
-    const alive = await child.request(sentinelPost('/i1/ok'), 3000);
-    assert.equal(describeOutcome(alive), '200 "{\\"ok\\":true}"', 'the gateway no longer serves an ordinary request');
-    assert.equal(child.exit(), undefined, 'the gateway process exited');
+      // Still alive and serving: an ordinary request through the same route and process.
+      const alive = await child.request(sentinelPost('/i1/ok'), 3000);
+      assert.equal(describeOutcome(alive), '200 "{\\"ok\\":true}"', 'the gateway no longer serves an ordinary request');
+      assert.equal(child.exit(), undefined, 'the gateway process exited');
 
-    // Each refusal was logged (the log lines travel on the child's stdout, apart from the responses).
-    const logged = (): number => child.logger.lines.filter((l) => (l.fields as { reason?: unknown }).reason === 'backend_bad_response').length;
-    await waitFor(() => logged() >= STATUS_CASES.length, `${STATUS_CASES.length} backend_bad_response log lines (got ${logged()})`, 2000);
-    assertNoLeak(undefined, relayView);
-    const { stdout, stderr } = child.output();
-    assert.ok(!`${stdout}\n${stderr}`.includes(SENTINEL), 'a sentinel appears in the gateway process output');
-    assert.doesNotMatch(stderr, /ERR_\w+|\bError\b/, 'the gateway process reported an error on stderr');
-  });
+      // Each refusal was logged (the log lines travel on the child's stdout, apart from the responses).
+      const logged = (): number => child.logger.lines.filter((l) => (l.fields as { reason?: unknown }).reason === 'backend_bad_response').length;
+      await waitFor(() => logged() >= STATUS_CASES.length, `${STATUS_CASES.length} backend_bad_response log lines (got ${logged()})`, 2000);
+      assertNoLeak(undefined, relayView);
+      const { stdout, stderr } = child.output();
+      assert.ok(!`${stdout}\n${stderr}`.includes(SENTINEL), 'a sentinel appears in the gateway process output');
+      assert.doesNotMatch(stderr, /ERR_\w+|\bError\b/, 'the gateway process reported an error on stderr');
+    },
+  );
 
   it('I1 (HTTP/2 front end): statuses 600 and 999, which node:http2 cannot write (ERR_HTTP2_STATUS_INVALID), get 502 backend_bad_response', async () => {
     const statuses = [600, 999];
     let next = 0;
-    const backend = await rawBackend(() => `HTTP/1.1 ${statuses[next++ % statuses.length]} Odd\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`);
+    const backend = await rawBackend(
+      () => `HTTP/1.1 ${statuses[next++ % statuses.length]} Odd\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+    );
     cleanups.push(() => backend.close());
     const logger = captureLogger();
-    const relay = mcpProxy({ target: `${backend.url}/mcp`, headers: { fromSecret: { 'X-Backend-Auth': 'I1_SECRET' } }, secrets: envSecrets({ I1_SECRET: SENTINEL_SECRET }), logger, allowedHosts: ['gw.test'] });
+    const relay = mcpProxy({
+      target: `${backend.url}/mcp`,
+      headers: { fromSecret: { 'X-Backend-Auth': 'I1_SECRET' } },
+      secrets: envSecrets({ I1_SECRET: SENTINEL_SECRET }),
+      logger,
+      allowedHosts: ['gw.test'],
+    });
     // Express cannot run on node:http2: the relay is the h2c server's handler, as in A11.
     const server = http2.createServer((req, res) => relay(req as never, res as never, () => res.end()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -351,7 +372,11 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     const relay = sharedRelay({ respond });
     const answers: [label: string, request: (r: SecRelay) => Promise<RawResponse>, extra: string[]][] = [
       ['JSON', (r) => r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Connection: close']), []],
-      ['event-stream', (r) => r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Accept: text/event-stream', 'Connection: close'], { path: '/b/sse' }), ['x-accel-buffering']],
+      [
+        'event-stream',
+        (r) => r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Accept: text/event-stream', 'Connection: close'], { path: '/b/sse' }),
+        ['x-accel-buffering'],
+      ],
     ];
     for (const [label, request, extra] of answers) {
       it(`I10: only the default list (plus Node's own) of backend response headers reaches the client, on a ${label} answer`, async () => {
@@ -362,16 +387,30 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
         assert.equal(res.status, 200, res.raw.slice(0, 200));
         // Express's own `X-Powered-By: Express`, set by the host app before mcpProxy, is the app's, not the backend's.
         const foreign = names(res).filter(
-          (n) => !DEFAULT_RESPONSE_HEADERS.includes(n) && !NODE_OWN.includes(n) && !extra.includes(n) && !(n === 'x-powered-by' && values(res, n).join() === 'Express'),
+          (n) =>
+            !DEFAULT_RESPONSE_HEADERS.includes(n) &&
+            !NODE_OWN.includes(n) &&
+            !extra.includes(n) &&
+            !(n === 'x-powered-by' && values(res, n).join() === 'Express'),
         );
         assert.deepEqual(foreign, [], 'response headers outside the default list reached the client');
-        const denied = DENIED.filter(([name]) => values(res, name.toLowerCase()).some((v) => v.includes('i10') || v === '*' || v === 'true' || v === 'max-age=0'));
-        assert.deepEqual(denied.map(([name]) => name), [], "the backend's denied headers reached the client");
+        const denied = DENIED.filter(([name]) =>
+          values(res, name.toLowerCase()).some((v) => v.includes('i10') || v === '*' || v === 'true' || v === 'max-age=0'),
+        );
+        assert.deepEqual(
+          denied.map(([name]) => name),
+          [],
+          "the backend's denied headers reached the client",
+        );
         assert.doesNotMatch(res.raw, /i10-cookie|i10-clear|i10-expose|i10-backend|i10-custom|i10-evil|i10-alt/, "a denied header's value reached the client");
         // Positive control: the default list passes, values intact (an event stream sets its own Content-Type and Cache-Control).
         const expected = ALLOWED.filter(([name]) => label === 'JSON' || !['content-type', 'cache-control'].includes(name.toLowerCase()));
         const lost = expected.filter(([name, value]) => !isDeepStrictEqual(values(res, name.toLowerCase()), [value]));
-        assert.deepEqual(lost.map(([name]) => name), [], 'headers from the default list must reach the client with their values');
+        assert.deepEqual(
+          lost.map(([name]) => name),
+          [],
+          'headers from the default list must reach the client with their values',
+        );
         if (label === 'event-stream') {
           assert.match(res.headers['content-type'] ?? '', /^text\/event-stream/);
           assert.match(res.body, /"result"/);
@@ -382,7 +421,7 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     }
   });
 
-  it('I10 (responseHeaders): the route option `responseHeaders: [\'x-custom\']` adds that one name for that route only', async () => {
+  it("I10 (responseHeaders): the route option `responseHeaders: ['x-custom']` adds that one name for that route only", async () => {
     const backend = await recordingBackend((_req, res) => {
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('X-Custom', 'i10-custom-value');
@@ -400,7 +439,8 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     const gateway: Listening = await listen(app);
     cleanups.push(() => gateway.close());
 
-    const get = (path: string): Promise<RawResponse> => rawRequest(gateway.port, httpText(`GET ${path} HTTP/1.1`, ['Host: gateway.test', 'Connection: close']), 3000);
+    const get = (path: string): Promise<RawResponse> =>
+      rawRequest(gateway.port, httpText(`GET ${path} HTTP/1.1`, ['Host: gateway.test', 'Connection: close']), 3000);
     const extra = await get('/extra');
     const plain = await get('/plain');
     assert.equal(extra.status, 200);
@@ -417,7 +457,7 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     assert.equal(backend.requests.length, 2);
   });
 
-  it('I10 (host app): Access-Control-Allow-Origin and Cache-Control set by a middleware before mcpProxy keep the app\'s values', async () => {
+  it("I10 (host app): Access-Control-Allow-Origin and Cache-Control set by a middleware before mcpProxy keep the app's values", async () => {
     const backend = await recordingBackend((_req, res) => {
       res.setHeader('Content-Type', 'application/json');
       res.setHeader('Access-Control-Allow-Origin', '*');
@@ -451,7 +491,7 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     assert.equal(res.body, '{"ok":true}');
   });
 
-  it('I10 (secret echo): a WWW-Authenticate containing the route\'s secret value is dropped, with a warn line naming the header and not the value', async () => {
+  it("I10 (secret echo): a WWW-Authenticate containing the route's secret value is dropped, with a warn line naming the header and not the value", async () => {
     const relay = await secRelay({
       respond: (req, res) => {
         res.setHeader('Content-Type', 'application/json');
@@ -475,7 +515,11 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     assert.deepEqual(values(res, 'www-authenticate'), [], 'the WWW-Authenticate echoing the secret reached the client');
     assert.ok(!res.raw.includes(SENTINEL_SECRET), 'the secret value reached the client');
     assert.deepEqual(values(res, 'mcp-session-id'), ['i10-echo-session'], 'positive control: the other headers of that response pass');
-    assert.equal(secretEchoLines(relay.logger, 'www-authenticate').length, 1, `no single warn line with reason secret_echo naming www-authenticate; log: ${relay.logger.text()}`);
+    assert.equal(
+      secretEchoLines(relay.logger, 'www-authenticate').length,
+      1,
+      `no single warn line with reason secret_echo naming www-authenticate; log: ${relay.logger.text()}`,
+    );
     assertNoLeak(res, relay);
     await assertAlive(relay);
   });
@@ -507,12 +551,20 @@ describe('I: response-side hardening (issue 9: I1, I2, I10)', () => {
     cleanups.push(() => gateway.close());
     const startupLines = logger.lines.splice(0);
 
-    const res = await rawRequest(gateway.port, httpText('GET /i10 HTTP/1.1', ['Host: gateway.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Connection: close']), 3000);
+    const res = await rawRequest(
+      gateway.port,
+      httpText('GET /i10 HTTP/1.1', ['Host: gateway.test', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, 'Connection: close']),
+      3000,
+    );
     assert.deepEqual(wireValues(backend.last(), 'x-api-key'), [SENTINEL_SECRET], 'precondition: the backend received the secret');
     assert.equal(res.status, 200, res.raw.slice(0, 200));
     assert.deepEqual(values(res, 'x-api-key-received'), [], 'the listed header echoing the secret reached the client');
     assert.deepEqual(values(res, 'x-request-cost'), ['3'], 'positive control: the other listed header passes');
-    assert.equal(secretEchoLines(logger, 'x-api-key-received').length, 1, `no single warn line with reason secret_echo naming x-api-key-received; log: ${logger.text()}`);
+    assert.equal(
+      secretEchoLines(logger, 'x-api-key-received').length,
+      1,
+      `no single warn line with reason secret_echo naming x-api-key-received; log: ${logger.text()}`,
+    );
     assertNoLeak(res, { logger, startupLines });
   });
 });

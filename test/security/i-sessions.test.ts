@@ -23,7 +23,21 @@ import type { LogLine } from '../helpers/capture-logger.js';
 import { MODERN, McpLike, principalOf, slowWarnLogger } from '../helpers/i-sessions.js';
 import { listen } from '../helpers/listen.js';
 import type { RawResponse } from '../helpers/raw-http.js';
-import { ALICE, ATTACKER_KEY, MALLORY, VICTIM, assertForwarded, assertRelay404, call, countingStore, INITIALIZE, NOT_FOUND_BODY, open, PING, type CountingStore } from '../helpers/session-requests.js';
+import {
+  ALICE,
+  ATTACKER_KEY,
+  MALLORY,
+  VICTIM,
+  assertForwarded,
+  assertRelay404,
+  call,
+  countingStore,
+  INITIALIZE,
+  NOT_FOUND_BODY,
+  open,
+  PING,
+  type CountingStore,
+} from '../helpers/session-requests.js';
 import {
   SENTINEL,
   SENTINEL_KEY,
@@ -36,7 +50,6 @@ import {
   wireValues,
   type SecRelay,
 } from '../helpers/sec-relay.js';
-
 
 const TOOLS_LIST = '{"jsonrpc":"2.0","method":"tools/list","id":3}';
 
@@ -88,19 +101,22 @@ function timed(
 ): Promise<{ status: number; body: string; head: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const req = http.request({ host: '127.0.0.1', port, path: '/b', method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const ms = Number(process.hrtime.bigint() - start) / 1e6;
-        const head: string[] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          if (res.rawHeaders[i]!.toLowerCase() !== 'date') head.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
-        }
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('latin1'), head: head.join('\n'), ms });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/b', method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const ms = Number(process.hrtime.bigint() - start) / 1e6;
+          const head: string[] = [];
+          for (let i = 0; i < res.rawHeaders.length; i += 2) {
+            if (res.rawHeaders[i]!.toLowerCase() !== 'date') head.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+          }
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('latin1'), head: head.join('\n'), ms });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -115,7 +131,10 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
     const BOUND = 3000;
     const SLACK = 300;
 
-    const withStalledStore = async (hang: 'get' | 'size', fn: (g: Gw & { send: (lines: string[], body?: string) => Promise<RawResponse> }, store: CountingStore) => Promise<void>): Promise<void> => {
+    const withStalledStore = async (
+      hang: 'get' | 'size',
+      fn: (g: Gw & { send: (lines: string[], body?: string) => Promise<RawResponse> }, store: CountingStore) => Promise<void>,
+    ): Promise<void> => {
       const mcp = new McpLike();
       const store = countingStore({ hang: [hang] });
       const r = await secRelay({
@@ -306,7 +325,12 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
     try {
       const victim = await open(g, VICTIM);
       const backendBefore = r.backend.requests.length;
-      const probe = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-mcp-api-key': ATTACKER_KEY, 'x-tenant': SENTINEL_TENANT };
+      const probe = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'x-mcp-api-key': ATTACKER_KEY,
+        'x-tenant': SENTINEL_TENANT,
+      };
       type Kind = 'unknown' | 'mismatch';
       const one = async (kind: Kind): Promise<{ ms: number; body: string; head: string; lines: LogLine[] }> => {
         const before = logger.lines.length;
@@ -375,7 +399,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
       const seen: Record<string, number> = {};
       const checks: (() => void)[] = [];
       for (const [label, session] of routes) {
-        const r = await secRelay({ respond: accepted, session: session });
+        const r = await secRelay({ respond: accepted, session });
         try {
           const res = await r.send(legacyLines, LEGACY_POST);
           seen[label] = res.status;
@@ -469,10 +493,7 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
       return client;
     };
     /** A legacy backend behind a gateway on `session`; clients, gateway and backend are always closed, also when the lib refuses the options. */
-    const withLegacyGateway = async (
-      session: SessionOptions,
-      fn: (r: SecRelay, backend: LegacyBackend, clients: Client[]) => Promise<void>,
-    ): Promise<void> => {
+    const withLegacyGateway = async (session: SessionOptions, fn: (r: SecRelay, backend: LegacyBackend, clients: Client[]) => Promise<void>): Promise<void> => {
       const backend = await legacyBackend();
       const clients: Client[] = [];
       try {
@@ -513,7 +534,10 @@ describe('I: sessions (admission deadline, per-client share, bind principal, equ
         const result = await client.callTool({ name: 'whoami' });
         assert.deepEqual(result.content, [{ type: 'text', text: 'legacy-ok' }]);
         assert.ok(backend.posts.length >= 3, 'initialize, initialized and tools/call went through');
-        assert.ok(backend.posts.every((url) => /^\/mcp\/messages\?sessionId=[0-9a-f-]{36}$/.test(url)), JSON.stringify(backend.posts));
+        assert.ok(
+          backend.posts.every((url) => /^\/mcp\/messages\?sessionId=[0-9a-f-]{36}$/.test(url)),
+          JSON.stringify(backend.posts),
+        );
         assertNoLeak(undefined, r);
       }),
     );

@@ -70,7 +70,7 @@ describe('J: identity headers, renaming, templates, required headers and audit',
     const route: RouteIdentity = { headers: { fromCaptured: { Authorization: 'x-upstream-authorization' } } };
     const allow = ['x-mcp-api-key', 'x-upstream-authorization'];
 
-    it('J2: the backend gets Authorization = the renamed value, never the client\'s own Authorization, never x-upstream-authorization', async () => {
+    it("J2: the backend gets Authorization = the renamed value, never the client's own Authorization, never x-upstream-authorization", async () => {
       await withRelay({ allow, route }, async (r) => {
         const res = await r.send([KEY, `X-Upstream-Authorization: ${UPSTREAM_TOKEN}`, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]);
         assert.equal(res.status, 200);
@@ -81,7 +81,7 @@ describe('J: identity headers, renaming, templates, required headers and audit',
       });
     });
 
-    it('J2: without the renamed source, no Authorization goes out: the client\'s own is not a fallback', async () => {
+    it("J2: without the renamed source, no Authorization goes out: the client's own is not a fallback", async () => {
       await withRelay({ allow, route }, async (r) => {
         const res = await r.send([KEY, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]);
         assert.equal(res.status, 200);
@@ -134,14 +134,27 @@ describe('J: identity headers, renaming, templates, required headers and audit',
       });
     });
 
-    it('J3: CR/LF in a template\'s literal text is refused at construction', () => {
-      expectConfigError(() => mcpProxy({ target: TARGET, headers: { template: { 'X-A': 'a\r\nX-Evil: {principal}' } }, principal: userOf }), 'ERR_INVALID_TEMPLATE', 'headers.template["X-A"]');
+    it("J3: CR/LF in a template's literal text is refused at construction", () => {
+      expectConfigError(
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-A': 'a\r\nX-Evil: {principal}' } }, principal: userOf }),
+        'ERR_INVALID_TEMPLATE',
+        'headers.template["X-A"]',
+      );
     });
   });
 
   describe('J4: a computed header that fails is a 500 naming the header, never a value, and the process serves on', () => {
     const failures: [string, RouteIdentity['headers']][] = [
-      ['throws', { fromRequest: { 'X-User-Id': () => { throw new Error(`${SENTINEL}-thrown`); } } }],
+      [
+        'throws',
+        {
+          fromRequest: {
+            'X-User-Id': () => {
+              throw new Error(`${SENTINEL}-thrown`);
+            },
+          },
+        },
+      ],
       ['rejects', { fromRequest: { 'X-User-Id': () => Promise.reject(new Error(`${SENTINEL}-rejected`)) } }],
       ['returns a number', { fromRequest: { 'X-User-Id': () => 42 as unknown as string } }],
       ['returns CR/LF', { fromRequest: { 'X-User-Id': () => `${SENTINEL}\r\nX-Evil: 1` } }],
@@ -238,7 +251,7 @@ describe('J: identity headers, renaming, templates, required headers and audit',
         const id = await open(g, [KEY, user, `X-Upstream-Authorization: ${UPSTREAM_TOKEN}`]);
         const before = r.backend.requests.length;
         const got = assertForwarded(g, await call(g, [KEY, user], { id }), before, id);
-        assert.deepEqual(wireValues(got, 'authorization'), [], 'a renamed credential is the caller\'s to send each time');
+        assert.deepEqual(wireValues(got, 'authorization'), [], "a renamed credential is the caller's to send each time");
         assert.deepEqual(wireValues(got, 'x-mcp-api-key'), [SENTINEL_KEY]);
       });
     });
@@ -246,20 +259,90 @@ describe('J: identity headers, renaming, templates, required headers and audit',
 
   describe('J8: configuration mistakes throw at construction with the option path', () => {
     const cases: [string, () => unknown, string, string][] = [
-      ['one name in two maps (fromCaptured and plaintext, any casing)', () => mcpProxy({ target: TARGET, headers: { plaintext: { 'X-A': 'v' }, fromCaptured: { 'x-a': 'x-b' } } }), 'ERR_DUPLICATE_HEADER', 'headers.fromCaptured["x-a"]'],
-      ['one name in fromRequest and template', () => mcpProxy({ target: TARGET, headers: { template: { 'X-A': 'v' }, fromRequest: { 'X-A': () => 'v' } } }), 'ERR_DUPLICATE_HEADER', 'headers.fromRequest["X-A"]'],
-      ['passthrough lists a name the route computes', () => mcpProxy({ target: TARGET, passthrough: ['x-user-id'], headers: { fromRequest: { 'X-User-Id': () => 'v' } } }), 'ERR_HEADER_OVERLAP', 'headers.fromRequest["X-User-Id"]'],
-      ['passthrough lists a renamed source', () => mcpProxy({ target: TARGET, passthrough: ['x-up'], headers: { fromCaptured: { Authorization: 'x-up' } } }), 'ERR_HEADER_OVERLAP', 'headers.fromCaptured["Authorization"]'],
-      ['the caller\'s authorization renamed without allowCredentials', () => mcpProxy({ target: TARGET, headers: { fromCaptured: { 'X-Backend-Auth': 'authorization' } } }), 'ERR_CREDENTIAL_HEADER', 'headers.fromCaptured["X-Backend-Auth"]'],
-      ['the caller\'s cookie in a template without allowCredentials', () => mcpProxy({ target: TARGET, headers: { template: { 'X-C': 'c={captured:cookie}' } } }), 'ERR_CREDENTIAL_HEADER', 'headers.template["X-C"]'],
-      ['a rename into Host', () => mcpProxy({ target: TARGET, headers: { fromCaptured: { Host: 'x-host' } } }), 'ERR_RESTRICTED_HEADER', 'headers.fromCaptured["Host"]'],
-      ['a template into Mcp-Session-Id', () => mcpProxy({ target: TARGET, headers: { template: { 'Mcp-Session-Id': '{captured:x-s}' } } }), 'ERR_RESTRICTED_HEADER', 'headers.template["Mcp-Session-Id"]'],
-      ['a rename from Transfer-Encoding', () => mcpProxy({ target: TARGET, headers: { fromCaptured: { 'X-T': 'transfer-encoding' } } }), 'ERR_RESTRICTED_HEADER', 'headers.fromCaptured["X-T"]'],
-      ['{principal} without a principal', () => mcpProxy({ target: TARGET, headers: { template: { 'X-U': '{principal}' } } }), 'ERR_INVALID_TEMPLATE', 'headers.template["X-U"]'],
-      ['an unknown template source', () => mcpProxy({ target: TARGET, headers: { template: { 'X-U': '{env:HOME}' } } }), 'ERR_INVALID_TEMPLATE', 'headers.template["X-U"]'],
-      ['a template secret that does not exist', () => mcpProxy({ target: TARGET, headers: { template: { 'X-U': 'k={secret:MCP_RELAY_J8_ABSENT}' } } }), 'ERR_SECRET_MISSING', 'headers.template["X-U"]'],
-      ['fromRequest that is not a function', () => mcpProxy({ target: TARGET, headers: { fromRequest: { 'X-U': 'alice' as unknown as () => string } } }), 'ERR_INVALID_OPTION', 'headers.fromRequest["X-U"]'],
-      ['a required header the route can never send', () => mcpProxy({ target: TARGET, passthrough: ['x-a'], required: ['x-b'] }), 'ERR_INVALID_OPTION', 'required[0]'],
+      [
+        'one name in two maps (fromCaptured and plaintext, any casing)',
+        () => mcpProxy({ target: TARGET, headers: { plaintext: { 'X-A': 'v' }, fromCaptured: { 'x-a': 'x-b' } } }),
+        'ERR_DUPLICATE_HEADER',
+        'headers.fromCaptured["x-a"]',
+      ],
+      [
+        'one name in fromRequest and template',
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-A': 'v' }, fromRequest: { 'X-A': () => 'v' } } }),
+        'ERR_DUPLICATE_HEADER',
+        'headers.fromRequest["X-A"]',
+      ],
+      [
+        'passthrough lists a name the route computes',
+        () => mcpProxy({ target: TARGET, passthrough: ['x-user-id'], headers: { fromRequest: { 'X-User-Id': () => 'v' } } }),
+        'ERR_HEADER_OVERLAP',
+        'headers.fromRequest["X-User-Id"]',
+      ],
+      [
+        'passthrough lists a renamed source',
+        () => mcpProxy({ target: TARGET, passthrough: ['x-up'], headers: { fromCaptured: { Authorization: 'x-up' } } }),
+        'ERR_HEADER_OVERLAP',
+        'headers.fromCaptured["Authorization"]',
+      ],
+      [
+        "the caller's authorization renamed without allowCredentials",
+        () => mcpProxy({ target: TARGET, headers: { fromCaptured: { 'X-Backend-Auth': 'authorization' } } }),
+        'ERR_CREDENTIAL_HEADER',
+        'headers.fromCaptured["X-Backend-Auth"]',
+      ],
+      [
+        "the caller's cookie in a template without allowCredentials",
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-C': 'c={captured:cookie}' } } }),
+        'ERR_CREDENTIAL_HEADER',
+        'headers.template["X-C"]',
+      ],
+      [
+        'a rename into Host',
+        () => mcpProxy({ target: TARGET, headers: { fromCaptured: { Host: 'x-host' } } }),
+        'ERR_RESTRICTED_HEADER',
+        'headers.fromCaptured["Host"]',
+      ],
+      [
+        'a template into Mcp-Session-Id',
+        () => mcpProxy({ target: TARGET, headers: { template: { 'Mcp-Session-Id': '{captured:x-s}' } } }),
+        'ERR_RESTRICTED_HEADER',
+        'headers.template["Mcp-Session-Id"]',
+      ],
+      [
+        'a rename from Transfer-Encoding',
+        () => mcpProxy({ target: TARGET, headers: { fromCaptured: { 'X-T': 'transfer-encoding' } } }),
+        'ERR_RESTRICTED_HEADER',
+        'headers.fromCaptured["X-T"]',
+      ],
+      [
+        '{principal} without a principal',
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-U': '{principal}' } } }),
+        'ERR_INVALID_TEMPLATE',
+        'headers.template["X-U"]',
+      ],
+      [
+        'an unknown template source',
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-U': '{env:HOME}' } } }),
+        'ERR_INVALID_TEMPLATE',
+        'headers.template["X-U"]',
+      ],
+      [
+        'a template secret that does not exist',
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-U': 'k={secret:MCP_RELAY_J8_ABSENT}' } } }),
+        'ERR_SECRET_MISSING',
+        'headers.template["X-U"]',
+      ],
+      [
+        'fromRequest that is not a function',
+        () => mcpProxy({ target: TARGET, headers: { fromRequest: { 'X-U': 'alice' as unknown as () => string } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromRequest["X-U"]',
+      ],
+      [
+        'a required header the route can never send',
+        () => mcpProxy({ target: TARGET, passthrough: ['x-a'], required: ['x-b'] }),
+        'ERR_INVALID_OPTION',
+        'required[0]',
+      ],
     ];
     for (const [label, build, code, path] of cases) it(`J8: ${label} → ${code} at ${path}`, () => void expectConfigError(build, code as never, path));
   });
@@ -299,12 +382,20 @@ describe('J: identity headers, renaming, templates, required headers and audit',
     const source = (resolve: () => unknown): RouteIdentity => ({
       headers: {
         fromCredential: {
-          Authorization: { source: { description: 'the test issuer', key: () => 'user-1', resolve: resolve as () => string }, cache: { timeout: 200, failureTtl: 0 } },
+          Authorization: {
+            source: { description: 'the test issuer', key: () => 'user-1', resolve: resolve as () => string },
+            cache: { timeout: 200, failureTtl: 0 },
+          },
         },
       },
     });
     const failures: [string, () => unknown][] = [
-      ['the source throws an error carrying a value', () => { throw new Error(`${SENTINEL}-issuer-said`); }],
+      [
+        'the source throws an error carrying a value',
+        () => {
+          throw new Error(`${SENTINEL}-issuer-said`);
+        },
+      ],
       ['the source answers CR/LF', () => `Bearer ${SENTINEL}\r\nX-Evil: 1`],
       ['the source answers a number', () => 42],
       ['the source never answers (past its timeout)', () => new Promise(() => {})],
@@ -323,7 +414,9 @@ describe('J: identity headers, renaming, templates, required headers and audit',
     it('J11: a source with no credential for this caller sends no Authorization (and `required` refuses it)', async () => {
       const none: RouteIdentity = { ...source(() => undefined), required: ['authorization'] };
       await withRelay({ route: none }, async (r) => {
-        assertRefusal(await r.send([KEY, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]), r, 400, 'missing_required_header', 'authorization', [SENTINEL_CLIENT_AUTH]);
+        assertRefusal(await r.send([KEY, `Authorization: Bearer ${SENTINEL_CLIENT_AUTH}`]), r, 400, 'missing_required_header', 'authorization', [
+          SENTINEL_CLIENT_AUTH,
+        ]);
         assert.equal(r.backend.requests.length, 0);
       });
     });

@@ -45,7 +45,11 @@ interface Child {
 
 /** Starts a fixture in its own Node process (as backend and gateway run in production) and waits for `READY <port>`. */
 async function start(fixture: string, env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(fixtures, fixture)], { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(fixtures, fixture)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -117,14 +121,20 @@ const ABANDONED_ALLOWED = TRIES;
 /** No more abandoned POSTs than a busy machine causes directly, and an answer wherever the GET stream was there to carry the request. */
 function assertSound(results: Try[]): void {
   const abandoned = results.reduce((sum, r) => sum + r.abortedPosts, 0);
-  assert.ok(abandoned <= ABANDONED_ALLOWED, `${abandoned} POST responses abandoned before their end (per try: ${results.map((r) => r.abortedPosts).join(', ')})`);
+  assert.ok(
+    abandoned <= ABANDONED_ALLOWED,
+    `${abandoned} POST responses abandoned before their end (per try: ${results.map((r) => r.abortedPosts).join(', ')})`,
+  );
   const late = '(GET stream late: the SDK race, not judged)';
   assert.deepEqual(
     results.map((r) => (r.streamOpen ? r.outcome : late)),
     results.map((r) => (r.streamOpen ? ANSWER : late)),
   );
   // The outcome check above must have had something to judge.
-  assert.ok(results.some((r) => r.streamOpen), 'in no try did the GET stream arrive before the tool call');
+  assert.ok(
+    results.some((r) => r.streamOpen),
+    'in no try did the GET stream arrive before the tool call',
+  );
 }
 
 describe('a sampling request over the GET stream completes through the relay, as it does directly', () => {

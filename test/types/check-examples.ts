@@ -114,15 +114,19 @@ function locate(diagnostic: ts.Diagnostic, dir: string, units: readonly Unit[]):
 }
 
 function typeCheck(dir: string, units: readonly Unit[]): string[] {
-  const program = ts.createProgram(units.map((u) => path.join(dir, u.name)), compilerOptions());
-  return ts.getPreEmitDiagnostics(program).map((d) =>
-    `${locate(d, dir, units)} error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n  ')}`,
+  const program = ts.createProgram(
+    units.map((u) => path.join(dir, u.name)),
+    compilerOptions(),
   );
+  return ts.getPreEmitDiagnostics(program).map((d) => `${locate(d, dir, units)} error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n  ')}`);
 }
 
 function markdownFiles(args: readonly string[]): string[] {
   if (args.length > 0) return [...args];
-  const docs = fs.readdirSync(path.join(repo, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = fs
+    .readdirSync(path.join(repo, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 
@@ -142,7 +146,9 @@ function main(): number {
     const errors = typeCheck(dir, units);
     for (const line of skipped) console.log(`skipped ${line}`);
     for (const error of errors) console.error(error);
-    console.log(`examples: ${blocks.length - skipped.length} blocks in ${units.length} modules type-checked, ${skipped.length} skipped, ${errors.length} errors`);
+    console.log(
+      `examples: ${blocks.length - skipped.length} blocks in ${units.length} modules type-checked, ${skipped.length} skipped, ${errors.length} errors`,
+    );
     return errors.length === 0 ? 0 : 1;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -81,7 +81,12 @@ describe('SessionStore', () => {
       },
       size: () => redis.dbsize(),
     });
-    const redis = { getex: () => Promise.resolve(null), set: () => Promise.resolve('OK'), del: () => Promise.resolve(1), dbsize: () => Promise.resolve(0) } satisfies Redis;
+    const redis = {
+      getex: () => Promise.resolve(null),
+      set: () => Promise.resolve('OK'),
+      del: () => Promise.resolve(1),
+      dbsize: () => Promise.resolve(0),
+    } satisfies Redis;
     expect(mcpProxy).type.toBeCallableWith({ target, session: { mode: 'bind', store: redisStore(redis), sessionKey: 'k'.repeat(32) } });
   });
 

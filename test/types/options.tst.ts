@@ -157,7 +157,14 @@ describe('identity options (headers.fromCaptured, template, fromRequest, fromCre
         fromCaptured: { Authorization: 'x-upstream-authorization' },
         template: { 'X-Figma-Token': 'Bearer {captured:x-user-token}' },
         fromRequest: { 'X-User-Id': (req: IncomingMessage) => req.headers['x-user'] as string | undefined, 'X-Org': () => Promise.resolve('acme') },
-        fromCredential: { 'X-Api-Key': tokenExchange({ tokenEndpoint: 'https://as.example/token', clientId: 'gw', clientSecret: { secret: 'S' }, subjectToken: () => undefined }) },
+        fromCredential: {
+          'X-Api-Key': tokenExchange({
+            tokenEndpoint: 'https://as.example/token',
+            clientId: 'gw',
+            clientSecret: { secret: 'S' },
+            subjectToken: () => undefined,
+          }),
+        },
       },
       required: ['authorization'],
       audit: (event: CredentialAuditEvent) => void event.headers.map((h) => h.source),

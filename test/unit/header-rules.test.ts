@@ -65,7 +65,6 @@ const SPEC_RESTRICTED = [
 /** Every restricted name: the spec list plus whatever the exported sets hold now (later additions). */
 const ALL_RESTRICTED = [...new Set([...SPEC_RESTRICTED, ...HOP_BY_HOP_HEADERS, ...PROTOCOL_HEADERS])];
 
-
 describe('restrictedReason', () => {
   for (const name of ALL_RESTRICTED) {
     it(`"${name}" is restricted in every casing (lower, UPPER, Mixed, aLtErNaTiNg, lower-cased first)`, () => {
@@ -86,10 +85,30 @@ describe('restrictedReason', () => {
   });
 
   it('the exported sets contain at least what the brief lists', () => {
-    const hopByHop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'expect'];
-    assert.deepEqual(hopByHop.filter((name) => !HOP_BY_HOP_HEADERS.has(name)), [], 'missing from HOP_BY_HOP_HEADERS');
+    const hopByHop = [
+      'connection',
+      'keep-alive',
+      'proxy-connection',
+      'te',
+      'trailer',
+      'transfer-encoding',
+      'upgrade',
+      'http2-settings',
+      'proxy-authorization',
+      'proxy-authenticate',
+      'expect',
+    ];
+    assert.deepEqual(
+      hopByHop.filter((name) => !HOP_BY_HOP_HEADERS.has(name)),
+      [],
+      'missing from HOP_BY_HOP_HEADERS',
+    );
     const protocol = ['content-type', 'content-encoding', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name'];
-    assert.deepEqual(protocol.filter((name) => !PROTOCOL_HEADERS.has(name)), [], 'missing from PROTOCOL_HEADERS');
+    assert.deepEqual(
+      protocol.filter((name) => !PROTOCOL_HEADERS.has(name)),
+      [],
+      'missing from PROTOCOL_HEADERS',
+    );
     assert.deepEqual([...CREDENTIAL_HEADERS].sort(), ['authorization', 'cookie']);
   });
 
@@ -123,7 +142,11 @@ describe('restrictedReason', () => {
 
 describe('isProtocolHeader and singletons', () => {
   it('protocol headers and the mcp-param-* family are protocol headers', () => {
-    assert.deepEqual([...PROTOCOL_HEADERS].filter((name) => !isProtocolHeader(name)), [], 'PROTOCOL_HEADERS members not recognised');
+    assert.deepEqual(
+      [...PROTOCOL_HEADERS].filter((name) => !isProtocolHeader(name)),
+      [],
+      'PROTOCOL_HEADERS members not recognised',
+    );
     assert.equal(isProtocolHeader('mcp-param-region'), true);
   });
 
@@ -141,17 +164,7 @@ describe('isProtocolHeader and singletons', () => {
 });
 
 describe('invalidNameReason', () => {
-  const valid = [
-    'x-mcp-api-key',
-    'X-MCP-API-KEY',
-    'x.m',
-    '1',
-    'x_y',
-    'a',
-    "x!#$%&'+-.^_`|~m",
-    'authorization',
-    'a'.repeat(MAX_NAME_LENGTH),
-  ];
+  const valid = ['x-mcp-api-key', 'X-MCP-API-KEY', 'x.m', '1', 'x_y', 'a', "x!#$%&'+-.^_`|~m", 'authorization', 'a'.repeat(MAX_NAME_LENGTH)];
   for (const name of valid) {
     it(`accepts the token ${JSON.stringify(name.length > 20 ? `${name.slice(0, 10)}…(${name.length})` : name)}`, () => {
       assert.equal(invalidNameReason(name), undefined);
@@ -216,7 +229,11 @@ describe('invalidNameReason', () => {
   it('rejects every Object.prototype member name and "prototype", in any casing (A5/C7 shape)', () => {
     const names = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'];
     assert.ok(names.length > 10, names.join(', '));
-    assert.deepEqual(names.flatMap(casings).filter((variant) => invalidNameReason(variant) === undefined), [], 'accepted');
+    assert.deepEqual(
+      names.flatMap(casings).filter((variant) => invalidNameReason(variant) === undefined),
+      [],
+      'accepted',
+    );
   });
 
   it('says why: length, token, wildcard and reserved names have distinct reasons', () => {

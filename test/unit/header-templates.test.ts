@@ -5,7 +5,13 @@ import { HeaderConfigError } from '../../lib/index.js';
 import { parseTemplate, renderTemplate, templateInputs, type TemplateInputs } from '../../lib/header-templates.js';
 
 const PATH = 'headers.template["Authorization"]';
-const parse = (template: string) => parseTemplate(template, PATH, (name) => name.toLowerCase(), (name) => name);
+const parse = (template: string) =>
+  parseTemplate(
+    template,
+    PATH,
+    (name) => name.toLowerCase(),
+    (name) => name,
+  );
 
 const inputs = (captured: Record<string, string>, secrets: Record<string, string> = {}, principal?: string): TemplateInputs => ({
   captured: (name) => captured[name],
@@ -15,9 +21,18 @@ const inputs = (captured: Record<string, string>, secrets: Record<string, string
 
 describe('parseTemplate', () => {
   const valid: [string, ReturnType<typeof parse>][] = [
-    ['Bearer {captured:X-User-Token}', [{ kind: 'text', text: 'Bearer ' }, { kind: 'captured', name: 'x-user-token' }]],
+    [
+      'Bearer {captured:X-User-Token}',
+      [
+        { kind: 'text', text: 'Bearer ' },
+        { kind: 'captured', name: 'x-user-token' },
+      ],
+    ],
     ['{secret:FIGMA_TOKEN}', [{ kind: 'secret', secret: 'FIGMA_TOKEN' }]],
-    ['user={principal};tenant={captured:x-tenant}', [{ kind: 'text', text: 'user=' }, { kind: 'principal' }, { kind: 'text', text: ';tenant=' }, { kind: 'captured', name: 'x-tenant' }]],
+    [
+      'user={principal};tenant={captured:x-tenant}',
+      [{ kind: 'text', text: 'user=' }, { kind: 'principal' }, { kind: 'text', text: ';tenant=' }, { kind: 'captured', name: 'x-tenant' }],
+    ],
     ['{{literal}} braces', [{ kind: 'text', text: '{literal} braces' }]],
     ['plain text only', [{ kind: 'text', text: 'plain text only' }]],
   ];

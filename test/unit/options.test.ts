@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import express from 'express';
-import {
-  captureHeaders,
-  envSecrets,
-  getForwardedHeaders,
-  mcpProxy,
-  type CaptureHeadersOptions,
-  type McpProxyOptions,
-} from '../../lib/index.js';
+import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy, type CaptureHeadersOptions, type McpProxyOptions } from '../../lib/index.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { expectConfigError } from '../helpers/config-errors.js';
@@ -20,10 +13,8 @@ import { SENTINEL as SENTINEL_PREFIX } from '../helpers/sentinel.js';
 const TARGET = 'http://127.0.0.1:9/mcp';
 const SENTINEL = `${SENTINEL_PREFIX}-options-7f3a9c`;
 
-const proxy = (extra: Record<string, unknown>): unknown =>
-  mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });
-const capture = (extra: Record<string, unknown>): unknown =>
-  captureHeaders({ allow: ['x-a'], logger: captureLogger(), ...extra });
+const proxy = (extra: Record<string, unknown>): unknown => mcpProxy({ target: TARGET, logger: captureLogger(), ...extra });
+const capture = (extra: Record<string, unknown>): unknown => captureHeaders({ allow: ['x-a'], logger: captureLogger(), ...extra });
 
 /** Freezes objects and arrays recursively, but never the logger (it records into an array). */
 function deepFreeze<T>(value: T): T {
@@ -92,7 +83,11 @@ describe('options: defaults and normalisation', () => {
 
   it('an explicit maxValueLength replaces the default', () => {
     assert.doesNotThrow(() => proxy({ maxValueLength: 10, headers: { plaintext: { 'x-p': 'a'.repeat(10) } } }));
-    expectConfigError(() => proxy({ maxValueLength: 10, headers: { plaintext: { 'x-p': 'a'.repeat(11) } } }), 'ERR_INVALID_HEADER_VALUE', 'headers.plaintext["x-p"]');
+    expectConfigError(
+      () => proxy({ maxValueLength: 10, headers: { plaintext: { 'x-p': 'a'.repeat(11) } } }),
+      'ERR_INVALID_HEADER_VALUE',
+      'headers.plaintext["x-p"]',
+    );
     assert.doesNotThrow(() => proxy({ maxValueLength: 65_536, headers: { plaintext: { 'x-p': 'a'.repeat(20_000) } } }));
   });
 
@@ -204,7 +199,12 @@ describe('options: the user object is read, never mutated or kept', () => {
   it('mutating the options after construction changes nothing (the config is a copy)', async () => {
     const backend = await recordingBackend();
     const options = { allow: ['x-a'], logger: captureLogger() };
-    const proxyOptions = { target: `${backend.url}/mcp`, passthrough: ['x-a'], headers: { plaintext: { 'x-p': 'static' } as Record<string, string> }, logger: captureLogger() };
+    const proxyOptions = {
+      target: `${backend.url}/mcp`,
+      passthrough: ['x-a'],
+      headers: { plaintext: { 'x-p': 'static' } as Record<string, string> },
+      logger: captureLogger(),
+    };
     const app = express();
     app.use(captureHeaders(options));
     app.use('/r', mcpProxy(proxyOptions));
@@ -311,7 +311,16 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     assert.doesNotThrow(() => proxy({ secrets: { description: 'custom', read: () => undefined } }));
   });
 
-  for (const session of ['request', 'bind', { mode: 'request' }, { mode: 'bind' }, { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 }, { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 }, { mode: 'bind', principal: () => 'a', maxSessionsPerClient: 3, allowLegacySse: true }, { mode: 'pin', principal: () => 'a', allowLegacySse: false }]) {
+  for (const session of [
+    'request',
+    'bind',
+    { mode: 'request' },
+    { mode: 'bind' },
+    { mode: 'bind', idleTtl: 1, absoluteTtl: 2, maxSessions: 1 },
+    { mode: 'pin', principal: () => 'a', maxSessionsPerPrincipal: 3 },
+    { mode: 'bind', principal: () => 'a', maxSessionsPerClient: 3, allowLegacySse: true },
+    { mode: 'pin', principal: () => 'a', allowLegacySse: false },
+  ]) {
     it(`session accepts ${label(session)}`, () => {
       assert.equal(typeof proxy({ session }), 'function');
     });
@@ -328,13 +337,24 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
     expectConfigError(() => proxy({ session: { mode: 'sticky' } }), 'ERR_INVALID_OPTION', 'session.mode');
     expectConfigError(() => proxy({ session: {} }), 'ERR_INVALID_OPTION', 'session.mode');
     assert.match(expectConfigError(() => proxy({ session: 'pin' }), 'ERR_INVALID_OPTION', 'session').rule, /principal/);
-    assert.match(expectConfigError(() => proxy({ session: { mode: 'bind', idleTTL: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTTL').rule, /did you mean "idleTtl"/);
+    assert.match(
+      expectConfigError(() => proxy({ session: { mode: 'bind', idleTTL: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTTL').rule,
+      /did you mean "idleTtl"/,
+    );
     expectConfigError(() => proxy({ session: { mode: 'request', idleTtl: 5 } }), 'ERR_INVALID_OPTION', 'session.idleTtl');
     expectConfigError(() => proxy({ session: { mode: 'bind', principal: 'alice' } }), 'ERR_INVALID_OPTION', 'session.principal');
-    expectConfigError(() => proxy({ session: { mode: 'pin', principal: () => 'a', maxSessionsPerClient: 3 } }), 'ERR_INVALID_OPTION', 'session.maxSessionsPerClient');
+    expectConfigError(
+      () => proxy({ session: { mode: 'pin', principal: () => 'a', maxSessionsPerClient: 3 } }),
+      'ERR_INVALID_OPTION',
+      'session.maxSessionsPerClient',
+    );
     expectConfigError(() => proxy({ session: { mode: 'bind', maxSessionsPerPrincipal: 3 } }), 'ERR_INVALID_OPTION', 'session.maxSessionsPerPrincipal');
     assert.match(
-      expectConfigError(() => proxy({ session: { mode: 'bind', maxSessions: 5, maxSessionsPerClient: 6 } }), 'ERR_INVALID_OPTION', 'session.maxSessionsPerClient').rule,
+      expectConfigError(
+        () => proxy({ session: { mode: 'bind', maxSessions: 5, maxSessionsPerClient: 6 } }),
+        'ERR_INVALID_OPTION',
+        'session.maxSessionsPerClient',
+      ).rule,
       /larger than maxSessions \(5\)/,
     );
     expectConfigError(() => proxy({ session: { mode: 'bind', allowLegacySse: 'yes' } }), 'ERR_INVALID_OPTION', 'session.allowLegacySse');
@@ -342,7 +362,10 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
   });
 
   it('session: an absolute TTL shorter than the idle TTL is refused', () => {
-    assert.match(expectConfigError(() => proxy({ session: { mode: 'bind', idleTtl: 10, absoluteTtl: 5 } }), 'ERR_INVALID_OPTION', 'session.absoluteTtl').rule, /shorter than the idle TTL/);
+    assert.match(
+      expectConfigError(() => proxy({ session: { mode: 'bind', idleTtl: 10, absoluteTtl: 5 } }), 'ERR_INVALID_OPTION', 'session.absoluteTtl').rule,
+      /shorter than the idle TTL/,
+    );
     expectConfigError(() => proxy({ session: { mode: 'bind', idleTtl: 2 ** 31 - 1 } }), 'ERR_INVALID_OPTION', 'session.idleTtl');
   });
 
@@ -415,7 +438,13 @@ describe('options: target', () => {
     });
   }
 
-  for (const target of ['http://127.0.0.1:9/mcp', 'https://example.com/mcp', 'http://127.0.0.1:9/mcp?tenant=a', 'http://127.0.0.1:9', new URL('http://127.0.0.1:9/x')]) {
+  for (const target of [
+    'http://127.0.0.1:9/mcp',
+    'https://example.com/mcp',
+    'http://127.0.0.1:9/mcp?tenant=a',
+    'http://127.0.0.1:9',
+    new URL('http://127.0.0.1:9/x'),
+  ]) {
     it(`the target ${label(target)} is accepted (http, https, a query string, URL objects)`, () => {
       assert.doesNotThrow(() => mcpProxy({ target, logger: captureLogger() }));
     });
@@ -470,7 +499,11 @@ describe('options: credentials opt-in', () => {
 
 describe('options: overlaps, duplicates and limits', () => {
   it('ERR_HEADER_OVERLAP: a name in explicit passthrough and in static headers (any casing)', () => {
-    const a = expectConfigError(() => proxy({ passthrough: ['x-a'], headers: { plaintext: { 'X-A': 'v' } } }), 'ERR_HEADER_OVERLAP', 'headers.plaintext["X-A"]');
+    const a = expectConfigError(
+      () => proxy({ passthrough: ['x-a'], headers: { plaintext: { 'X-A': 'v' } } }),
+      'ERR_HEADER_OVERLAP',
+      'headers.plaintext["X-A"]',
+    );
     assert.match(a.message, /"x-a"/);
     expectConfigError(
       () => proxy({ passthrough: ['X-KEY'], headers: { fromSecret: { 'x-key': 'K' } }, secrets: envSecrets({ K: 'v' }) }),
@@ -496,8 +529,7 @@ describe('options: overlaps, duplicates and limits', () => {
 
   it('ERR_TOO_MANY_HEADERS: 65 entries in allow, passthrough, plaintext or fromSecret; 64 is fine', () => {
     const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `x-h${i}`);
-    const map = (n: number, value: (i: number) => string): Record<string, string> =>
-      Object.fromEntries(names(n).map((name, i) => [name, value(i)]));
+    const map = (n: number, value: (i: number) => string): Record<string, string> => Object.fromEntries(names(n).map((name, i) => [name, value(i)]));
     const env = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`K${i}`, `v${i}`]));
 
     assert.doesNotThrow(() => capture({ allow: names(64) }));
@@ -507,16 +539,28 @@ describe('options: overlaps, duplicates and limits', () => {
     assert.doesNotThrow(() => proxy({ headers: { plaintext: map(64, (i) => `v${i}`) } }));
     expectConfigError(() => proxy({ headers: { plaintext: map(65, (i) => `v${i}`) } }), 'ERR_TOO_MANY_HEADERS', 'headers.plaintext');
     assert.doesNotThrow(() => proxy({ headers: { fromSecret: map(64, (i) => `K${i}`) }, secrets: envSecrets(env) }));
-    expectConfigError(() => proxy({ headers: { fromSecret: map(65, (i) => `K${i}`) }, secrets: envSecrets(env) }), 'ERR_TOO_MANY_HEADERS', 'headers.fromSecret');
+    expectConfigError(
+      () => proxy({ headers: { fromSecret: map(65, (i) => `K${i}`) }, secrets: envSecrets(env) }),
+      'ERR_TOO_MANY_HEADERS',
+      'headers.fromSecret',
+    );
   });
 
   it('restricted and invalid names carry the option path of the offending entry', () => {
     expectConfigError(() => capture({ allow: ['x-a', 'Host'] }), 'ERR_RESTRICTED_HEADER', 'allow[1]');
     expectConfigError(() => proxy({ passthrough: ['x-a', 'x-b', 'X-Forwarded-For'] }), 'ERR_RESTRICTED_HEADER', 'passthrough[2]');
-    expectConfigError(() => proxy({ headers: { plaintext: { 'X-Forwarded-For': '1.2.3.4' } } }), 'ERR_RESTRICTED_HEADER', 'headers.plaintext["X-Forwarded-For"]');
+    expectConfigError(
+      () => proxy({ headers: { plaintext: { 'X-Forwarded-For': '1.2.3.4' } } }),
+      'ERR_RESTRICTED_HEADER',
+      'headers.plaintext["X-Forwarded-For"]',
+    );
     expectConfigError(() => proxy({ headers: { plaintext: { 'x y': 'v' } } }), 'ERR_INVALID_HEADER_NAME', 'headers.plaintext["x y"]');
     const long = 'x'.repeat(300);
-    const err = expectConfigError(() => proxy({ headers: { plaintext: { [long]: 'v' } } }), 'ERR_INVALID_HEADER_NAME', `headers.plaintext["${'x'.repeat(64)}…"]`);
+    const err = expectConfigError(
+      () => proxy({ headers: { plaintext: { [long]: 'v' } } }),
+      'ERR_INVALID_HEADER_NAME',
+      `headers.plaintext["${'x'.repeat(64)}…"]`,
+    );
     assert.ok(err.message.length < 400, 'a long key is shortened in the path');
   });
 

@@ -67,8 +67,25 @@ describe('upstreamPath', () => {
 
 describe('targetProblem', () => {
   const refused = [
-    '/#', '/x#frag', '/?a=1#b', '/..', '/../admin', '/a/../../admin', '/./x', '/.', '/%2e%2e/admin', '/%2E%2e/admin', '/.%2e/admin',
-    '/%2e./admin', '/%2e/x', '/..;/admin', '/..\\admin', '/..%5cadmin', '/a%2F..%2fadmin', '//evil.example/x', '/a//b',
+    '/#',
+    '/x#frag',
+    '/?a=1#b',
+    '/..',
+    '/../admin',
+    '/a/../../admin',
+    '/./x',
+    '/.',
+    '/%2e%2e/admin',
+    '/%2E%2e/admin',
+    '/.%2e/admin',
+    '/%2e./admin',
+    '/%2e/x',
+    '/..;/admin',
+    '/..\\admin',
+    '/..%5cadmin',
+    '/a%2F..%2fadmin',
+    '//evil.example/x',
+    '/a//b',
   ];
   const accepted = ['/', '', '/x', '/x/', '/x.json', '/a..b', '/.well-known/x', '/...', '/%2e%2e%2e', '/a?path=../x', '/a?x=//y', '/%41'];
   for (const url of refused) it(`refuses ${JSON.stringify(url)}`, () => assert.ok(targetProblem(url), url));
@@ -104,7 +121,14 @@ describe('replayBody', () => {
     assert.equal(out.toString('utf8'), 'héllo');
   });
 
-  for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/vnd.x+json', 'application/vnd.x+json;charset=utf-8', 'application/json-patch+json']) {
+  for (const type of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON',
+    'application/vnd.x+json',
+    'application/vnd.x+json;charset=utf-8',
+    'application/json-patch+json',
+  ]) {
     it(`a parsed JSON object with ${type} is re-serialised`, () => {
       const body = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { é: [1, 2] } };
       const out = replayBody(fake({ readableEnded: true, headers: { 'content-type': type, 'content-length': '99' }, body }));
@@ -118,11 +142,13 @@ describe('replayBody', () => {
   });
 
   it('a flat urlencoded form is re-encoded, repeated keys kept', () => {
-    const out = replayBody(fake({
-      readableEnded: true,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '20' },
-      body: { a: '1', b: ['x', 'y'], c: 'a b&c=d' },
-    }));
+    const out = replayBody(
+      fake({
+        readableEnded: true,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '20' },
+        body: { a: '1', b: ['x', 'y'], c: 'a b&c=d' },
+      }),
+    );
     assert.equal(asText(out), 'a=1&b=x&b=y&c=a+b%26c%3Dd');
   });
 
@@ -194,7 +220,11 @@ describe('sendRejection', () => {
       assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(text));
       assert.deepEqual(JSON.parse(text), {
         jsonrpc: '2.0',
-        error: { code: GATEWAY_ERROR_CODE, message: 'Request header field too large: x-mcp-api-key', data: { reason: 'header_too_large', header: 'x-mcp-api-key' } },
+        error: {
+          code: GATEWAY_ERROR_CODE,
+          message: 'Request header field too large: x-mcp-api-key',
+          data: { reason: 'header_too_large', header: 'x-mcp-api-key' },
+        },
         id: null,
       });
       assert.equal(GATEWAY_ERROR_CODE, -32000);

@@ -38,7 +38,13 @@ describe('filterResponseHeaders', () => {
     ['clear-site-data and CORS dropped', { 'clear-site-data': '"*"', 'access-control-allow-origin': '*', etag: '"1"' }, {}, ['etag'], []],
     ['a route addition passes', { 'x-request-cost': '3', 'x-other': '1' }, { extra: ['X-Request-Cost'] }, ['x-request-cost'], []],
     ['the host app keeps its own header', { 'cache-control': 'public', vary: 'accept' }, { own: { 'Cache-Control': 'no-store' } }, ['vary'], []],
-    ['a secret inside a longer value is an echo', { 'www-authenticate': 'Bearer error="k=s3cr3t-xyz"', 'retry-after': '5' }, { secrets: ['s3cr3t-xyz'] }, ['retry-after'], ['www-authenticate']],
+    [
+      'a secret inside a longer value is an echo',
+      { 'www-authenticate': 'Bearer error="k=s3cr3t-xyz"', 'retry-after': '5' },
+      { secrets: ['s3cr3t-xyz'] },
+      ['retry-after'],
+      ['www-authenticate'],
+    ],
     ['a secret in one line of several is an echo', { 'x-echo': ['a', 'b s3cr3t-xyz'] }, { extra: ['x-echo'], secrets: ['s3cr3t-xyz'] }, [], ['x-echo']],
     ['Connection-nominated names are dropped', { connection: 'etag, vary', etag: '"1"', vary: 'a', expires: '0' }, {}, ['expires'], []],
     ['keep-alive and close nominate nothing else', { connection: 'keep-alive', etag: '"1"' }, {}, ['etag'], []],
@@ -68,8 +74,10 @@ describe('filterResponseHeaders', () => {
 describe('invalidStatusLine', () => {
   for (const status of [200, 204, 301, 404, 418, 599]) it(`passes ${status}`, () => assert.equal(invalidStatusLine(status, 'OK'), undefined));
   for (const status of [0, 1, 42, 99, 101, 199, 600, 999, undefined]) it(`refuses status ${String(status)}`, () => assert.ok(invalidStatusLine(status, 'OK')));
-  for (const reason of ['', 'Not Found', 'Caf\xe9', 'tab\there']) it(`passes reason ${JSON.stringify(reason)}`, () => assert.equal(invalidStatusLine(200, reason), undefined));
-  for (const reason of ['a\x00b', 'a\x01', '\x1b[31m', 'del\x7f', 'cr\rlf']) it(`refuses reason ${JSON.stringify(reason)}`, () => assert.ok(invalidStatusLine(200, reason)));
+  for (const reason of ['', 'Not Found', 'Caf\xe9', 'tab\there'])
+    it(`passes reason ${JSON.stringify(reason)}`, () => assert.equal(invalidStatusLine(200, reason), undefined));
+  for (const reason of ['a\x00b', 'a\x01', '\x1b[31m', 'del\x7f', 'cr\rlf'])
+    it(`refuses reason ${JSON.stringify(reason)}`, () => assert.ok(invalidStatusLine(200, reason)));
 });
 
 describe('the responseHeaders option', () => {
@@ -84,7 +92,11 @@ describe('the responseHeaders option', () => {
     refused(['connection'], 'ERR_RESTRICTED_HEADER', 'responseHeaders[0]');
     refused(['bad name'], 'ERR_INVALID_HEADER_NAME', 'responseHeaders[0]');
     refused(['X-Api-Key'], 'ERR_HEADER_OVERLAP', 'responseHeaders[0]', { 'x-api-key': 'S' });
-    refused(Array.from({ length: 65 }, (_, i) => `x-${i}`), 'ERR_TOO_MANY_HEADERS', 'responseHeaders');
+    refused(
+      Array.from({ length: 65 }, (_, i) => `x-${i}`),
+      'ERR_TOO_MANY_HEADERS',
+      'responseHeaders',
+    );
     refused('x-one', 'ERR_INVALID_OPTION', 'responseHeaders');
   });
   it('a default name that is also a secret header of the route is not passed back', () => {

@@ -5,14 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import {
-  HeaderConfigError,
-  SecretReadError,
-  envSecrets,
-  fileSecrets,
-  mcpProxy,
-  type SecretProvider,
-} from '../../lib/index.js';
+import { HeaderConfigError, SecretReadError, envSecrets, fileSecrets, mcpProxy, type SecretProvider } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { expectConfigError } from '../helpers/config-errors.js';
 import { label } from '../helpers/labels.js';
@@ -140,7 +133,10 @@ describe('fileSecrets', () => {
 
   it('a directory throws SecretReadError', () => {
     fs.mkdirSync(path.join(dir, 'A_DIRECTORY'));
-    assert.throws(() => fileSecrets(dir).read('A_DIRECTORY'), (e: unknown) => e instanceof SecretReadError && e.name === 'SecretReadError' && /regular file/.test(e.message));
+    assert.throws(
+      () => fileSecrets(dir).read('A_DIRECTORY'),
+      (e: unknown) => e instanceof SecretReadError && e.name === 'SecretReadError' && /regular file/.test(e.message),
+    );
   });
 
   it('C11: a FIFO throws promptly without hanging (checked in a child process)', { skip: hasMkfifo() ? false : 'mkfifo is not available' }, async () => {
@@ -157,14 +153,18 @@ describe('fileSecrets', () => {
     assert.ok(result.construct.ms < 3000);
   });
 
-  it('C11: /dev/zero behind a symlink named like a secret throws promptly (checked in a child process)', { skip: fs.existsSync('/dev/zero') ? false : 'no /dev/zero' }, async () => {
-    fs.symlinkSync('/dev/zero', path.join(dir, 'ZERO_KEY'));
-    const result = await secretInChild(dir, 'ZERO_KEY');
-    assert.equal(result.read.threw, true);
-    assert.equal(result.read.name, 'SecretReadError');
-    assert.ok(result.read.ms < 3000, `read took ${result.read.ms} ms`);
-    assert.equal(result.construct.code, 'ERR_SECRET_INVALID');
-  });
+  it(
+    'C11: /dev/zero behind a symlink named like a secret throws promptly (checked in a child process)',
+    { skip: fs.existsSync('/dev/zero') ? false : 'no /dev/zero' },
+    async () => {
+      fs.symlinkSync('/dev/zero', path.join(dir, 'ZERO_KEY'));
+      const result = await secretInChild(dir, 'ZERO_KEY');
+      assert.equal(result.read.threw, true);
+      assert.equal(result.read.name, 'SecretReadError');
+      assert.ok(result.read.ms < 3000, `read took ${result.read.ms} ms`);
+      assert.equal(result.construct.code, 'ERR_SECRET_INVALID');
+    },
+  );
 
   it('size limit: 65538 bytes (the 64 KiB maxValueLength ceiling + CRLF) is read, 65539 bytes and 1 MiB throw', () => {
     const exact = secretFile(`${'a'.repeat(65536)}\r\n`);
@@ -173,7 +173,10 @@ describe('fileSecrets', () => {
     assert.throws(() => fileSecrets(dir).read(over), SecretReadError);
     const huge = secretFile(Buffer.alloc(1024 * 1024, 0x61));
     const started = Date.now();
-    assert.throws(() => fileSecrets(dir).read(huge), (e: unknown) => e instanceof SecretReadError && /larger than 65538 bytes/.test(e.message));
+    assert.throws(
+      () => fileSecrets(dir).read(huge),
+      (e: unknown) => e instanceof SecretReadError && /larger than 65538 bytes/.test(e.message),
+    );
     assert.ok(Date.now() - started < 3000);
   });
 
@@ -237,7 +240,10 @@ describe('fileSecrets', () => {
       it(`the name ${label(name)} is refused with a SecretReadError that does not hold the value`, () => {
         const read = name === OUTSIDE ? `../${outsideName}` : name;
         assert.ok(fs.existsSync(path.join(dir, '..', outsideName)), 'precondition: the outside file exists');
-        assert.throws(() => fileSecrets(dir).read(read), (e: unknown) => e instanceof SecretReadError && !e.message.includes(SENTINEL));
+        assert.throws(
+          () => fileSecrets(dir).read(read),
+          (e: unknown) => e instanceof SecretReadError && !e.message.includes(SENTINEL),
+        );
       });
     }
   });
@@ -267,6 +273,8 @@ describe('fileSecrets', () => {
       const expected = `SecretProvider(${provider.description})`;
       assert.equal(inspect(provider), expected);
       assert.equal(String(provider as unknown), expected);
+      // A template literal coerces the way a logging library does; the cast only satisfies the types.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-template-expression
       assert.equal(`${provider as unknown as string}`, expected);
       assert.equal(JSON.stringify(provider), JSON.stringify(expected));
       const views = [
@@ -287,7 +295,10 @@ describe('mcpProxy with fromSecret through these providers', () => {
     const logger = captureLogger();
     const err = expectConfigError(() => withSecret(envSecrets({}), 'GITHUB_API_KEY', { logger }), 'ERR_SECRET_MISSING', errPath);
     assert.doesNotMatch(err.message, /GITHUB_API_KEY|environment variable/);
-    assert.deepEqual(logger.lines.filter((l) => l.level === 'error').map((l) => l.fields), [{ option: errPath, secret: 'GITHUB_API_KEY', source: 'environment variable' }]);
+    assert.deepEqual(
+      logger.lines.filter((l) => l.level === 'error').map((l) => l.fields),
+      [{ option: errPath, secret: 'GITHUB_API_KEY', source: 'environment variable' }],
+    );
   });
 
   it('missing file secret → ERR_SECRET_MISSING naming the header path; the file name and directory only in the error log', () => {
