@@ -5,7 +5,7 @@
  * or JSON.stringify.
  */
 import type { IncomingMessage } from 'node:http';
-import { inspect } from 'node:util';
+import { redacted } from './secrets.js';
 
 /** What a source returns when it knows how long its value lives. */
 export interface ResolvedCredential {
@@ -83,11 +83,5 @@ export const DEFAULT_CREDENTIAL_FAILURE_TTL_MS = 1000;
 
 /** Keeps a source from printing anything but its description: its closures may hold secrets. */
 export function redactedSource(source: CredentialSource): CredentialSource {
-  const describe = (): string => `CredentialSource(${source.description})`;
-  return Object.freeze({
-    ...source,
-    toJSON: describe,
-    toString: describe,
-    [inspect.custom]: describe,
-  });
+  return redacted('CredentialSource', source);
 }

@@ -36,12 +36,16 @@ const loggerSchema = z.custom<RelayLogger>((v) => isRecord(v) && typeof v.warn =
 const secretsSchema = z.custom<SecretProvider>((v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string', {
   message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)',
 });
-const timeoutSchema = z
-  .number()
-  .int()
-  .min(1)
-  .max(2 ** 31 - 1)
-  .optional();
+/** Milliseconds a Node timer can hold, from `min`. */
+const millisecondsSchema = (min: 0 | 1) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(2 ** 31 - 1)
+    .optional();
+const timeoutSchema = millisecondsSchema(1);
+const ttlSchema = timeoutSchema;
 const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
 const nameList = z.array(z.string()).readonly();
 
@@ -86,12 +90,6 @@ const proxyShape = {
 } satisfies ShapeOf<McpProxyOptions>;
 export const proxySchema = z.strictObject(proxyShape);
 
-const ttlSchema = z
-  .number()
-  .int()
-  .min(1)
-  .max(2 ** 31 - 1)
-  .optional();
 const countSchema = z.number().int().min(1).max(10_000_000).optional();
 const sessionKeySchema = z.custom<string | Uint8Array>(
   (v) => (typeof v === 'string' || v instanceof Uint8Array) && Buffer.byteLength(v) >= MIN_SESSION_KEY_BYTES,
@@ -128,12 +126,7 @@ export const pinSchema = z.strictObject(pinShape);
 
 export const requestSchema = z.strictObject({ mode: z.literal('request') });
 
-const durationSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1)
-  .optional();
+const durationSchema = millisecondsSchema(0);
 const credentialCacheShape = {
   ttl: durationSchema,
   timeout: timeoutSchema,

@@ -10,6 +10,7 @@ import { resolveLogger, type RelayLogger } from './logger.js';
 import { captureSchema, isRecord, proxySchema, validateShape } from './option-shapes.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED_HEADERS } from './options.js';
 import { parseRouteHeaders } from './parse-route-headers.js';
+import { parseHttpUrl } from './url-rules.js';
 import { parseSessionOptions } from './parse-session.js';
 import { parseRebindingGuard } from './rebinding-guard.js';
 import { RESPONSE_HEADERS, type ResponsePolicy } from './response-headers.js';
@@ -122,23 +123,7 @@ function refuseRenamed(options: unknown): void {
 }
 
 function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'targetPath' | 'targetSearch' | 'fixedQuery'> {
-  let url: URL;
-  try {
-    url = new URL(String(target));
-  } catch {
-    throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must be an absolute http:// or https:// URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must use http: or https:');
-  }
-  if (url.username || url.password) {
-    throw new HeaderConfigError(
-      'ERR_INVALID_TARGET',
-      'target',
-      'must not contain credentials; URLs end up in logs, so send the credential as headers.fromSecret',
-    );
-  }
-  if (url.hash) throw new HeaderConfigError('ERR_INVALID_TARGET', 'target', 'must not contain a #fragment');
+  const url = parseHttpUrl(target, 'ERR_INVALID_TARGET', 'target', 'send the credential as headers.fromSecret');
   return { origin: url.origin, targetPath: url.pathname, targetSearch: url.search, fixedQuery: new Set(url.searchParams.keys()) };
 }
 

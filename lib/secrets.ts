@@ -41,7 +41,7 @@ export function invalidSecretNameReason(name: string): string | undefined {
 
 /** Reads `process.env[name]` (or the given record) on every request. The default provider. */
 export function envSecrets(env: NodeJS.ProcessEnv = process.env): SecretProvider {
-  return redacted({
+  return redacted('SecretProvider', {
     description: 'environment variable',
     read: (name: string) => (Object.hasOwn(env, name) ? env[name] : undefined),
   });
@@ -106,7 +106,7 @@ export function fileSecrets(dir: string, options: FileSecretsOptions = {}): Secr
     return value;
   }
 
-  return redacted({ description: `file in ${root}`, read });
+  return redacted('SecretProvider', { description: `file in ${root}`, read });
 }
 
 function checkFileStat(stat: fs.Stats): void {
@@ -139,11 +139,14 @@ function stripOneNewline(value: string): string {
   return value;
 }
 
-/** Keeps providers from printing anything but their description. */
-function redacted(provider: SecretProvider): SecretProvider {
-  const describe = (): string => `SecretProvider(${provider.description})`;
+/**
+ * Keeps an object with a `description` (a secret provider, a credential source) from printing
+ * anything else in logs, JSON or inspect: its closures may hold secrets.
+ */
+export function redacted<T extends { readonly description: string }>(kind: string, value: T): T {
+  const describe = (): string => `${kind}(${value.description})`;
   return Object.freeze({
-    ...provider,
+    ...value,
     toJSON: describe,
     toString: describe,
     [inspect.custom]: describe,

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type * as OAuth from 'oauth4webapi';
 import { HeaderConfigError } from './config-error.js';
 import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
+import { parseHttpUrl } from './url-rules.js';
 import { resolveLogger, type RelayLogger } from './logger.js';
 import { isRecord, tokenExchangeSchema, validateShape } from './option-shapes.js';
 import { describeSecretProblem, envSecrets, invalidSecretNameReason, readSecret, type SecretProvider } from './secrets.js';
@@ -142,19 +143,7 @@ function ownClientSecret<T extends object>(clientSecret: T): T {
 }
 
 function parseEndpoint(raw: string | URL, allowInsecureHttp: boolean): URL {
-  let url: URL;
-  try {
-    url = new URL(String(raw));
-  } catch {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', 'tokenEndpoint', 'must be an absolute https:// URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', 'tokenEndpoint', 'must use https:');
-  }
-  if (url.username || url.password) {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', 'tokenEndpoint', 'must not contain credentials; URLs end up in logs, so pass the secret as clientSecret');
-  }
-  if (url.hash) throw new HeaderConfigError('ERR_INVALID_OPTION', 'tokenEndpoint', 'must not contain a #fragment');
+  const url = parseHttpUrl(raw, 'ERR_INVALID_OPTION', 'tokenEndpoint', 'pass the secret as clientSecret');
   if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
     throw new HeaderConfigError(
       'ERR_INVALID_OPTION',

@@ -61,7 +61,7 @@ describe('tokenExchange: options', () => {
 
   const invalid: [string, Record<string, unknown>, string, RegExp?][] = [
     ['no options object', { tokenEndpoint: undefined }, 'tokenEndpoint'],
-    ['a relative endpoint', { tokenEndpoint: '/token' }, 'tokenEndpoint', /absolute https:/],
+    ['a relative endpoint', { tokenEndpoint: '/token' }, 'tokenEndpoint', /absolute http/],
     ['an ftp: endpoint', { tokenEndpoint: 'ftp://as.example/token' }, 'tokenEndpoint', /https:/],
     ['credentials in the endpoint', { tokenEndpoint: `https://relay:${SENTINEL}@as.example/token` }, 'tokenEndpoint', /credentials/],
     ['a #fragment in the endpoint', { tokenEndpoint: 'https://as.example/token#x' }, 'tokenEndpoint', /fragment/],
