@@ -1,6 +1,7 @@
 /**
- * The one place the fuzz suite reads its environment, so `npm test` (10 000 runs), `npm run fuzz`
- * (FUZZ_RUNS=1000000) and a replay of a reported failure all go through the same parameters.
+ * The one place the fuzz suite reads its environment, so `npm test` (4 000 runs; 10 000 under
+ * RELAY_TEST_SCALE=full, i.e. `npm run test:full`), `npm run fuzz` (FUZZ_RUNS=1000000) and a replay of
+ * a reported failure all go through the same parameters.
  *
  *   FUZZ_RUNS=100000 node --import tsx --test test/fuzz/*.test.ts
  *   FUZZ_SEED=-123456 FUZZ_PATH="42:1:0" node --import tsx --test test/fuzz/requests.test.ts
@@ -8,6 +9,7 @@
  * fast-check prints the seed and path of a counterexample when a property fails; pass them back here.
  */
 import type fc from 'fast-check';
+import { scaled } from '../helpers/scale.js';
 
 function envInteger(name: string, fallback: number | undefined): number | undefined {
   const raw = process.env[name];
@@ -18,7 +20,7 @@ function envInteger(name: string, fallback: number | undefined): number | undefi
   return value;
 }
 
-export const FUZZ_RUNS = envInteger('FUZZ_RUNS', 10_000)!;
+export const FUZZ_RUNS = envInteger('FUZZ_RUNS', scaled(4_000, 10_000))!;
 const FUZZ_SEED = envInteger('FUZZ_SEED', undefined);
 const FUZZ_PATH = process.env.FUZZ_PATH || undefined;
 

@@ -66,6 +66,51 @@ export interface AuthorizationServer {
   close(): Promise<void>;
 }
 
+type Payload = Record<string, unknown>;
+
+/**
+ * oidc-provider's storage, in memory, one instance per model: what its development adapter does, without
+ * the console warning that adapter prints (a green test run prints no warnings).
+ */
+function memoryAdapter(): new (name: string) => object {
+  const stores = new Map<string, Map<string, { payload: Payload; expiresAt?: number }>>();
+  return class MemoryAdapter {
+    readonly #items: Map<string, { payload: Payload; expiresAt?: number }>;
+    constructor(name: string) {
+      this.#items = stores.get(name) ?? new Map();
+      stores.set(name, this.#items);
+    }
+    upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+      this.#items.set(id, { payload, ...(expiresIn ? { expiresAt: Date.now() + expiresIn * 1000 } : {}) });
+      return Promise.resolve();
+    }
+    find(id: string): Promise<Payload | undefined> {
+      const item = this.#items.get(id);
+      if (item?.expiresAt !== undefined && item.expiresAt < Date.now()) this.#items.delete(id);
+      return Promise.resolve(this.#items.get(id)?.payload);
+    }
+    findByUid(uid: string): Promise<Payload | undefined> {
+      return Promise.resolve([...this.#items.values()].find((i) => i.payload.uid === uid)?.payload);
+    }
+    findByUserCode(code: string): Promise<Payload | undefined> {
+      return Promise.resolve([...this.#items.values()].find((i) => i.payload.userCode === code)?.payload);
+    }
+    consume(id: string): Promise<void> {
+      const item = this.#items.get(id);
+      if (item) item.payload.consumed = Math.floor(Date.now() / 1000);
+      return Promise.resolve();
+    }
+    destroy(id: string): Promise<void> {
+      this.#items.delete(id);
+      return Promise.resolve();
+    }
+    revokeByGrantId(grantId: string): Promise<void> {
+      for (const [id, item] of this.#items) if (item.payload.grantId === grantId) this.#items.delete(id);
+      return Promise.resolve();
+    }
+  };
+}
+
 const relayClient = (client: { id: string; secret: string }, method: ClientAuthMethod): ClientMetadata => ({
   client_id: client.id,
   client_secret: client.secret,
@@ -81,6 +126,7 @@ export async function startAuthorizationServer(): Promise<AuthorizationServer> {
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const closing = new AbortController();
   const provider = new Provider(issuer, {
+    adapter: memoryAdapter() as never,
     clients: [
       relayClient(RELAY_CLIENT, 'client_secret_basic'),
       relayClient(RELAY_POST_CLIENT, 'client_secret_post'),

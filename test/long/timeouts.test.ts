@@ -3,6 +3,9 @@
  * something to send, so a tool that works silently for minutes starts its response when it is done.
  * `connectTimeout` bounds connecting and sending the request; `responseTimeout` (default 5 minutes)
  * bounds the wait for the response to start, counted from the end of the request.
+ *
+ * In test/long/, which `npm test` starts first: its 35 s silent call is waiting, not work, and
+ * overlaps the rest of the suite instead of trailing it.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
