@@ -37,13 +37,15 @@ const secretsSchema = z.custom<SecretProvider>((v) => isRecord(v) && typeof v.re
   message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)',
 });
 /** Milliseconds a Node timer can hold, from `min`. */
-const millisecondsSchema = (min: 0 | 1) =>
-  z
-    .number()
-    .int()
-    .min(min)
-    .max(2 ** 31 - 1)
+const millisecondsSchema = (min: 0 | 1) => {
+  const message = `must be whole milliseconds, an integer from ${min} to ${2 ** 31 - 1}`;
+  return z
+    .number({ message })
+    .int({ message })
+    .min(min, { message })
+    .max(2 ** 31 - 1, { message })
     .optional();
+};
 const timeoutSchema = millisecondsSchema(1);
 const ttlSchema = timeoutSchema;
 const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
@@ -181,14 +183,35 @@ export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: str
   const result = schema.safeParse(ownProperties(options));
   // zod's output is a plain object: read back through a null prototype so absent options stay absent.
   if (result.success) return ownProperties(result.data as Record<string, unknown>) as T;
-  const issue = result.error.issues[0]!;
+  // A misspelt option explains a missing one (`allowlist` for `allow`): report it first.
+  const issues = result.error.issues;
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
   const base = [at, formatPath(issue.path)].filter(Boolean).join('.');
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = base ? `${base}.${key}` : key;
     throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option of ${fn}()${suggest(key, knownKeys(schema, issue.path))}`);
   }
+  // zod's own words for a missing option say nothing useful; a schema's custom message does.
+  if (valueAt(options, issue.path) === undefined && issue.message.startsWith('Invalid input')) {
+    const hint = REQUIRED_HINTS[String(issue.path.at(-1))];
+    throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', `is required${hint ? `: ${hint}` : ''}`);
+  }
   throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', issue.message);
+}
+
+/** What a required option holds, for the "is required" message. */
+const REQUIRED_HINTS: Record<string, string> = {
+  target: "the backend's MCP endpoint, e.g. 'http://127.0.0.1:9001/mcp'",
+  allow: "the incoming header names to capture, e.g. ['x-mcp-api-key']",
+  mode: "'request', 'bind' or 'pin'",
+  principal: 'a function (req) => string | undefined naming the authenticated caller',
+};
+
+function valueAt(options: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = options;
+  for (const part of path) node = isRecord(node) || Array.isArray(node) ? (node as Record<PropertyKey, unknown>)[part] : undefined;
+  return node;
 }
 
 /**
@@ -226,9 +249,16 @@ function suggest(key: string, known: readonly string[]): string {
   const lower = key.toLowerCase();
   const match = known.find((candidate) => {
     const k = candidate.toLowerCase();
-    return k === lower || editDistance(k, lower) <= 2;
+    // A near miss, or a known name with something added or cut (`allowlist`, `passthru`).
+    return k === lower || editDistance(k, lower) <= 2 || sharedPrefix(k, lower) >= Math.max(4, Math.min(k.length, lower.length) - 1);
   });
   return match ? `; did you mean "${match}"?` : '';
+}
+
+function sharedPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }
 
 function editDistance(a: string, b: string): number {

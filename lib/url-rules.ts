@@ -10,6 +10,8 @@ export function parseHttpUrl(raw: string | URL, code: HeaderConfigErrorCode, pat
   try {
     url = new URL(String(raw));
   } catch {
+    const port = /^[a-z]+:\/\/[^/?#]*:(\d+)/i.exec(String(raw))?.[1];
+    if (port !== undefined && Number(port) > 65535) throw new HeaderConfigError(code, path, `port ${port} is out of range (1-65535)`);
     throw new HeaderConfigError(code, path, 'must be an absolute http:// or https:// URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HeaderConfigError(code, path, 'must use http: or https:');

@@ -575,3 +575,52 @@ describe('options: overlaps, duplicates and limits', () => {
     assert.doesNotThrow(() => proxy({ headers: { plaintext: { 'X-P': 'a b\tc' } } }));
   });
 });
+
+describe('messages that say what to do', () => {
+  const cases: [string, () => unknown, string, string, RegExp][] = [
+    ['mcpProxy without target', () => mcpProxy({} as McpProxyOptions), 'ERR_INVALID_OPTION', 'target', /is required: the backend's MCP endpoint/],
+    [
+      'captureHeaders without allow',
+      () => captureHeaders({} as CaptureHeadersOptions),
+      'ERR_INVALID_OPTION',
+      'allow',
+      /is required: the incoming header names/,
+    ],
+    [
+      'captureHeaders({ allowlist })',
+      () => captureHeaders({ allowlist: ['x-a'] } as unknown as CaptureHeadersOptions),
+      'ERR_INVALID_OPTION',
+      'allowlist',
+      /did you mean "allow"/,
+    ],
+    [
+      'mcpProxy({ passthru })',
+      () => mcpProxy({ target: TARGET, passthru: ['x-a'] } as unknown as McpProxyOptions),
+      'ERR_INVALID_OPTION',
+      'passthru',
+      /did you mean "passthrough"/,
+    ],
+    ['a fractional connectTimeout', () => mcpProxy({ target: TARGET, connectTimeout: 1.5 }), 'ERR_INVALID_OPTION', 'connectTimeout', /whole milliseconds/],
+    [
+      'a string responseTimeout',
+      () => mcpProxy({ target: TARGET, responseTimeout: '30s' as unknown as number }),
+      'ERR_INVALID_OPTION',
+      'responseTimeout',
+      /whole milliseconds/,
+    ],
+    [
+      'a session idleTtl of 0',
+      () => mcpProxy({ target: TARGET, session: { mode: 'bind', idleTtl: 0 } }),
+      'ERR_INVALID_OPTION',
+      'session.idleTtl',
+      /whole milliseconds, an integer from 1/,
+    ],
+    ['port 99999 in target', () => mcpProxy({ target: 'http://127.0.0.1:99999/mcp' }), 'ERR_INVALID_TARGET', 'target', /port 99999 is out of range/],
+  ];
+  for (const [name, build, code, path, rule] of cases) {
+    it(`${name}: ${code} at ${path}, ${rule.source}`, () => {
+      const err = expectConfigError(build, code as never, path);
+      assert.match(err.rule, rule);
+    });
+  }
+});
