@@ -20,27 +20,6 @@ export const HOP_BY_HOP_NAMES: readonly string[] = [
   'expect',
 ];
 
-/** docs/security.md "Restricted names": hop-by-hop, routing and MCP protocol names (24). */
-export const RESTRICTED_NAMES: readonly string[] = [
-  ...HOP_BY_HOP_NAMES,
-  'host',
-  'content-length',
-  'forwarded',
-  'via',
-  'x-real-ip',
-  'content-type',
-  'content-encoding',
-  'accept',
-  'mcp-session-id',
-  'mcp-protocol-version',
-  'last-event-id',
-  'mcp-method',
-  'mcp-name',
-];
-
-/** docs/security.md: the three restricted families. */
-export const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-', 'mcp-param-'];
-
 /** MCP protocol headers the relay copies from the client on every request (policy step 1). */
 export const PROTOCOL_NAMES: readonly string[] = [
   'content-type',
@@ -52,6 +31,12 @@ export const PROTOCOL_NAMES: readonly string[] = [
   'mcp-method',
   'mcp-name',
 ];
+
+/** docs/security.md "Restricted names": hop-by-hop, routing and MCP protocol names (24). */
+export const RESTRICTED_NAMES: readonly string[] = [...HOP_BY_HOP_NAMES, 'host', 'content-length', 'forwarded', 'via', 'x-real-ip', ...PROTOCOL_NAMES];
+
+/** docs/security.md: the three restricted families. */
+export const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-', 'mcp-param-'];
 
 /** Forwarded only with allowCredentials. */
 export const CREDENTIAL_NAMES: readonly string[] = ['authorization', 'cookie'];
