@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ForwardedHeaders } from './capture.js';
 import type { ComputedHeader, CredentialHeaderConfig, ProxyConfig } from './config.js';
 import { describeCredentialProblem, type CredentialOutcome } from './credential-cache.js';
+import { isThenable, withDeadline } from './deadline.js';
 import { invalidValueReason } from './header-rules.js';
 import { renderTemplate } from './header-templates.js';
 import { refuse, reject, type Checked, type Rejection } from './rejection.js';
@@ -52,8 +53,11 @@ export function computeDynamicHeaders(
   const pending: Promise<Rejection | undefined>[] = [];
   for (const header of config.computed) {
     const outcome = call(header, req);
-    if (isThenable(outcome)) pending.push(bounded(outcome, config.connectTimeout).then((v) => settle(header, v, values, config)));
-    else {
+    if (isThenable(outcome)) {
+      const ms = config.connectTimeout;
+      const bounded = withDeadline(outcome, ms, (): Outcome => ({ error: `did not answer within connectTimeout (${ms} ms)` }));
+      pending.push(bounded.then((v) => settle(header, v, values, config)));
+    } else {
       const rejection = settle(header, outcome, values, config);
       if (rejection) return refuse(rejection);
     }
@@ -87,14 +91,6 @@ function call(header: ComputedHeader, req: IncomingMessage): Outcome | PromiseLi
   } catch {
     return { error: 'threw' };
   }
-}
-
-function bounded(outcome: PromiseLike<Outcome>, ms: number): Promise<Outcome> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(() => resolve({ error: `did not answer within connectTimeout (${ms} ms)` }), ms);
-  });
-  return Promise.race([Promise.resolve(outcome), expired]).finally(() => clearTimeout(timer));
 }
 
 /** Stores a good value; a rejection otherwise. */
@@ -133,8 +129,4 @@ function readPrincipal(req: IncomingMessage, config: ProxyConfig): string | unde
 
 function failed(name: string, detail: string): Rejection {
   return { ...reject(500, 'computed_header_failed', 'Internal error: a header this route computes could not be computed', name), detail };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

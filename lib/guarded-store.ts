@@ -8,6 +8,7 @@
  * - a lookup waits for this process's write of the same key still under way (read-your-writes): the
  *   client may follow up before a shared store has taken it.
  */
+import { isThenable, withDeadline } from './deadline.js';
 import type { RelayLogger } from './logger.js';
 import type { SessionStore, SessionTtl } from './session-store.js';
 
@@ -94,20 +95,14 @@ export class GuardedStore<V> {
 
   /** The store's answer, or StoreTimeout once `connectTimeout` has passed. */
   #bounded<T>(pending: PromiseLike<T>, operation: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     const limit = this.#timeoutMs;
-    const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeout(`${operation}() did not answer within connectTimeout (${limit} ms)`)), limit);
+    return withDeadline(pending, limit, () => {
+      throw new StoreTimeout(`${operation}() did not answer within connectTimeout (${limit} ms)`);
     });
-    return Promise.race([Promise.resolve(pending), expired]).finally(() => clearTimeout(timer));
   }
 
   #logFailure(operation: string, err?: unknown): void {
     const message = err instanceof StoreTimeout ? `mcpProxy: session store ${err.message}` : `mcpProxy: session store ${operation}() failed`;
     this.#logger.error({ reason: 'session_store_unavailable', operation }, message);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
