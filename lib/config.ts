@@ -76,6 +76,8 @@ export interface DynamicHeaders {
 }
 
 export interface ProxyConfig extends DynamicHeaders {
+  /** The route's name in logs, metrics and health reports. */
+  readonly name: string;
   /** Origin only; the path is applied by `upstreamPath`. */
   readonly origin: string;
   readonly targetPath: string;

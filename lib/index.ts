@@ -19,6 +19,7 @@ export type {
   BindSessionOptions,
   CaptureHeadersOptions,
   McpProxyOptions,
+  McpRoute,
   PinSessionOptions,
   RelayMiddleware,
   SessionLimits,

@@ -13,11 +13,18 @@ export interface RelayLogger {
 
 export type LogFields = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
 
-/** Warnings and errors reach the console unless the host app passes its own logger. */
+/**
+ * Warnings and errors reach the console unless the host app passes its own logger: one JSON object per
+ * line (pino's field names), so `jq`, a log shipper or a test can read it without a parser of ours.
+ */
 const consoleLogger: RelayLogger = {
-  warn: (fields, message) => console.warn(`[mcp-header-relay] ${message}`, fields),
-  error: (fields, message) => console.error(`[mcp-header-relay] ${message}`, fields),
+  warn: (fields, message) => console.warn(jsonLine('warn', fields, message)),
+  error: (fields, message) => console.error(jsonLine('error', fields, message)),
 };
+
+export function jsonLine(level: Level, fields: LogFields, message: string): string {
+  return JSON.stringify({ level, time: new Date().toISOString(), name: 'mcp-header-relay', msg: message, ...fields });
+}
 
 type Level = 'warn' | 'error' | 'info' | 'debug';
 
@@ -35,4 +42,10 @@ export function resolveLogger(logger: RelayLogger | undefined): Required<RelayLo
     }
   };
   return { warn: safe('warn'), error: safe('error'), info: safe('info'), debug: safe('debug') };
+}
+
+/** The same logger with `route` on every line: with several routes, each line says which one it is about. */
+export function routeLogger(logger: Required<RelayLogger>, route: string): Required<RelayLogger> {
+  const named = (level: Level) => (fields: LogFields, message: string) => logger[level]({ route, ...fields }, message);
+  return { warn: named('warn'), error: named('error'), info: named('info'), debug: named('debug') };
 }

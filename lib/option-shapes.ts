@@ -49,6 +49,7 @@ const millisecondsSchema = (min: 0 | 1) => {
 const timeoutSchema = millisecondsSchema(1);
 const ttlSchema = timeoutSchema;
 const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
+const ROUTE_NAME_RULE = "must be 1 to 64 visible ASCII characters without spaces, e.g. 'github'";
 const nameList = z.array(z.string()).readonly();
 
 const captureShape = {
@@ -74,6 +75,10 @@ const routeHeadersShape = {
 
 const proxyShape = {
   target: z.union([z.string(), z.instanceof(URL)]),
+  name: z
+    .string({ message: ROUTE_NAME_RULE })
+    .regex(/^[\x21-\x7e]{1,64}$/, { message: ROUTE_NAME_RULE })
+    .optional(),
   passthrough: nameList.optional(),
   headers: z.strictObject(routeHeadersShape).optional(),
   principal: principalSchema('must be a function (req) => string | undefined naming the authenticated caller, e.g. (req) => req.user?.id').optional(),

@@ -11,6 +11,12 @@ import type { SessionStore } from './session-store.js';
 /** Connect/Express-compatible middleware, typed against node:http so any framework fits. */
 export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
+/** What {@link mcpProxy} returns: the middleware for `app.use`, with the route's operations. */
+export interface McpRoute extends RelayMiddleware {
+  /** The route's name (the `name` option, or the target's host and path): in logs, metrics and health reports. */
+  readonly name: string;
+}
+
 /** Options of {@link captureHeaders}. */
 export interface CaptureHeadersOptions {
   /**
@@ -94,6 +100,11 @@ export type CredentialSourceKind = 'captured' | 'renamed' | 'template' | 'reques
 export interface McpProxyOptions {
   /** Backend MCP endpoint, e.g. `http://127.0.0.1:9001/mcp`. A request to the mount root reaches this path exactly. */
   target: string | URL;
+  /**
+   * The route's name in log lines, metrics labels and health reports: 1 to 64 visible ASCII characters.
+   * @default the target's host and path, e.g. `127.0.0.1:9001/mcp`
+   */
+  name?: string;
   /**
    * Captured headers this backend receives. Default: every captured header, except `authorization`
    * and `cookie` unless `allowCredentials` is set.

@@ -6,7 +6,7 @@
 import { HeaderConfigError, keyPath } from './config-error.js';
 import type { CaptureConfig, ProxyConfig, SecretHeader } from './config.js';
 import { CREDENTIAL_HEADERS, DEFAULT_MAX_VALUE_LENGTH, HOP_BY_HOP_HEADERS, invalidNameReason } from './header-rules.js';
-import { resolveLogger, type RelayLogger } from './logger.js';
+import { resolveLogger, routeLogger, type RelayLogger } from './logger.js';
 import { captureSchema, isRecord, proxySchema, validateShape } from './option-shapes.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED_HEADERS } from './options.js';
 import { parseRouteHeaders } from './parse-route-headers.js';
@@ -31,11 +31,12 @@ export function parseCaptureOptions(options: unknown): CaptureConfig {
 export function parseProxyOptions(options: unknown): ProxyConfig {
   refuseRenamed(options);
   const parsed = validateShape(proxySchema, options, 'mcpProxy');
-  const logger = resolveLogger(parsed.logger);
+  const target = parseTarget(parsed.target);
+  const name = parsed.name ?? defaultRouteName(target);
+  const logger = routeLogger(resolveLogger(parsed.logger), name);
   const allowCredentials = parsed.allowCredentials ?? false;
   const maxValueLength = parsed.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
   const secrets = parsed.secrets ?? envSecrets();
-  const target = parseTarget(parsed.target);
 
   const passthrough = parsed.passthrough && parseNameList(parsed.passthrough, 'passthrough', allowCredentials);
   if (passthrough) warnCredentials(passthrough, logger, 'mcpProxy', 'passthrough');
@@ -65,6 +66,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
   for (const header of [...fromSecret, ...templateSecrets]) resolveAtStartup(header, secrets, maxValueLength, logger);
 
   return Object.freeze({
+    name,
     ...target,
     passthrough: passthrough ? new Set(passthrough) : undefined,
     allowCredentials,
@@ -120,6 +122,12 @@ function refuseRenamed(options: unknown): void {
       'was split in 0.2.0: use connectTimeout (connecting and sending the request, default 10 s) and responseTimeout (until the response starts, default 5 min); see CHANGELOG.md',
     );
   }
+}
+
+/** `host:port/path` of the target: what an operator recognizes, and a bounded label. */
+function defaultRouteName(target: Pick<ProxyConfig, 'origin' | 'targetPath'>): string {
+  const host = new URL(target.origin).host;
+  return target.targetPath === '/' ? host : `${host}${target.targetPath}`.slice(0, 64);
 }
 
 function parseTarget(target: string | URL): Pick<ProxyConfig, 'origin' | 'targetPath' | 'targetSearch' | 'fixedQuery'> {

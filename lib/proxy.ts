@@ -13,7 +13,7 @@ import { getForwardedHeaders, type ForwardedHeaders } from './capture.js';
 import { prepareOutgoing, type Preparation } from './outgoing-request.js';
 import { checkRequest } from './request-checks.js';
 import { upstreamPath } from './upstream-path.js';
-import type { McpProxyOptions, RelayMiddleware } from './options.js';
+import type { McpProxyOptions, McpRoute, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
 import { filterResponseHeaders, invalidStatusLine, isEventStream } from './response-headers.js';
 import { writeAsReceived } from './response-writes.js';
@@ -25,7 +25,7 @@ import { SessionGuard, type Admission, type Admitted } from './session-guard.js'
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
  * Throws HeaderConfigError at construction for any configuration mistake.
  */
-export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
+export function mcpProxy(options: McpProxyOptions): McpRoute {
   const config = parseProxyOptions(options);
   const states = requestSlot<RelayRequest>();
   const { logger } = config;
@@ -35,7 +35,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
     const { reason, status, header, detail, session } = rejection;
     const level = status >= 500 || rejection.suspicious ? 'warn' : 'info';
-    const fields = { reason, status, header, detail, session, code, method: req.method };
+    const fields = { reason, status, header, detail, session, code, method: req.method, mount: (req as { baseUrl?: string }).baseUrl || undefined };
     logger[level](withoutUndefined(fields), `mcpProxy: ${status} ${reason}`);
     sendRejection(res, rejection);
   };
@@ -181,7 +181,7 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
     logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request');
 
   const servers = new WeakSet<EventEmitter>();
-  return function mcpProxyMiddleware(req, res) {
+  const middleware: RelayMiddleware = function mcpProxyMiddleware(req, res) {
     try {
       makeRoomForCloseListener(req, servers);
       const captured = getForwardedHeaders(req);
@@ -195,6 +195,8 @@ export function mcpProxy(options: McpProxyOptions): RelayMiddleware {
       unexpected(res, err);
     }
   };
+  // Function.name is configurable, not writable: defined, not assigned.
+  return Object.defineProperties(middleware, { name: { value: config.name } }) as McpRoute;
 }
 
 /**

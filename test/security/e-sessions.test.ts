@@ -935,7 +935,7 @@ describe('E: session attacks (bind and pin)', () => {
       // Once per route, the operator learns that this mode does not apply to such traffic.
       assert.deepEqual(
         g.r.logger.lines.map((l) => [l.level, fieldsOf(l)]),
-        [['warn', { mode: g.mode, protocol: '2026-07-28' }]],
+        [['warn', { route: `127.0.0.1:${g.r.backend.port}/mcp`, mode: g.mode, protocol: '2026-07-28' }]],
       );
       assert.match(g.r.logger.lines[0]!.message, /2026-07-28 requests on this route are handled per request/);
     });

@@ -550,7 +550,15 @@ describe('H: leakage of header and secret values (run time)', () => {
     const perRequest = stderr.match(/proxy request to target/g)?.length ?? 0;
     assert.ok(perRequest >= 4, `per-request debug output captured (${perRequest} lines)`);
     assert.doesNotMatch(stderr, /CANARY-URL-7c1/, 'the client query is not in the debug output');
-    assert.match(output, /\[mcp-header-relay\].*(backend_timeout|backend_unreachable|secret_unavailable)/, 'relay console warnings present');
+    // One JSON object per line, naming the route.
+    const relayLines = output.split('\n').filter((line) => line.startsWith('{"level":'));
+    const reasons = relayLines.map((line) => JSON.parse(line) as { name?: string; route?: string; reason?: string });
+    assert.ok(
+      reasons.some(
+        (l) => l.name === 'mcp-header-relay' && typeof l.route === 'string' && /backend_timeout|backend_unreachable|secret_unavailable/.test(l.reason ?? ''),
+      ),
+      'relay console warnings present',
+    );
     assert.match(output, /GONE_SECRET/, 'the missing secret is named');
     const at = output.indexOf(SENTINEL);
     assert.equal(at, -1, `sentinel in child output: …${output.slice(Math.max(0, at - 200), at + 100)}…`);

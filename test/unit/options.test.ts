@@ -480,7 +480,7 @@ describe('options: credentials opt-in', () => {
     });
     const proxyWarns = proxyLog.lines.filter((l) => l.level === 'warn');
     assert.equal(proxyWarns.length, 1);
-    assert.deepEqual(proxyWarns[0]!.fields, { header: 'cookie', option: 'passthrough' });
+    assert.deepEqual(proxyWarns[0]!.fields, { route: '127.0.0.1:9/mcp', header: 'cookie', option: 'passthrough' });
     assert.ok(!proxyLog.text().includes(SENTINEL), proxyLog.text());
   });
 

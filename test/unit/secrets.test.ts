@@ -297,7 +297,7 @@ describe('mcpProxy with fromSecret through these providers', () => {
     assert.doesNotMatch(err.message, /GITHUB_API_KEY|environment variable/);
     assert.deepEqual(
       logger.lines.filter((l) => l.level === 'error').map((l) => l.fields),
-      [{ option: errPath, secret: 'GITHUB_API_KEY', source: 'environment variable' }],
+      [{ route: '127.0.0.1:9/mcp', option: errPath, secret: 'GITHUB_API_KEY', source: 'environment variable' }],
     );
   });
 
