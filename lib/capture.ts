@@ -17,6 +17,19 @@ export type ForwardedHeaders = Readonly<Record<string, string>>;
 
 const EMPTY: ForwardedHeaders = Object.freeze({});
 const captured = requestSlot<ForwardedHeaders>();
+/** Every name some `captureHeaders` of this process allows: mcpProxy warns of a passthrough name none does. */
+const allowedInProcess = new Set<string>();
+let capturesInProcess = 0;
+
+/** Whether a `captureHeaders` ran on this request (even one that captured nothing). */
+export function hasCaptureSlot(req: IncomingMessage): boolean {
+  return captured.get(req) !== undefined;
+}
+
+/** What the `captureHeaders` middlewares built so far allow, for mcpProxy's misconfiguration warnings. */
+export function capturesSoFar(): { readonly count: number; readonly allowed: ReadonlySet<string> } {
+  return { count: capturesInProcess, allowed: allowedInProcess };
+}
 
 /**
  * The headers `captureHeaders` stored for this request: a frozen object of lower-case name -> value.
@@ -34,6 +47,8 @@ export function getForwardedHeaders(req: IncomingMessage): ForwardedHeaders {
  */
 export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware {
   const config = parseCaptureOptions(options);
+  capturesInProcess += 1;
+  for (const name of config.allow) allowedInProcess.add(name);
   return function captureHeadersMiddleware(req, res, next) {
     const result = capture(req, config);
     if (!result.ok) {

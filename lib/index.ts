@@ -5,6 +5,8 @@
 export { captureHeaders, getForwardedHeaders } from './capture.js';
 export type { ForwardedHeaders } from './capture.js';
 export { mcpProxy } from './proxy.js';
+export { closeRoutes } from './lifecycle.js';
+export type { CloseOptions, CloseSummary } from './lifecycle.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';

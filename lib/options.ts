@@ -2,6 +2,7 @@
  * The public option types of captureHeaders() and mcpProxy(), and their defaults: what a user writes.
  * The parsers (parse-options.ts) turn them into the resolved configurations of config.ts.
  */
+import type { CloseOptions, CloseSummary } from './lifecycle.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
@@ -15,6 +16,12 @@ export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: 
 export interface McpRoute extends RelayMiddleware {
   /** The route's name (the `name` option, or the target's host and path): in logs, metrics and health reports. */
   readonly name: string;
+  /**
+   * Stops the route: new requests get 503 `route_closed`; requests and event streams under way get
+   * `grace` ms to end by themselves, then are cut; then the route's upstream sockets, its own session
+   * store and its cached credentials are let go. Idempotent. See docs/operations.md#shutdown.
+   */
+  close(options?: CloseOptions): Promise<CloseSummary>;
 }
 
 /** Options of {@link captureHeaders}. */

@@ -20,6 +20,8 @@ import { writeAsReceived } from './response-writes.js';
 import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
 import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
+import { ConfigHints } from './config-hints.js';
+import { RouteLifecycle, type CloseOptions } from './lifecycle.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -30,6 +32,13 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const states = requestSlot<RelayRequest>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
+  const agent = upstreamAgent(config.origin);
+  const hints = new ConfigHints(config);
+  const lifecycle = new RouteLifecycle(config.name, logger, () => {
+    agent.destroy();
+    sessions?.close();
+    for (const header of config.credentials) header.cache.clear();
+  });
 
   /** Logs the decision (names and codes only) and answers with the JSON-RPC error. */
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
@@ -46,7 +55,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,
-    agent: upstreamAgent(config.origin),
+    agent,
     // HPM's default plugins log each response (building a URL per request) and add two listeners per
     // request for errors and SSE aborts; the handlers below and httpxy's own abort cover both.
     ejectPlugins: true,
@@ -84,6 +93,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
           return;
         }
         const stream = isEventStream(proxyRes.headers['content-type']);
+        hints.onBackendStatus(proxyRes.statusCode ?? 0);
         if (state) {
           state.proxyRes = proxyRes;
           // An event stream may stay quiet for hours; any other response must start (a body byte) within
@@ -97,7 +107,8 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
           logger.warn({ header, reason: 'secret_echo' }, "mcpProxy: a response header carried this route's secret value and was dropped");
         }
         // httpxy would otherwise echo the client's Connection header into the response.
-        proxyRes.headers.connection = wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
+        // A closing route asks the client not to reuse the connection either.
+        proxyRes.headers.connection = lifecycle.closing || wantsClose(state?.clientHeaders) ? 'close' : 'keep-alive';
         writeAsReceived(req, proxyRes, res);
         if (stream) {
           // Headers go out now, not with the first event: a quiet GET stream must still open.
@@ -177,6 +188,11 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
   };
 
+  const refuseClosing = (req: IncomingMessage, res: ServerResponse): void => {
+    res.setHeader('connection', 'close');
+    fail(req, res, { ...reject(503, 'route_closed', 'Service unavailable: this route is shutting down'), retryAfter: 1 });
+  };
+
   const droppedParameter = (name: string): void =>
     logger.info({ parameter: name }, 'mcpProxy: a query parameter fixed by the target was dropped from the request');
 
@@ -184,6 +200,9 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const middleware: RelayMiddleware = function mcpProxyMiddleware(req, res) {
     try {
       makeRoomForCloseListener(req, servers);
+      if (lifecycle.closing) return refuseClosing(req, res);
+      lifecycle.track(res);
+      if (hints.pending) hints.onRequest(req);
       const captured = getForwardedHeaders(req);
       const refusal = checkRequest(req, config, captured);
       if (refusal) return fail(req, res, refusal);
@@ -196,7 +215,10 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     }
   };
   // Function.name is configurable, not writable: defined, not assigned.
-  return Object.defineProperties(middleware, { name: { value: config.name } }) as McpRoute;
+  return Object.defineProperties(middleware, {
+    name: { value: config.name },
+    close: { value: (closeOptions?: CloseOptions) => lifecycle.close(closeOptions) },
+  }) as McpRoute;
 }
 
 /**

@@ -34,6 +34,7 @@ export type RejectReason =
   | 'session_limit'
   | 'session_store_unavailable'
   | 'unsupported_transport'
+  | 'route_closed'
   | 'internal_error';
 
 /**

@@ -44,6 +44,8 @@ export class SessionGuard {
   readonly #digests: SessionDigests;
   /** Sessions per client, so no one client takes the whole `maxSessions`. */
   readonly #shares: ClientShares;
+  /** The in-memory store the route made itself when none was passed. */
+  readonly #ownStore: MemorySessionStore<SessionRecord> | undefined;
   /** Whether this route has logged that 2026-era requests bypass the session machinery. */
   #statelessNoted = false;
   /** Whether this route has logged that it forwards the 2024-11-05 HTTP+SSE transport unbound. */
@@ -54,10 +56,14 @@ export class SessionGuard {
     this.#proxy = proxy;
     this.#digests = new SessionDigests(config.key, config.mode);
     this.#shares = new ClientShares(config.ttl);
-    const store =
-      (config.store as SessionStore<SessionRecord> | undefined) ??
-      new MemorySessionStore<SessionRecord>({ onRemove: (_value, key) => this.#shares.remove(key) });
+    this.#ownStore = config.store ? undefined : new MemorySessionStore<SessionRecord>({ onRemove: (_value, key) => this.#shares.remove(key) });
+    const store = (config.store as SessionStore<SessionRecord> | undefined) ?? this.#ownStore!;
     this.#store = new GuardedStore(store, proxy.connectTimeout, proxy.logger);
+  }
+
+  /** The route is closing: its own store's sessions and sweep timer go; a store the host app passed is the app's. */
+  close(): void {
+    this.#ownStore?.clear();
   }
 
   /** Decides whether the request may go on, and what its session adds to the outgoing headers. */

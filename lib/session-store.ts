@@ -72,6 +72,12 @@ export class MemorySessionStore<T = string> implements SessionStore<T> {
     return this.#entries.size;
   }
 
+  /** Drops every entry and the sweep timer: the route that owns the store is closing. */
+  clear(): void {
+    for (const [key, entry] of this.#entries) this.#remove(key, entry);
+    this.#stop();
+  }
+
   /** Drops every expired entry; the timer calls it, tests may too. */
   sweep(): void {
     const now = Date.now();

@@ -92,3 +92,30 @@ describe('MemorySessionStore', () => {
     assert.equal(store.size(), 1);
   });
 });
+
+describe('MemorySessionStore.clear', () => {
+  it('drops every entry (onRemove sees each) and clears the sweep timer it started, so a closed route holds no timer', () => {
+    const started: unknown[] = [];
+    const cleared: unknown[] = [];
+    const setSpy = mock.method(globalThis, 'setInterval', (fn: () => void, ms: number) => {
+      const handle = setTimeout(fn, ms).unref();
+      started.push(handle);
+      return handle;
+    });
+    const clearSpy = mock.method(globalThis, 'clearInterval', (handle: unknown) => void cleared.push(handle));
+    try {
+      const removed: string[] = [];
+      const store = new MemorySessionStore<string>({ onRemove: (_v, key) => removed.push(key) });
+      store.set('a', 'v', TTL);
+      store.set('b', 'v', TTL);
+      assert.equal(started.length, 1);
+      store.clear();
+      assert.equal(store.size(), 0);
+      assert.deepEqual(removed.sort(), ['a', 'b']);
+      assert.ok(cleared.includes(started[0]), 'the sweep timer was cleared');
+    } finally {
+      setSpy.mock.restore();
+      clearSpy.mock.restore();
+    }
+  });
+});
