@@ -55,12 +55,8 @@ export class RouteLifecycle {
 
   /** Idempotent: a second call (SIGTERM twice) gets the first call's promise. */
   close(options: CloseOptions = {}): Promise<CloseSummary> {
-    let grace: number;
-    try {
-      grace = parseGrace(options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const grace = parseGrace(options);
+    if (grace instanceof HeaderConfigError) return Promise.reject(grace);
     this.#closing ??= this.#shutDown(grace);
     return this.#closing;
   }
@@ -87,12 +83,11 @@ export class RouteLifecycle {
   }
 }
 
-function parseGrace(options: CloseOptions): number {
+/** The grace period, or the error to reject with: close() reports a bad call by its promise, never by a throw. */
+function parseGrace(options: CloseOptions): number | HeaderConfigError {
   const grace = options.grace ?? DEFAULT_GRACE_MS;
-  if (!Number.isInteger(grace) || grace < 0 || grace > 2 ** 31 - 1) {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', 'grace', `must be whole milliseconds, an integer from 0 to ${2 ** 31 - 1}`);
-  }
-  return grace;
+  if (Number.isInteger(grace) && grace >= 0 && grace <= 2 ** 31 - 1) return grace;
+  return new HeaderConfigError('ERR_INVALID_OPTION', 'grace', `must be whole milliseconds, an integer from 0 to ${2 ** 31 - 1}`);
 }
 
 /** Closes several routes at once (a gateway's SIGTERM handler); resolves when all are closed. */
