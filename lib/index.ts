@@ -5,6 +5,9 @@
 export { captureHeaders, getForwardedHeaders } from './capture.js';
 export type { ForwardedHeaders } from './capture.js';
 export { mcpProxy } from './proxy.js';
+export { healthHandler } from './health-handler.js';
+export type { HealthRequestHandler } from './health-handler.js';
+export type { HealthCheck, HealthEra, HealthHandlerOptions, HealthOptions, HealthReason, HealthReport, ProbeOptions, RouteHealth } from './health-options.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
+import type { HealthOptions, ProbeOptions, RouteHealth } from './health-options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
 
@@ -15,6 +16,12 @@ export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: 
 export interface McpRoute extends RelayMiddleware {
   /** The route's name (the `name` option, or the target's host and path): in logs, metrics and health reports. */
   readonly name: string;
+  /**
+   * Checks the backend with the route's static and secret headers (2026: `server/discover`; 2025:
+   * `initialize`, then DELETE of its session), within `health.timeout`, reusing a result for
+   * `health.cacheTtl`. Never rejects; see docs/operations/health.md.
+   */
+  probe(options?: ProbeOptions): Promise<RouteHealth>;
 }
 
 /** Options of {@link captureHeaders}. */
@@ -171,6 +178,8 @@ export interface McpProxyOptions {
   responseHeaders?: readonly string[];
   /** Longest accepted static or secret header value in bytes. Protocol headers are bounded by Node's header limit only. @default 8192 */
   maxValueLength?: number;
+  /** Health probe settings (`route.probe()`, `healthHandler`): `{ timeout, cacheTtl }` in milliseconds. @default { timeout: 5000, cacheTtl: 5000 } */
+  health?: HealthOptions;
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
   logger?: RelayLogger;
 }

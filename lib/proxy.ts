@@ -20,6 +20,7 @@ import { writeAsReceived } from './response-writes.js';
 import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
 import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
+import { routeProbe } from './health.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -30,6 +31,8 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const states = requestSlot<RelayRequest>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
+  // Shared with the health probe, which then connects the way requests do.
+  const agent = upstreamAgent(config.origin);
 
   /** Logs the decision (names and codes only) and answers with the JSON-RPC error. */
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
@@ -46,7 +49,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,
-    agent: upstreamAgent(config.origin),
+    agent,
     // HPM's default plugins log each response (building a URL per request) and add two listeners per
     // request for errors and SSE aborts; the handlers below and httpxy's own abort cover both.
     ejectPlugins: true,
@@ -196,7 +199,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     }
   };
   // Function.name is configurable, not writable: defined, not assigned.
-  return Object.defineProperties(middleware, { name: { value: config.name } }) as McpRoute;
+  return Object.defineProperties(middleware, { name: { value: config.name }, probe: { value: routeProbe(config, agent) } }) as McpRoute;
 }
 
 /**
