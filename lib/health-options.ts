@@ -64,7 +64,8 @@ export interface RouteHealth {
 /** Anything `healthHandler` can aggregate: an mcpProxy route, or a check of your own (a database, a queue). */
 export interface HealthCheck {
   readonly name: string;
-  probe(options?: ProbeOptions): Promise<RouteHealth>;
+  /** Resolves with the check's result; a rejection is reported as `internal_error`, without its message. */
+  readonly probe: (options?: ProbeOptions) => Promise<RouteHealth>;
 }
 
 /** Options of `healthHandler`. */

@@ -56,7 +56,7 @@ export function exchange(target: Exchange, method: 'POST' | 'DELETE', headers: O
       }
       readAnswer(res).then((message) => resolve({ status, sessionId, message }), reject);
     });
-    req.once('error', reject);
+    req.on('error', reject);
     req.end(body);
   });
 }

@@ -19,9 +19,9 @@ export interface McpRoute extends RelayMiddleware {
   /**
    * Checks the backend with the route's static and secret headers (2026: `server/discover`; 2025:
    * `initialize`, then DELETE of its session), within `health.timeout`, reusing a result for
-   * `health.cacheTtl`. Never rejects; see docs/operations/health.md.
+   * `health.cacheTtl`. Never rejects; see docs/operations/health.md. Needs no `this`: pass it around freely.
    */
-  probe(options?: ProbeOptions): Promise<RouteHealth>;
+  readonly probe: (options?: ProbeOptions) => Promise<RouteHealth>;
 }
 
 /** Options of {@link captureHeaders}. */

@@ -6,7 +6,13 @@
  * that leaves no session open. A sentinel secret must appear in no result, body or log line.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import type http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import request from 'supertest';
@@ -195,6 +201,40 @@ describe('health: route.probe() against SDK backends of both eras', () => {
   });
 });
 
+describe('health: era detection by the answer', () => {
+  it('a 2025 server answering server/discover with a JSON-RPC error is probed with initialize, its session ended', async () => {
+    const seen: string[] = [];
+    const backend = await listen((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        const method = req.method === 'POST' ? (JSON.parse(body) as { method: string }).method : (req.method ?? '');
+        seen.push([method, req.headers['mcp-session-id'] ?? '-', req.headers['mcp-protocol-version'] ?? '-'].join(' '));
+        if (method === 'server/discover') {
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'Method not found' } }));
+        } else if (method === 'initialize') {
+          const result = { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'old', version: '1' } };
+          res
+            .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'probe-session-1' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: 1, result }));
+        } else res.writeHead(204).end();
+      });
+    });
+    try {
+      const health = await route(`${backend.url}/mcp`).probe();
+      assert.equal(health.ok, true);
+      assert.equal(health.era, '2025-11-25');
+      // The DELETE names the revision the backend chose in its initialize result.
+      assert.deepEqual(seen, ['server/discover - 2026-07-28', 'initialize - -', 'DELETE probe-session-1 2025-06-18']);
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
 describe('health: failures', () => {
   it('a closed port is unreachable', async () => {
     const health = await route(`http://127.0.0.1:${await closedPort()}/mcp`).probe();
@@ -248,6 +288,35 @@ describe('health: failures', () => {
       }
     });
   }
+
+  it('a backend whose certificate the route does not trust is tls', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'health-tls-'));
+    try {
+      // A self-signed certificate made here: the route's agent trusts only the system CAs.
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`],
+        {
+          stdio: 'ignore',
+        },
+      );
+    } catch {
+      t.skip('openssl is not available to make a certificate');
+      return;
+    }
+    const server = https.createServer({ key: fs.readFileSync(`${dir}/key.pem`), cert: fs.readFileSync(`${dir}/cert.pem`) }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(DISCOVER_RESULT),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const health = await route(`https://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`).probe();
+      assert.equal(health.reason, 'tls');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('a 200 whose body is no JSON-RPC answer is bad_response', async () => {
     const html = await rawBackend((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<html>${SECRET_VALUE}</html>`));
