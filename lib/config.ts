@@ -99,6 +99,8 @@ export interface ProxyConfig extends DynamicHeaders {
   readonly maxValueLength: number;
   readonly logger: Required<RelayLogger>;
   readonly session: SessionConfig;
+  /** `route.probe()`: its bound and how long a result is reused, in milliseconds. */
+  readonly health: { readonly timeout: number; readonly cacheTtl: number };
 }
 
 export type SessionConfig = { readonly mode: 'request' } | SessionModeConfig;

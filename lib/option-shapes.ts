@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { HeaderConfigError } from './config-error.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
+import type { HealthOptions } from './health-options.js';
 import type { RelayLogger } from './logger.js';
 import {
   MIN_SESSION_KEY_BYTES,
@@ -93,6 +94,7 @@ const proxyShape = {
   allowedOrigins: z.array(z.string()).readonly().optional(),
   responseHeaders: nameList.optional(),
   maxValueLength: maxValueLengthSchema,
+  health: z.strictObject({ timeout: timeoutSchema, cacheTtl: millisecondsSchema(0) } satisfies ShapeOf<HealthOptions>).optional(),
   logger: loggerSchema.optional(),
 } satisfies ShapeOf<McpProxyOptions>;
 export const proxySchema = z.strictObject(proxyShape);

@@ -6,6 +6,7 @@ import type { CloseOptions, CloseSummary } from './lifecycle.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
+import type { HealthOptions, ProbeOptions, RouteHealth } from './health-options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
 
@@ -21,7 +22,13 @@ export interface McpRoute extends RelayMiddleware {
    * `grace` ms to end by themselves, then are cut; then the route's upstream sockets, its own session
    * store and its cached credentials are let go. Idempotent. See docs/operations.md#shutdown.
    */
-  close(options?: CloseOptions): Promise<CloseSummary>;
+  readonly close: (options?: CloseOptions) => Promise<CloseSummary>;
+  /**
+   * Checks the backend with the route's static and secret headers (2026: `server/discover`; 2025:
+   * `initialize`, then DELETE of its session), within `health.timeout`, reusing a result for
+   * `health.cacheTtl`. Never rejects; see docs/operations/health.md. Needs no `this`: pass it around freely.
+   */
+  readonly probe: (options?: ProbeOptions) => Promise<RouteHealth>;
 }
 
 /** Options of {@link captureHeaders}. */
@@ -178,6 +185,8 @@ export interface McpProxyOptions {
   responseHeaders?: readonly string[];
   /** Longest accepted static or secret header value in bytes. Protocol headers are bounded by Node's header limit only. @default 8192 */
   maxValueLength?: number;
+  /** Health probe settings (`route.probe()`, `healthHandler`): `{ timeout, cacheTtl }` in milliseconds. @default { timeout: 5000, cacheTtl: 5000 } */
+  health?: HealthOptions;
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
   logger?: RelayLogger;
 }

@@ -8,6 +8,7 @@ import type { CaptureConfig, ProxyConfig, SecretHeader } from './config.js';
 import { CREDENTIAL_HEADERS, DEFAULT_MAX_VALUE_LENGTH, HOP_BY_HOP_HEADERS, invalidNameReason } from './header-rules.js';
 import { resolveLogger, routeLogger, type RelayLogger } from './logger.js';
 import { captureSchema, isRecord, proxySchema, validateShape } from './option-shapes.js';
+import { DEFAULT_HEALTH_CACHE_TTL_MS, DEFAULT_HEALTH_TIMEOUT_MS } from './health-options.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED_HEADERS } from './options.js';
 import { parseRouteHeaders } from './parse-route-headers.js';
 import { parseHttpUrl } from './url-rules.js';
@@ -82,6 +83,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     maxValueLength,
     logger,
     session,
+    health: Object.freeze({ timeout: parsed.health?.timeout ?? DEFAULT_HEALTH_TIMEOUT_MS, cacheTtl: parsed.health?.cacheTtl ?? DEFAULT_HEALTH_CACHE_TTL_MS }),
   });
 }
 

@@ -22,6 +22,7 @@ import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
 import { ConfigHints } from './config-hints.js';
 import { RouteLifecycle, type CloseOptions } from './lifecycle.js';
+import { routeProbe } from './health.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -32,6 +33,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const states = requestSlot<RelayRequest>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
+  // Shared with the health probe, which then connects the way requests do.
   const agent = upstreamAgent(config.origin);
   const hints = new ConfigHints(config);
   const lifecycle = new RouteLifecycle(config.name, logger, () => {
@@ -218,6 +220,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   return Object.defineProperties(middleware, {
     name: { value: config.name },
     close: { value: (closeOptions?: CloseOptions) => lifecycle.close(closeOptions) },
+    probe: { value: routeProbe(config, agent) },
   }) as McpRoute;
 }
 

@@ -13,6 +13,7 @@ import {
   SecretReadError,
   envSecrets,
   fileSecrets,
+  healthHandler,
   memorySessionStore,
   tokenExchange,
 } from '../../lib/index.js';
@@ -24,13 +25,22 @@ import type {
   FileSecretsOptions,
   ForwardedHeaders,
   HeaderConfigErrorCode,
+  HealthCheck,
+  HealthHandlerOptions,
+  HealthOptions,
+  HealthReason,
+  HealthReport,
+  HealthRequestHandler,
   LogFields,
   McpProxyOptions,
+  McpRoute,
   PinSessionOptions,
+  ProbeOptions,
   RejectReason,
   RelayLogger,
   RelayMiddleware,
   ResolvedCredential,
+  RouteHealth,
   SecretProvider,
   SessionLimits,
   SessionOptions,
@@ -55,6 +65,7 @@ describe('value exports', () => {
       | 'memorySessionStore'
       | 'CredentialResolveError'
       | 'tokenExchange'
+      | 'healthHandler'
     >();
   });
 
@@ -66,6 +77,20 @@ describe('value exports', () => {
     fileSecrets('/run/secrets', { refresh: 1000 });
     expect(memorySessionStore()).type.toBe<SessionStore>();
     expect(RESPONSE_HEADERS).type.toBe<readonly string[]>();
+  });
+});
+
+describe('health', () => {
+  test('a route probes to a RouteHealth; healthHandler takes routes and checks of your own', () => {
+    const route = null as unknown as McpRoute;
+    expect(route.probe()).type.toBe<Promise<RouteHealth>>();
+    expect(route.probe).type.toBeCallableWith({ fresh: true } satisfies ProbeOptions);
+    expect(healthHandler([route])).type.toBe<HealthRequestHandler>();
+    const own: HealthCheck = { name: 'db', probe: () => Promise.resolve({ route: 'db', ok: true, latencyMs: 1, checkedAt: '', cached: false }) };
+    expect(healthHandler).type.toBeCallableWith([route, own], { detail: false } satisfies HealthHandlerOptions);
+    expect<RouteHealth['reason']>().type.toBe<HealthReason | undefined>();
+    expect<HealthReport['status']>().type.toBe<'ok' | 'fail'>();
+    expect<McpProxyOptions['health']>().type.toBe<HealthOptions | undefined>();
   });
 });
 
@@ -108,7 +133,8 @@ describe('option and contract types', () => {
     expect<McpProxyOptions['session']>().type.toBe<SessionOptions | undefined>();
     expect<McpProxyOptions['logger']>().type.toBe<RelayLogger | undefined>();
     expect<Parameters<typeof relay.fileSecrets>[1]>().type.toBe<FileSecretsOptions | undefined>();
-    expect<ReturnType<typeof relay.mcpProxy>>().type.toBe<RelayMiddleware>();
+    expect<ReturnType<typeof relay.mcpProxy>>().type.toBe<McpRoute>();
+    expect<McpRoute>().type.toBeAssignableTo<RelayMiddleware>();
     expect<ReturnType<typeof relay.getForwardedHeaders>>().type.toBe<ForwardedHeaders>();
   });
 

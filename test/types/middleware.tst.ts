@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type express from 'express';
 import type express4 from 'types-express4';
 import { describe, expect, test } from 'tstyche';
-import { captureHeaders, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
+import { captureHeaders, getForwardedHeaders, healthHandler, mcpProxy } from '../../lib/index.js';
 import type { ForwardedHeaders, RelayMiddleware } from '../../lib/index.js';
 
 // Declared, not built: type tests are never run.
@@ -26,7 +26,8 @@ const proxy = mcpProxy({ target: 'http://127.0.0.1:9001/mcp' });
 describe('RelayMiddleware', () => {
   test('both factories return it', () => {
     expect(capture).type.toBe<RelayMiddleware>();
-    expect(proxy).type.toBe<RelayMiddleware>();
+    // mcpProxy's McpRoute is one, with the route's operations (name, probe) added.
+    expect(proxy).type.toBeAssignableTo<RelayMiddleware>();
   });
 
   test('is a connect-style (req, res, next) function on node:http types', () => {
@@ -47,6 +48,10 @@ describe('Express 5', () => {
     expect(proxy).type.toBeCallableWith(req5, res5, next5);
   });
 
+  test('healthHandler mounts with app.get', () => {
+    expect(app5.get).type.toBeCallableWith('/readyz', healthHandler([proxy]));
+  });
+
   test('getForwardedHeaders takes an Express request', () => {
     expect(getForwardedHeaders).type.toBeCallableWith(req5);
     expect(getForwardedHeaders(req5)).type.toBe<ForwardedHeaders>();
@@ -63,6 +68,10 @@ describe('Express 4', () => {
     expect(app4.use).type.toBeCallableWith(capture);
     expect(app4.use).type.toBeCallableWith('/github', proxy);
     expect(router4.use).type.toBeCallableWith('/jira', proxy);
+  });
+
+  test('healthHandler mounts with app.get', () => {
+    expect(app4.get).type.toBeCallableWith('/readyz', healthHandler([proxy]));
   });
 
   test('it is a RequestHandler', () => {

@@ -133,6 +133,11 @@ describe('options: defaults and normalisation', () => {
     assert.equal(config.responseTimeout, 300_000);
   });
 
+  it('health probes default to a 5 s bound and a 5 s cache; a cacheTtl of 0 is allowed', () => {
+    assert.deepEqual(parseProxyOptions({ target: TARGET }).health, { timeout: 5000, cacheTtl: 5000 });
+    assert.deepEqual(parseProxyOptions({ target: TARGET, health: { cacheTtl: 0 } }).health, { timeout: 5000, cacheTtl: 0 });
+  });
+
   it('without a logger option, the allowCredentials warning goes to console.warn', () => {
     const warn = mock.method(console, 'warn', () => {});
     try {
@@ -616,6 +621,20 @@ describe('messages that say what to do', () => {
       /whole milliseconds, an integer from 1/,
     ],
     ['port 99999 in target', () => mcpProxy({ target: 'http://127.0.0.1:99999/mcp' }), 'ERR_INVALID_TARGET', 'target', /port 99999 is out of range/],
+    [
+      'a health timeout of 0',
+      () => mcpProxy({ target: TARGET, health: { timeout: 0 } }),
+      'ERR_INVALID_OPTION',
+      'health.timeout',
+      /whole milliseconds, an integer from 1/,
+    ],
+    [
+      'a health ttl for cacheTtl',
+      () => mcpProxy({ target: TARGET, health: { ttl: 5 } } as unknown as McpProxyOptions),
+      'ERR_INVALID_OPTION',
+      'health.ttl',
+      /unknown option of mcpProxy/,
+    ],
   ];
   for (const [name, build, code, path, rule] of cases) {
     it(`${name}: ${code} at ${path}, ${rule.source}`, () => {
