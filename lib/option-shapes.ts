@@ -21,6 +21,7 @@ import {
 } from './options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
+import type { RouteMetrics } from './route-observer.js';
 import type { TokenExchangeClientSecret, TokenExchangeOptions } from './token-exchange-options.js';
 
 /** One schema per option of `T`, no more, no fewer (express-rate-limit's `KeysEnum`, for zod shapes). */
@@ -94,6 +95,11 @@ const proxyShape = {
   responseHeaders: nameList.optional(),
   maxValueLength: maxValueLengthSchema,
   logger: loggerSchema.optional(),
+  metrics: z
+    .custom<RouteMetrics>((v) => isRecord(v) && typeof v.observeRoute === 'function', {
+      message: "must be the metrics object relayMetrics() returns (import { relayMetrics } from 'mcp-header-relay/metrics')",
+    })
+    .optional(),
 } satisfies ShapeOf<McpProxyOptions>;
 export const proxySchema = z.strictObject(proxyShape);
 

@@ -7,6 +7,7 @@ import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
+import type { RouteMetrics } from './route-observer.js';
 
 /** Connect/Express-compatible middleware, typed against node:http so any framework fits. */
 export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -173,6 +174,11 @@ export interface McpProxyOptions {
   maxValueLength?: number;
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
   logger?: RelayLogger;
+  /**
+   * Prometheus metrics for this route: pass the object `relayMetrics()` from `mcp-header-relay/metrics`
+   * returns (one for all routes). See docs/operations.md, "Metrics". @default none
+   */
+  metrics?: RouteMetrics;
 }
 
 /** The `session` option of {@link mcpProxy}. The string forms use every default. */

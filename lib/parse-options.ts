@@ -82,6 +82,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     maxValueLength,
     logger,
     session,
+    metrics: parsed.metrics,
   });
 }
 
