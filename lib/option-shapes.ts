@@ -97,7 +97,7 @@ const proxyShape = {
   logger: loggerSchema.optional(),
   metrics: z
     .custom<RouteMetrics>((v) => isRecord(v) && typeof v.observeRoute === 'function', {
-      message: "must be the metrics object relayMetrics() returns (import { relayMetrics } from 'mcp-header-relay/metrics')",
+      message: 'must be the metrics object relayMetrics() of mcp-header-relay/metrics returns',
     })
     .optional(),
 } satisfies ShapeOf<McpProxyOptions>;
