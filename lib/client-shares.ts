@@ -70,6 +70,12 @@ export class ClientShares {
     return this.#held.size;
   }
 
+  /** Sessions counted and unexpired: what a metrics scrape reports (it prunes, so it is not for the request path). */
+  live(now = Date.now()): number {
+    this.#prune(now);
+    return this.#held.size;
+  }
+
   #prune(now: number): void {
     this.#prunedAt = now;
     for (const [key, held] of this.#held) if (now >= held.idleUntil || now >= held.absoluteUntil) this.remove(key);

@@ -9,6 +9,7 @@ import type { TemplatePart } from './header-templates.js';
 import type { RelayLogger } from './logger.js';
 import type { CredentialAuditEvent, HeaderFunction } from './options.js';
 import type { RebindingGuard } from './rebinding-guard.js';
+import type { RouteMetrics } from './route-observer.js';
 import type { ResponsePolicy } from './response-headers.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore, SessionTtl } from './session-store.js';
@@ -101,6 +102,8 @@ export interface ProxyConfig extends DynamicHeaders {
   readonly session: SessionConfig;
   /** `route.probe()`: its bound and how long a result is reused, in milliseconds. */
   readonly health: { readonly timeout: number; readonly cacheTtl: number };
+  /** `undefined`: no metrics, and nothing on the request path but a null check. */
+  readonly metrics: RouteMetrics | undefined;
 }
 
 export type SessionConfig = { readonly mode: 'request' } | SessionModeConfig;

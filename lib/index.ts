@@ -38,3 +38,4 @@ export type {
 export { memorySessionStore } from './session-store.js';
 export type { SessionStore, SessionTtl } from './session-store.js';
 export type { LogFields, RelayLogger } from './logger.js';
+export type { HeaderDropReason, ObservedMethod, ObservedRoute, RouteMetrics, RouteObserver } from './route-observer.js';

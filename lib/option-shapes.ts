@@ -22,6 +22,7 @@ import {
 } from './options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
+import type { RouteMetrics } from './route-observer.js';
 import type { TokenExchangeClientSecret, TokenExchangeOptions } from './token-exchange-options.js';
 
 /** One schema per option of `T`, no more, no fewer (express-rate-limit's `KeysEnum`, for zod shapes). */
@@ -96,6 +97,11 @@ const proxyShape = {
   maxValueLength: maxValueLengthSchema,
   health: z.strictObject({ timeout: timeoutSchema, cacheTtl: millisecondsSchema(0) } satisfies ShapeOf<HealthOptions>).optional(),
   logger: loggerSchema.optional(),
+  metrics: z
+    .custom<RouteMetrics>((v) => isRecord(v) && typeof v.observeRoute === 'function', {
+      message: 'must be the metrics object relayMetrics() of mcp-header-relay/metrics returns',
+    })
+    .optional(),
 } satisfies ShapeOf<McpProxyOptions>;
 export const proxySchema = z.strictObject(proxyShape);
 

@@ -9,6 +9,7 @@ import type { CredentialCacheOptions, CredentialSource } from './credential-sour
 import type { HealthOptions, ProbeOptions, RouteHealth } from './health-options.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
+import type { RouteMetrics } from './route-observer.js';
 
 /** Connect/Express-compatible middleware, typed against node:http so any framework fits. */
 export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -189,6 +190,11 @@ export interface McpProxyOptions {
   health?: HealthOptions;
   /** Console- or pino-compatible logger. Names and decisions only, never values. @default console (warn, error) */
   logger?: RelayLogger;
+  /**
+   * Prometheus metrics for this route: pass the object `relayMetrics()` from `mcp-header-relay/metrics`
+   * returns (one for all routes). See docs/operations.md, "Metrics". @default none
+   */
+  metrics?: RouteMetrics;
 }
 
 /** The `session` option of {@link mcpProxy}. The string forms use every default. */

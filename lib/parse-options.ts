@@ -84,6 +84,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     logger,
     session,
     health: Object.freeze({ timeout: parsed.health?.timeout ?? DEFAULT_HEALTH_TIMEOUT_MS, cacheTtl: parsed.health?.cacheTtl ?? DEFAULT_HEALTH_CACHE_TTL_MS }),
+    metrics: parsed.metrics,
   });
 }
 

@@ -23,6 +23,8 @@ import { SessionGuard, type Admission, type Admitted } from './session-guard.js'
 import { ConfigHints } from './config-hints.js';
 import { RouteLifecycle, type CloseOptions } from './lifecycle.js';
 import { routeProbe } from './health.js';
+import { RequestTally, type ObservedRoute } from './route-observer.js';
+import type { ProxyConfig } from './config.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -41,6 +43,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     sessions?.close();
     for (const header of config.credentials) header.cache.clear();
   });
+  const tally = config.metrics && new RequestTally(config.metrics.observeRoute(observedRoute(config, sessions)), config);
 
   /** Logs the decision (names and codes only) and answers with the JSON-RPC error. */
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
@@ -48,6 +51,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     const level = status >= 500 || rejection.suspicious ? 'warn' : 'info';
     const fields = { reason, status, header, detail, session, code, method: req.method, mount: (req as { baseUrl?: string }).baseUrl || undefined };
     logger[level](withoutUndefined(fields), `mcpProxy: ${status} ${reason}`);
+    tally?.rejected(req, reason);
     sendRejection(res, rejection);
   };
 
@@ -96,6 +100,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
         }
         const stream = isEventStream(proxyRes.headers['content-type']);
         hints.onBackendStatus(proxyRes.statusCode ?? 0);
+        tally?.responded(req, stream);
         if (state) {
           state.proxyRes = proxyRes;
           // An event stream may stay quiet for hours; any other response must start (a body byte) within
@@ -156,13 +161,14 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   /** Prepares what the backend receives (possibly asynchronously), then hands the request to http-proxy-middleware. */
   const forward = (req: IncomingMessage, res: ServerResponse, captured: ForwardedHeaders, admission: Admitted | undefined): void => {
     const prepared = prepareOutgoing(req, config, captured, admission);
-    if (!(prepared instanceof Promise)) return send(req, res, prepared);
-    prepared.then((result) => send(req, res, result)).catch((err: unknown) => unexpected(res, err));
+    if (!(prepared instanceof Promise)) return send(req, res, prepared, captured);
+    prepared.then((result) => send(req, res, result, captured)).catch((err: unknown) => unexpected(req, res, err));
   };
 
-  const send = (req: IncomingMessage, res: ServerResponse, prepared: Preparation): void => {
+  const send = (req: IncomingMessage, res: ServerResponse, prepared: Preparation, captured: ForwardedHeaders): void => {
     if (!prepared.ok) return fail(req, res, prepared.rejection);
     if (res.destroyed || res.writableEnded) return; // the client left while a computed header was awaited
+    tally?.sent(req, captured, prepared.outgoing);
     const state = new RelayRequest(req, res, prepared.parts, config, fail);
     states.set(req, state);
     setHeaders(req, prepared.outgoing);
@@ -174,6 +180,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
       if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
     }).catch((err: unknown) => {
       logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected proxy failure');
+      tally?.rejected(req, 'backend_unreachable');
       sendRejection(res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
     });
   };
@@ -185,8 +192,9 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     forward(req, res, captured, admission);
   };
 
-  const unexpected = (res: ServerResponse, err: unknown): void => {
+  const unexpected = (req: IncomingMessage, res: ServerResponse, err: unknown): void => {
     logger.error({ code: errorCode(err) }, 'mcpProxy: unexpected relay failure');
+    tally?.rejected(req, 'internal_error');
     sendRejection(res, reject(500, 'internal_error', 'Internal error in the MCP relay'));
   };
 
@@ -202,6 +210,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const middleware: RelayMiddleware = function mcpProxyMiddleware(req, res) {
     try {
       makeRoomForCloseListener(req, servers);
+      tally?.begin(req, res);
       if (lifecycle.closing) return refuseClosing(req, res);
       lifecycle.track(res);
       if (hints.pending) hints.onRequest(req);
@@ -211,9 +220,9 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
       if (!sessions) return forward(req, res, captured, undefined);
       const admission = sessions.admit(req);
       if (!(admission instanceof Promise)) return admitted(req, res, captured, admission);
-      admission.then((result) => admitted(req, res, captured, result)).catch((err: unknown) => unexpected(res, err));
+      admission.then((result) => admitted(req, res, captured, result)).catch((err: unknown) => unexpected(req, res, err));
     } catch (err) {
-      unexpected(res, err);
+      unexpected(req, res, err);
     }
   };
   // Function.name is configurable, not writable: defined, not assigned.
@@ -235,6 +244,11 @@ function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEm
   servers.add(server);
   const max = server.getMaxListeners();
   if (max !== 0 && max !== Infinity) server.setMaxListeners(max + 1);
+}
+
+/** The route as its metrics see it: name, session mode, and the sessions gauge's source. */
+function observedRoute(config: ProxyConfig, sessions: SessionGuard | undefined): ObservedRoute {
+  return { name: config.name, session: config.session.mode, sessionsHeld: sessions && (() => sessions.held()) };
 }
 
 /**

@@ -66,6 +66,11 @@ export class SessionGuard {
     this.#ownStore?.clear();
   }
 
+  /** Sessions this route recorded and still holds, in this process: for the metrics' sessions gauge, read at scrape time. */
+  held(): number {
+    return this.#shares.live();
+  }
+
   /** Decides whether the request may go on, and what its session adds to the outgoing headers. */
   admit(req: IncomingMessage): Admission | Promise<Admission> {
     if (usesLegacySse(req.url)) return this.#admitLegacy();
