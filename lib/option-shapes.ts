@@ -92,6 +92,7 @@ const proxyShape = {
   allowedHosts: z.array(z.string()).readonly().optional(),
   allowedOrigins: z.array(z.string()).readonly().optional(),
   responseHeaders: nameList.optional(),
+  forwardTraceContext: z.boolean().optional(),
   maxValueLength: maxValueLengthSchema,
   logger: loggerSchema.optional(),
 } satisfies ShapeOf<McpProxyOptions>;

@@ -20,6 +20,7 @@ import { writeAsReceived } from './response-writes.js';
 import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
 import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
+import { dropOrphanedTraceState } from './trace-context.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -56,6 +57,8 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
         const state = states.get(req);
         if (!state) return;
         state.proxyReq = proxyReq;
+        // `req.headers` is still the outgoing set: what the relay forwarded, before a tracer's injection.
+        if (config.forwardTraceContext) dropOrphanedTraceState(proxyReq, req.headers);
         // The outgoing headers are copied by now; the host app gets the client's view back.
         state.restoreClientView();
         if (state.timedOut) {
