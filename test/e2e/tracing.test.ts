@@ -43,10 +43,14 @@ interface Gateway {
 
 /** The gateway process; `env` adds FORWARD_TRACE and TRACE_INCOMING. */
 async function startGateway(target: string, env: Record<string, string> = {}): Promise<Gateway> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--import', path.join(fixtures, 'tracing-setup.mjs'), path.join(fixtures, 'tracing-gateway.ts')], {
-    env: { ...process.env, TARGET: target, ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', path.join(fixtures, 'tracing-setup.mjs'), path.join(fixtures, 'tracing-gateway.ts')],
+    {
+      env: { ...process.env, TARGET: target, ...env },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const waiting: ((line: string) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line));
   const nextLine = (what: string): Promise<string> =>
@@ -69,7 +73,9 @@ async function startGateway(target: string, env: Record<string, string> = {}): P
   return {
     url: `http://127.0.0.1:${ready.split(' ')[1]}/mcp`,
     spans: async () => JSON.parse(await command('SPANS', 'SPANS ')) as SpanRecord[],
-    reset: async () => void (await command('RESET', 'RESET')),
+    reset: async () => {
+      await command('RESET', 'RESET');
+    },
     close: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -179,7 +185,10 @@ describe('forwardTraceContext together with the OpenTelemetry HTTP instrumentati
       assert.equal(clients.length, backend.requests.length);
       for (const request of backend.requests) {
         assert.notEqual(request.headers.traceparent, CALLER_TRACEPARENT, `${request.method}: the caller's raw traceparent`);
-        assert.ok(clients.some((c) => traceparentOf(c) === request.headers.traceparent), `${request.method}: the client span's traceparent`);
+        assert.ok(
+          clients.some((c) => traceparentOf(c) === request.headers.traceparent),
+          `${request.method}: the client span's traceparent`,
+        );
         assert.equal(request.headers.tracestate, 'rojo=00f067aa0ba902b7', 'OpenTelemetry continues the caller trace with its tracestate');
       }
     } finally {
@@ -199,7 +208,10 @@ describe('forwardTraceContext together with the OpenTelemetry HTTP instrumentati
       assert.equal(clients.length, backend.requests.length);
       for (const request of backend.requests) {
         const { traceparent, tracestate } = request.headers;
-        assert.ok(clients.some((c) => traceparentOf(c) === traceparent && c.traceId !== CALLER_TRACE_ID), `${request.method}: the tracer's own trace`);
+        assert.ok(
+          clients.some((c) => traceparentOf(c) === traceparent && c.traceId !== CALLER_TRACE_ID),
+          `${request.method}: the tracer's own trace`,
+        );
         assert.equal(tracestate, undefined, `${request.method}: the caller's tracestate next to another trace's traceparent`);
       }
     } finally {
