@@ -97,6 +97,8 @@ export interface ProxyConfig extends DynamicHeaders {
   readonly responseTimeout: number;
   readonly guard: RebindingGuard;
   readonly response: ResponsePolicy;
+  /** `forwardTraceContext`: the caller's valid `traceparent`/`tracestate` go to the backend (trace-context.ts). */
+  readonly forwardTraceContext: boolean;
   readonly maxValueLength: number;
   readonly logger: Required<RelayLogger>;
   readonly session: SessionConfig;

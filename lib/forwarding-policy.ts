@@ -29,6 +29,9 @@
  *  6. Templated (`headers.template`), computed (`headers.fromRequest`) and per-user credential
  *     (`headers.fromCredential`) values.
  *  7. Static plaintext headers, then secret-backed ones.
+ *  8. With `forwardTraceContext`: the client's `traceparent`, and its `tracestate` with it, when valid
+ *     (trace-context.ts). Both names are restricted, so no other step sets them. A tracer that
+ *     instruments the upstream request replaces them after this list (dropOrphanedTraceState).
  * A name is set by one of steps 5–7 only (HeaderConfigError otherwise), so "a later step wins" only
  * ever decides against the client's copy.
  * Everything else the client sent is dropped: authorization, cookie, host (set from the target),
@@ -67,9 +70,11 @@ export interface OutgoingSources {
   readonly dynamic?: Readonly<Record<string, string>> | undefined;
   /** Bytes of a body the host app had already read, which the relay sends re-serialized. */
   readonly replayedLength?: number | undefined;
+  /** The client's valid trace context, with `forwardTraceContext` (traceContextToForward). */
+  readonly traceContext?: Readonly<Record<string, string>> | undefined;
 }
 
-/** Steps 1–7: the headers the backend receives. Pure; trusts what checkRequest passed. */
+/** Steps 1–8: the headers the backend receives. Pure; trusts what checkRequest passed. */
 export function buildOutgoingHeaders(sources: OutgoingSources, config: ProxyConfig): OutgoingHeaders {
   const outgoing: OutgoingHeaders = {};
   for (const name of Object.keys(sources.sent)) {
@@ -90,6 +95,7 @@ export function buildOutgoingHeaders(sources: OutgoingSources, config: ProxyConf
   if (dynamic) for (const name of Object.keys(dynamic)) outgoing[name] = dynamic[name]!;
   for (const [name, value] of config.plaintext) outgoing[name] = value;
   config.fromSecret.forEach((header, i) => (outgoing[header.name] = sources.secrets[i]!));
+  if (config.forwardTraceContext && sources.traceContext) Object.assign(outgoing, sources.traceContext);
   return outgoing;
 }
 

@@ -77,11 +77,19 @@ const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-', PROT
  */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie']);
 
+/**
+ * W3C trace context: set by a tracer that instruments the upstream request, or forwarded validated
+ * with `forwardTraceContext` (trace-context.ts). Captured, static or computed, an unvalidated copy
+ * would go out beside, or instead of, the tracer's.
+ */
+export const TRACE_CONTEXT_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate']);
+
 /** Why a name is restricted, or undefined when it is not. `name` must be lower-case. */
 export function restrictedReason(name: string): string | undefined {
   if (HOP_BY_HOP_HEADERS.has(name)) return 'hop-by-hop or connection-control header (RFC 9110 §7.6.1)';
   if (ROUTING_HEADERS.has(name)) return 'routing header set by the relay or the transport';
   if (PROTOCOL_HEADERS.has(name)) return 'MCP protocol header, always copied from the client';
+  if (TRACE_CONTEXT_HEADERS.has(name)) return "W3C trace context header: set by a tracer, or forwarded validated with mcpProxy's forwardTraceContext";
   for (const prefix of RESTRICTED_PREFIXES) {
     if (name.startsWith(prefix)) return `member of the restricted "${prefix}*" family`;
   }

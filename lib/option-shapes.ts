@@ -94,6 +94,7 @@ const proxyShape = {
   allowedHosts: z.array(z.string()).readonly().optional(),
   allowedOrigins: z.array(z.string()).readonly().optional(),
   responseHeaders: nameList.optional(),
+  forwardTraceContext: z.boolean().optional(),
   maxValueLength: maxValueLengthSchema,
   health: z.strictObject({ timeout: timeoutSchema, cacheTtl: millisecondsSchema(0) } satisfies ShapeOf<HealthOptions>).optional(),
   logger: loggerSchema.optional(),

@@ -184,6 +184,15 @@ export interface McpProxyOptions {
    * names are refused.
    */
   responseHeaders?: readonly string[];
+  /**
+   * Forward the caller's W3C trace context (`traceparent`, and `tracestate` with it) to the backend
+   * when valid per W3C Trace Context; an invalid one is dropped (not refused) and logged at debug
+   * by name and reason. Without it the caller's trace headers never reach the backend. A tracer that
+   * instruments the upstream request (OpenTelemetry's HTTP instrumentation) sets its own `traceparent`,
+   * which wins. See docs/operations/tracing.md.
+   * @default false
+   */
+  forwardTraceContext?: boolean;
   /** Longest accepted static or secret header value in bytes. Protocol headers are bounded by Node's header limit only. @default 8192 */
   maxValueLength?: number;
   /** Health probe settings (`route.probe()`, `healthHandler`): `{ timeout, cacheTtl }` in milliseconds. @default { timeout: 5000, cacheTtl: 5000 } */

@@ -21,6 +21,7 @@ import {
 import { refuse, reject, type Checked } from './rejection.js';
 import type { RequestParts } from './relay-request.js';
 import type { Admitted } from './session-guard.js';
+import { traceContextToForward } from './trace-context.js';
 
 export type Preparation = Checked<{ outgoing: OutgoingHeaders; parts: RequestParts }>;
 
@@ -47,6 +48,7 @@ export function prepareOutgoing(
       secrets: secrets.values,
       dynamic: values.values,
       replayedLength: body?.length,
+      traceContext: config.forwardTraceContext ? traceContext(req, config) : undefined,
     };
     const outgoing = buildOutgoingHeaders(sources, config);
     const missing = checkRequired(outgoing, config);
@@ -55,6 +57,15 @@ export function prepareOutgoing(
     return { ok: true, outgoing, parts: { body, session: admission?.ticket, secrets: allSecretValues(secrets, outgoing, config) } };
   };
   return dynamic instanceof Promise ? dynamic.then(finish) : finish(dynamic);
+}
+
+/** `forwardTraceContext`: the client's valid trace headers; a dropped one is logged by name and reason, never its value. */
+function traceContext(req: IncomingMessage, config: ProxyConfig): Readonly<Record<string, string>> {
+  const { headers, dropped } = traceContextToForward(req.headers);
+  for (const { header, reason } of dropped) {
+    config.logger.debug({ header, reason }, 'mcpProxy: a trace context header of the client was not forwarded (forwardTraceContext)');
+  }
+  return headers;
 }
 
 /** Every value a response header must not echo: the secrets, and the templated headers built from them. */

@@ -80,6 +80,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     responseTimeout: parsed.responseTimeout ?? DEFAULT_RESPONSE_TIMEOUT_MS,
     guard: parseRebindingGuard(parsed.allowedHosts, parsed.allowedOrigins),
     response: parseResponseHeaders(parsed.responseHeaders, fromSecret),
+    forwardTraceContext: parsed.forwardTraceContext ?? false,
     maxValueLength,
     logger,
     session,

@@ -25,6 +25,7 @@ import { RouteLifecycle, type CloseOptions } from './lifecycle.js';
 import { routeProbe } from './health.js';
 import { RequestTally, type ObservedRoute } from './route-observer.js';
 import type { ProxyConfig } from './config.js';
+import { dropOrphanedTraceState } from './trace-context.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -71,6 +72,8 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
         const state = states.get(req);
         if (!state) return;
         state.proxyReq = proxyReq;
+        // `req.headers` is still the outgoing set: what the relay forwarded, before a tracer's injection.
+        if (config.forwardTraceContext) dropOrphanedTraceState(proxyReq, req.headers);
         // The outgoing headers are copied by now; the host app gets the client's view back.
         state.restoreClientView();
         if (state.timedOut) {

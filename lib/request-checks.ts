@@ -17,6 +17,7 @@ import {
   CONNECTION_OPTIONS,
   CREDENTIAL_HEADERS,
   PROTOCOL_LISTS,
+  TRACE_CONTEXT_HEADERS,
   connectionTokens,
   displayName,
   invalidValueReason,
@@ -154,8 +155,10 @@ function checkConnection(req: IncomingMessage, config: ProxyConfig, captured: Fo
       isProtocolHeader(token) ||
       CREDENTIAL_HEADERS.has(token) ||
       (Object.hasOwn(captured, token) && usesCaptured(token, config)) ||
-      (config.passthrough?.has(token) ?? false);
-    const routing = restrictedReason(token) !== undefined && !CONNECTION_OPTIONS.has(token);
+      (config.passthrough?.has(token) ?? false) ||
+      (config.forwardTraceContext && TRACE_CONTEXT_HEADERS.has(token));
+    // Trace context is restricted in configuration, yet not routing: nominated, it matters only when forwarded.
+    const routing = restrictedReason(token) !== undefined && !CONNECTION_OPTIONS.has(token) && !TRACE_CONTEXT_HEADERS.has(token);
     if (forwarded || routing) {
       return reject(
         400,

@@ -32,8 +32,20 @@ export const PROTOCOL_NAMES: readonly string[] = [
   'mcp-name',
 ];
 
-/** docs/security.md "Restricted names": hop-by-hop, routing and MCP protocol names (24). */
-export const RESTRICTED_NAMES: readonly string[] = [...HOP_BY_HOP_NAMES, 'host', 'content-length', 'forwarded', 'via', 'x-real-ip', ...PROTOCOL_NAMES];
+/** W3C trace context: forwarded only by `forwardTraceContext`, validated. */
+export const TRACE_CONTEXT_NAMES: readonly string[] = ['traceparent', 'tracestate'];
+
+/** docs/security.md "Restricted names": hop-by-hop, routing, MCP protocol and trace context names (26). */
+export const RESTRICTED_NAMES: readonly string[] = [
+  ...HOP_BY_HOP_NAMES,
+  'host',
+  'content-length',
+  'forwarded',
+  'via',
+  'x-real-ip',
+  ...PROTOCOL_NAMES,
+  ...TRACE_CONTEXT_NAMES,
+];
 
 /** docs/security.md: the three restricted families. */
 export const RESTRICTED_PREFIXES: readonly string[] = ['x-forwarded-', 'x-envoy-', 'mcp-param-'];

@@ -14,6 +14,7 @@ import {
   invalidValueReason,
   isProtocolHeader,
   restrictedReason,
+  TRACE_CONTEXT_HEADERS,
 } from '../../lib/header-rules.js';
 import { casings } from '../helpers/casings.js';
 import { HOP_BY_HOP_NAMES, PROTOCOL_NAMES, RESTRICTED_NAMES } from '../helpers/spec-names.js';
@@ -42,7 +43,7 @@ const SPEC_RESTRICTED = [
 ];
 
 /** Every restricted name: the spec list plus whatever the exported sets hold now (later additions). */
-const ALL_RESTRICTED = [...new Set([...SPEC_RESTRICTED, ...HOP_BY_HOP_HEADERS, ...PROTOCOL_HEADERS])];
+const ALL_RESTRICTED = [...new Set([...SPEC_RESTRICTED, ...HOP_BY_HOP_HEADERS, ...PROTOCOL_HEADERS, ...TRACE_CONTEXT_HEADERS])];
 
 describe('restrictedReason', () => {
   for (const name of ALL_RESTRICTED) {
@@ -58,6 +59,7 @@ describe('restrictedReason', () => {
   it('every hop-by-hop name is reported as hop-by-hop, every protocol header as protocol', () => {
     for (const name of HOP_BY_HOP_HEADERS) assert.match(restrictedReason(name)!, /hop-by-hop/);
     for (const name of PROTOCOL_HEADERS) assert.match(restrictedReason(name)!, /protocol/);
+    for (const name of TRACE_CONTEXT_HEADERS) assert.match(restrictedReason(name)!, /forwardTraceContext/);
     assert.match(restrictedReason('x-forwarded-for')!, /x-forwarded-\*/);
     assert.match(restrictedReason('x-envoy-internal')!, /x-envoy-\*/);
     assert.match(restrictedReason(`${PROTOCOL_HEADER_PREFIX}foo`)!, /mcp-param-\*/);
@@ -95,7 +97,8 @@ describe('restrictedReason', () => {
     'mcp-parameter',
     'x-mcp-param-a',
     'user-agent',
-    'traceparent',
+    'traceparent-x',
+    'x-traceparent',
     'x_forwarded_for',
   ];
   for (const name of unrestricted) {

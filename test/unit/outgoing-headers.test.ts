@@ -30,10 +30,12 @@ interface Row {
   readonly sent?: IncomingHttpHeaders;
   readonly captured?: Record<string, string>;
   readonly route?: Omit<McpProxyOptions, 'target'>;
-  readonly sources?: Partial<Pick<OutgoingSources, 'session' | 'replayedLength' | 'dynamic'>>;
+  readonly sources?: Partial<Pick<OutgoingSources, 'session' | 'replayedLength' | 'dynamic' | 'traceContext'>>;
   /** The whole outgoing set: every name not listed here must be absent. */
   readonly expected: Record<string, string>;
 }
+
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 const FRAMED = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': '42' };
 
@@ -132,6 +134,26 @@ const rows: Row[] = [
     route: { headers: { plaintext: { 'X-Static': 's' }, fromSecret: { 'X-Api-Key': 'API_KEY' } } },
     sources: { session: { pinned: { 'x-api-key': 'pinned' } } },
     expected: { ...FRAMED, 'x-static': 's', 'x-api-key': 'secret-value' },
+  },
+  {
+    name: '8: the client trace context is dropped without forwardTraceContext, like any unlisted header',
+    sent: { ...POST, traceparent: TRACEPARENT, tracestate: 'rojo=1' },
+    sources: { traceContext: { traceparent: TRACEPARENT, tracestate: 'rojo=1' } },
+    expected: FRAMED,
+  },
+  {
+    name: '8: with forwardTraceContext, the validated traceparent and tracestate',
+    sent: { ...POST, traceparent: TRACEPARENT, tracestate: 'rojo=1' },
+    route: { forwardTraceContext: true },
+    sources: { traceContext: { traceparent: TRACEPARENT, tracestate: 'rojo=1' } },
+    expected: { ...FRAMED, traceparent: TRACEPARENT, tracestate: 'rojo=1' },
+  },
+  {
+    name: '8: with forwardTraceContext, only what validation passed (here the traceparent without its invalid tracestate)',
+    sent: { ...POST, traceparent: TRACEPARENT, tracestate: 'Upper=1' },
+    route: { forwardTraceContext: true },
+    sources: { traceContext: { traceparent: TRACEPARENT } },
+    expected: { ...FRAMED, traceparent: TRACEPARENT },
   },
 ];
 
