@@ -20,6 +20,8 @@ import { writeAsReceived } from './response-writes.js';
 import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
 import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
+import type { ProxyConfig } from './config.js';
+import { describeTlsFailure } from './tls-failure.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -46,7 +48,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,
-    agent: upstreamAgent(config.origin),
+    agent: upstreamAgent(config),
     // HPM's default plugins log each response (building a URL per request) and add two listeners per
     // request for errors and SSE aborts; the handlers below and httpxy's own abort cover both.
     ejectPlugins: true,
@@ -216,10 +218,13 @@ function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEm
  * This route's own keep-alive pool. httpxy's shared default allows 256 sockets per backend, and every
  * open event stream holds one, so request 257 (a short POST too) would queue behind the streams until
  * `connectTimeout`. Without a socket cap a request waits for no other; the inbound connections bound the count.
+ * The `tls` option configures this pool (Node lets an agent's options win over httpxy's per request);
+ * a user's `agent` replaces it.
  */
-function upstreamAgent(origin: string): http.Agent {
+function upstreamAgent(config: Pick<ProxyConfig, 'origin' | 'tls' | 'agent'>): http.Agent {
+  if (config.agent) return config.agent;
   const options = { keepAlive: true, maxFreeSockets: 64 };
-  return origin.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+  return config.origin.startsWith('https:') ? new https.Agent({ ...options, ...config.tls }) : new http.Agent(options);
 }
 
 function backendFailure(err: unknown, state: RelayRequest | undefined): Rejection {
@@ -227,6 +232,8 @@ function backendFailure(err: unknown, state: RelayRequest | undefined): Rejectio
   if (errorCode(err)?.startsWith('HPE_')) {
     return reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response');
   }
+  const tlsFailure = describeTlsFailure(err);
+  if (tlsFailure) return { ...reject(502, 'backend_tls_failed', 'Bad gateway: the TLS connection to the backend failed'), detail: tlsFailure };
   return reject(502, 'backend_unreachable', 'Bad gateway: the backend refused or closed the connection');
 }
 
