@@ -63,7 +63,7 @@ function checkAgentProtocol(agent: Agent, protocol: string): void {
   const fixed = Object.hasOwn(agent, 'protocol') ? (agent as { protocol?: unknown }).protocol : undefined;
   if (typeof fixed === 'string' && fixed !== protocol) {
     const wanted = protocol === 'https:' ? 'an https.Agent' : 'an http.Agent';
-    throw invalid('agent', `is an agent for ${fixed} but the target is ${protocol}: use ${wanted}`);
+    throw invalid('agent', `is an agent for ${fixed} URLs but the target is ${protocol}; use ${wanted}`);
   }
 }
 

@@ -413,6 +413,22 @@ describe('H: leakage of header and secret values (run time)', () => {
     }
   });
 
+  it('H1: 502 backend_tls_failed (an https: target that speaks plain HTTP): no sentinel in the body, the response headers or the log', async () => {
+    const plain = net.createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = plain.address() as AddressInfo;
+      await withRelay({ ...withSentinelStatic, target: `https://127.0.0.1:${port}/mcp` }, async (r) => {
+        const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]);
+        assertRefusal(res, r, 502, 'backend_tls_failed');
+      });
+    } finally {
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  });
+
   it('H1: 500 internal_error (a body parser consumed a body the relay cannot rebuild): no sentinel anywhere', async () => {
     const logger = captureLogger();
     const backend = await listen((_req, res) => res.end('{}'));
@@ -444,6 +460,7 @@ describe('H: leakage of header and secret values (run time)', () => {
       ...sessionCases.map((c) => c.reason),
       'backend_unreachable',
       'backend_bad_response',
+      'backend_tls_failed',
       'internal_error',
     ]);
     const declared = rejectReasons();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { mcpProxy } from '../../lib/index.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
@@ -69,8 +70,9 @@ describe('tls: valid configurations', () => {
     assert.deepEqual({ ...config.tls }, { rejectUnauthorized: true, servername: 'mcp.internal.test' });
   });
 
-  it('a combined certificate-and-key file is accepted as tls.cert', () => {
-    assert.doesNotThrow(withTls({ cert: pki.client.cert + pki.client.key, key: pki.client.key }));
+  it('a combined certificate-and-key file is accepted as both tls.cert and tls.key', () => {
+    const combined = pki.client.cert + pki.client.key;
+    assert.doesNotThrow(withTls({ cert: combined, key: combined }));
   });
 
   it('a trailing-dot, mixed-case servername is a DNS name', () => {
@@ -81,6 +83,10 @@ describe('tls: valid configurations', () => {
     const tls = Object.freeze({ ca: Object.freeze([pki.ca]), servername: 'mcp.internal.test' });
     assert.doesNotThrow(() => mcpProxy({ target: HTTPS_TARGET, tls, logger: captureLogger() }));
     assert.deepEqual(tls, { ca: [pki.ca], servername: 'mcp.internal.test' });
+  });
+
+  it("tls.ca with Node's whole built-in list plus the private CA", () => {
+    assert.doesNotThrow(withTls({ ca: [...rootCertificates, pki.ca] }));
   });
 
   it('no tls and no agent: nothing resolved (the route builds its own pool)', () => {
