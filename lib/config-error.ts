@@ -16,6 +16,7 @@ export type HeaderConfigErrorCode =
   | 'ERR_SECRET_MISSING'
   | 'ERR_SECRET_INVALID'
   | 'ERR_INVALID_TARGET'
+  | 'ERR_INVALID_TLS'
   | 'ERR_INVALID_TEMPLATE';
 
 export class HeaderConfigError extends Error {

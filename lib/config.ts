@@ -2,7 +2,8 @@
  * The resolved configurations the middlewares run on: frozen, every default applied, every rule
  * checked (parse-options.ts builds them).
  */
-import type { IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
+import type { ConnectionOptions } from 'node:tls';
 import type { CredentialCache } from './credential-cache.js';
 import type { CredentialSource } from './credential-source.js';
 import type { TemplatePart } from './header-templates.js';
@@ -106,7 +107,14 @@ export interface ProxyConfig extends DynamicHeaders {
   readonly health: { readonly timeout: number; readonly cacheTtl: number };
   /** `undefined`: no metrics, and nothing on the request path but a null check. */
   readonly metrics: RouteMetrics | undefined;
+  /** TLS options for the route's own `https:` pool (parse-tls.ts): only the ones given, `rejectUnauthorized` always set. */
+  readonly tls: BackendTls | undefined;
+  /** The user's agent, used as is instead of the route's pool. */
+  readonly agent: Agent | undefined;
 }
+
+/** What the route's https.Agent is built with: never an `undefined` value, which would override Node's defaults. */
+export type BackendTls = Readonly<Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase' | 'servername'>> & { readonly rejectUnauthorized: boolean };
 
 export type SessionConfig = { readonly mode: 'request' } | SessionModeConfig;
 

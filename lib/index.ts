@@ -21,6 +21,7 @@ export { HeaderConfigError } from './config-error.js';
 export type { RejectReason } from './rejection.js';
 export type { HeaderConfigErrorCode } from './config-error.js';
 export type {
+  BackendTlsOptions,
   BindSessionOptions,
   CaptureHeadersOptions,
   McpProxyOptions,

@@ -3,7 +3,7 @@
  * schema's shape is tied to its public option type at compile time (`ShapeOf`), so an option cannot be
  * typed but unvalidated, or validated but untyped.
  */
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { HeaderConfigError } from './config-error.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
@@ -12,6 +12,7 @@ import type { HealthOptions } from './health-options.js';
 import type { RelayLogger } from './logger.js';
 import {
   MIN_SESSION_KEY_BYTES,
+  type BackendTlsOptions,
   type BindSessionOptions,
   type CredentialAuditEvent,
   type CaptureHeadersOptions,
@@ -75,6 +76,23 @@ const routeHeadersShape = {
     .optional(),
 } satisfies ShapeOf<RouteHeaders>;
 
+const pemSchema = (what: string) =>
+  z.union([z.string(), z.instanceof(Buffer)], {
+    message: `must be ${what} as PEM text, a string or a Buffer, e.g. fs.readFileSync('${what.includes('key') ? 'client.key' : 'ca.pem'}')`,
+  });
+const tlsShape = {
+  ca: z
+    .union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)])).readonly()], {
+      message: "must be PEM certificates: a string, a Buffer or a list of them, e.g. fs.readFileSync('ca.pem')",
+    })
+    .optional(),
+  cert: pemSchema('the client certificate').optional(),
+  key: pemSchema('the private key').optional(),
+  passphrase: z.string({ message: 'must be a string' }).optional(),
+  servername: z.string({ message: "must be a DNS name, e.g. 'mcp.internal.example'" }).optional(),
+  rejectUnauthorized: z.boolean().optional(),
+} satisfies ShapeOf<BackendTlsOptions>;
+
 const proxyShape = {
   target: z.union([z.string(), z.instanceof(URL)]),
   name: z
@@ -102,6 +120,10 @@ const proxyShape = {
     .custom<RouteMetrics>((v) => isRecord(v) && typeof v.observeRoute === 'function', {
       message: 'must be the metrics object relayMetrics() of mcp-header-relay/metrics returns',
     })
+    .optional(),
+  tls: z.strictObject(tlsShape).optional(),
+  agent: z
+    .custom<http.Agent>((v) => v instanceof http.Agent, { message: 'must be an http.Agent or https.Agent (node:http, node:https) or a subclass of one' })
     .optional(),
 } satisfies ShapeOf<McpProxyOptions>;
 export const proxySchema = z.strictObject(proxyShape);
@@ -229,12 +251,15 @@ function valueAt(options: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /**
- * Own enumerable properties only, on null-prototype objects (one level into `headers`): an option
- * inherited from a polluted Object.prototype, such as `allowCredentials`, must never take effect.
+ * Own enumerable properties only, on null-prototype objects (one level into `headers` and `tls`): an
+ * option inherited from a polluted Object.prototype, such as `allowCredentials` or
+ * `rejectUnauthorized`, must never take effect.
  */
 function ownProperties(options: Record<string, unknown>): Record<string, unknown> {
   const copy = Object.assign(Object.create(null) as Record<string, unknown>, options);
-  if (isRecord(copy.headers)) copy.headers = Object.assign(Object.create(null) as Record<string, unknown>, copy.headers);
+  for (const key of ['headers', 'tls']) {
+    if (isRecord(copy[key])) copy[key] = Object.assign(Object.create(null) as Record<string, unknown>, copy[key]);
+  }
   return copy;
 }
 

@@ -3,7 +3,7 @@
  * The parsers (parse-options.ts) turn them into the resolved configurations of config.ts.
  */
 import type { CloseOptions, CloseSummary } from './lifecycle.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import type { HealthOptions, ProbeOptions, RouteHealth } from './health-options.js';
@@ -204,6 +204,40 @@ export interface McpProxyOptions {
    * returns (one for all routes). See docs/operations.md, "Metrics". @default none
    */
   metrics?: RouteMetrics;
+  /**
+   * TLS to an `https:` target: a private CA, a client certificate (mTLS), the name to verify. Applied
+   * to the route's own connection pool. Not with an `http:` target, not together with `agent`.
+   * See docs/operations.md#tls-to-backends.
+   */
+  tls?: BackendTlsOptions;
+  /**
+   * Your own agent for the upstream connections instead of the route's keep-alive pool: an
+   * `https.Agent` for an `https:` target (carrying its own TLS options), an `http.Agent` for `http:`.
+   * The route then neither creates nor configures one. Not together with `tls`.
+   */
+  agent?: Agent;
+}
+
+/** The `tls` option of {@link mcpProxy}: PEM contents, e.g. `fs.readFileSync('ca.pem')`. Checked at construction. */
+export interface BackendTlsOptions {
+  /** CA certificates the backend's certificate must chain to, instead of Node's built-in list. @default Node's CAs */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Client certificate chain (PEM) for backends that require mTLS. Needs `key`. */
+  cert?: string | Buffer;
+  /** The client certificate's private key (PEM). Needs `cert`. */
+  key?: string | Buffer;
+  /** Decrypts an encrypted `key`. */
+  passphrase?: string;
+  /**
+   * The DNS name sent as SNI and checked against the backend's certificate, when it differs from the
+   * target's host (a target by IP address, a name the certificate does not carry). @default the target's host
+   */
+  servername?: string;
+  /**
+   * `false` accepts any certificate, unverified: anyone on the path can pose as the backend and read
+   * what the route sends, secrets included. Logs a warning at construction. @default true
+   */
+  rejectUnauthorized?: boolean;
 }
 
 /** The `session` option of {@link mcpProxy}. The string forms use every default. */

@@ -13,6 +13,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_CONFIGURED
 import { parseRouteHeaders } from './parse-route-headers.js';
 import { parseHttpUrl } from './url-rules.js';
 import { parseSessionOptions } from './parse-session.js';
+import { parseTls } from './parse-tls.js';
 import { parseRebindingGuard } from './rebinding-guard.js';
 import { RESPONSE_HEADERS, type ResponsePolicy } from './response-headers.js';
 import { describeSecretProblem, envSecrets, readSecret, type SecretProvider } from './secrets.js';
@@ -86,6 +87,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     session,
     health: Object.freeze({ timeout: parsed.health?.timeout ?? DEFAULT_HEALTH_TIMEOUT_MS, cacheTtl: parsed.health?.cacheTtl ?? DEFAULT_HEALTH_CACHE_TTL_MS }),
     metrics: parsed.metrics,
+    ...parseTls(parsed.tls, parsed.agent, target.origin, logger),
   });
 }
 

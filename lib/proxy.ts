@@ -26,6 +26,7 @@ import { routeProbe } from './health.js';
 import { RequestTally, type ObservedRoute } from './route-observer.js';
 import type { ProxyConfig } from './config.js';
 import { dropOrphanedTraceState } from './trace-context.js';
+import { describeTlsFailure } from './tls-failure.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -37,10 +38,11 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
   // Shared with the health probe, which then connects the way requests do.
-  const agent = upstreamAgent(config.origin);
+  const agent = upstreamAgent(config);
   const hints = new ConfigHints(config);
   const lifecycle = new RouteLifecycle(config.name, logger, () => {
-    agent.destroy();
+    // An agent the host app passed may serve others: it is the app's to destroy.
+    if (!config.agent) agent.destroy();
     sessions?.close();
     for (const header of config.credentials) header.cache.clear();
   });
@@ -258,10 +260,13 @@ function observedRoute(config: ProxyConfig, sessions: SessionGuard | undefined):
  * This route's own keep-alive pool. httpxy's shared default allows 256 sockets per backend, and every
  * open event stream holds one, so request 257 (a short POST too) would queue behind the streams until
  * `connectTimeout`. Without a socket cap a request waits for no other; the inbound connections bound the count.
+ * The `tls` option configures this pool (Node lets an agent's options win over httpxy's per request);
+ * a user's `agent` replaces it.
  */
-function upstreamAgent(origin: string): http.Agent {
+function upstreamAgent(config: Pick<ProxyConfig, 'origin' | 'tls' | 'agent'>): http.Agent {
+  if (config.agent) return config.agent;
   const options = { keepAlive: true, maxFreeSockets: 64 };
-  return origin.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+  return config.origin.startsWith('https:') ? new https.Agent({ ...options, ...config.tls }) : new http.Agent(options);
 }
 
 function backendFailure(err: unknown, state: RelayRequest | undefined): Rejection {
@@ -269,6 +274,8 @@ function backendFailure(err: unknown, state: RelayRequest | undefined): Rejectio
   if (errorCode(err)?.startsWith('HPE_')) {
     return reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response');
   }
+  const tlsFailure = describeTlsFailure(err);
+  if (tlsFailure) return { ...reject(502, 'backend_tls_failed', 'Bad gateway: the TLS connection to the backend failed'), detail: tlsFailure };
   return reject(502, 'backend_unreachable', 'Bad gateway: the backend refused or closed the connection');
 }
 

@@ -24,6 +24,7 @@ export type RejectReason =
   | 'origin_not_allowed'
   | 'backend_unreachable'
   | 'backend_bad_response'
+  | 'backend_tls_failed'
   | 'backend_timeout'
   | 'secret_unavailable'
   | 'computed_header_failed'

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface Listening {
@@ -18,6 +19,26 @@ export async function listen(handler: http.RequestListener, options: http.Server
     server,
     port,
     url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * As `listen`, over TLS (`https://127.0.0.1:PORT`). `server` is typed as an http.Server: an
+ * https.Server has the same request-handling surface (it is built on the same internals).
+ */
+export async function listenHttps(handler: http.RequestListener, options: https.ServerOptions): Promise<Listening> {
+  const server = https.createServer(options, handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server: server as unknown as http.Server,
+    port,
+    url: `https://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

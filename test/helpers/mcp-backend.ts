@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import type https from 'node:https';
 import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { listen, type Listening } from './listen.js';
+import { listen, listenHttps, type Listening } from './listen.js';
 
 export interface McpBackendRequest {
   method: string;
@@ -42,6 +43,8 @@ export interface McpBackendOptions {
    * transport per POST, no Mcp-Session-Id in any response; GET and DELETE are answered 405. Default false.
    */
   stateless?: boolean;
+  /** Serve over HTTPS with these server options (certificate, key, and for mTLS `ca` and `requestCert`). Default: plain HTTP. */
+  https?: https.ServerOptions;
 }
 
 /** The SDK server transport's answer for an unknown session, byte for byte. */
@@ -116,7 +119,7 @@ export async function mcpBackend(options: McpBackendOptions = {}): Promise<McpBa
     await transport.handleRequest(req, res, req.body);
   });
 
-  const listening = await listen(app);
+  const listening = options.https ? await listenHttps(app, options.https) : await listen(app);
   return {
     ...listening,
     requests,

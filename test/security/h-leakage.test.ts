@@ -413,6 +413,22 @@ describe('H: leakage of header and secret values (run time)', () => {
     }
   });
 
+  it('H1: 502 backend_tls_failed (an https: target that speaks plain HTTP): no sentinel in the body, the response headers or the log', async () => {
+    const plain = net.createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = plain.address() as AddressInfo;
+      await withRelay({ ...withSentinelStatic, target: `https://127.0.0.1:${port}/mcp` }, async (r) => {
+        const res = await r.send([`X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders]);
+        assertRefusal(res, r, 502, 'backend_tls_failed');
+      });
+    } finally {
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  });
+
   it('H1: 500 internal_error (a body parser consumed a body the relay cannot rebuild): no sentinel anywhere', async () => {
     const logger = captureLogger();
     const backend = await listen((_req, res) => res.end('{}'));
@@ -438,13 +454,36 @@ describe('H: leakage of header and secret values (run time)', () => {
     }
   });
 
+  it('H1: 503 route_closed (a request after route.close()): no sentinel anywhere', async () => {
+    const logger = captureLogger();
+    const backend = await listen((_req, res) => res.end('{}'));
+    const app = express();
+    app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
+    const route = mcpProxy({ ...GATEWAY_NAMES, target: `${backend.url}/mcp`, headers: { plaintext: { 'X-Static': STATIC_SENTINEL } }, logger });
+    app.use('/b', route);
+    const gateway = await listen(app);
+    try {
+      await route.close({ grace: 0 });
+      const res = await rawRequest(
+        gateway.port,
+        httpText('POST /b HTTP/1.1', ['Host: gw.test', 'Content-Type: application/json', 'Content-Length: 2', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], '{}'),
+      );
+      assertRefusal(res, { logger, startupLines: [] }, 503, 'route_closed');
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+
   it('H1: the cases above cover every rejection reason lib/rejection.ts declares', () => {
     const covered = new Set([
       ...cases.map((c) => c.reason),
       ...sessionCases.map((c) => c.reason),
       'backend_unreachable',
       'backend_bad_response',
+      'backend_tls_failed',
       'internal_error',
+      'route_closed',
     ]);
     const declared = rejectReasons();
     assert.ok(declared.length >= 10, `parsed RejectReason: ${declared.join(', ')}`);

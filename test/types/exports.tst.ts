@@ -18,6 +18,7 @@ import {
   tokenExchange,
 } from '../../lib/index.js';
 import type {
+  BackendTlsOptions,
   BindSessionOptions,
   CaptureHeadersOptions,
   CredentialCacheOptions,
@@ -106,7 +107,7 @@ describe('errors', () => {
   });
 
   test('HeaderConfigErrorCode lists the documented codes', () => {
-    expect<HeaderConfigErrorCode>().type.toBeAssignableFrom<'ERR_RESTRICTED_HEADER' | 'ERR_SECRET_MISSING' | 'ERR_INVALID_TARGET'>();
+    expect<HeaderConfigErrorCode>().type.toBeAssignableFrom<'ERR_RESTRICTED_HEADER' | 'ERR_SECRET_MISSING' | 'ERR_INVALID_TARGET' | 'ERR_INVALID_TLS'>();
     expect<HeaderConfigErrorCode>().type.not.toBeAssignableFrom<'ERR_UNKNOWN'>();
   });
 
@@ -119,7 +120,7 @@ describe('errors', () => {
   });
 
   test('RejectReason names the run-time refusals', () => {
-    expect<RejectReason>().type.toBeAssignableFrom<'duplicate_header' | 'session_not_found' | 'backend_timeout' | 'host_not_allowed'>();
+    expect<RejectReason>().type.toBeAssignableFrom<'duplicate_header' | 'session_not_found' | 'backend_timeout' | 'backend_tls_failed' | 'host_not_allowed'>();
     expect<RejectReason>().type.not.toBeAssignableFrom<'not_a_reason'>();
     expect<RejectReason>().type.not.toBeAssignableFrom<string>();
   });
@@ -132,6 +133,7 @@ describe('option and contract types', () => {
     expect<McpProxyOptions['headers']>().type.toBe<StaticHeaders | undefined>();
     expect<McpProxyOptions['session']>().type.toBe<SessionOptions | undefined>();
     expect<McpProxyOptions['logger']>().type.toBe<RelayLogger | undefined>();
+    expect<McpProxyOptions['tls']>().type.toBe<BackendTlsOptions | undefined>();
     expect<Parameters<typeof relay.fileSecrets>[1]>().type.toBe<FileSecretsOptions | undefined>();
     expect<ReturnType<typeof relay.mcpProxy>>().type.toBe<McpRoute>();
     expect<McpRoute>().type.toBeAssignableTo<RelayMiddleware>();

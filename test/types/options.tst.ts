@@ -3,7 +3,8 @@
  * negative one is a `@ts-expect-error` whose text must match the single error it suppresses, so it
  * fails both when the error disappears and when a different error takes its place.
  */
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import type express from 'express';
 import { describe, expect, test } from 'tstyche';
 import { captureHeaders, mcpProxy, memorySessionStore, tokenExchange } from '../../lib/index.js';
@@ -181,5 +182,26 @@ describe('identity options (headers.fromCaptured, template, fromRequest, fromCre
     mcpProxy({ target, headers: { template: { 'X-U': 1 } } });
     // @ts-expect-error Type 'string' is not assignable to type 'CredentialSource | CredentialHeader'
     mcpProxy({ target, headers: { fromCredential: { 'X-U': 'token' } } });
+  });
+});
+
+describe('tls and agent', () => {
+  const httpsTarget = 'https://127.0.0.1:9443/mcp';
+
+  test('PEM options take strings and Buffers, ca a list of either', () => {
+    expect(mcpProxy).type.toBeCallableWith({
+      target: httpsTarget,
+      tls: { ca: [Buffer.from(''), 'pem'], cert: Buffer.from(''), key: 'pem', passphrase: 'p', servername: 'mcp.internal', rejectUnauthorized: true },
+    });
+  });
+
+  test('a file name is not a PEM option', () => {
+    // @ts-expect-error Type 'URL' is not assignable to type 'string | Buffer<ArrayBufferLike> | readonly (string | Buffer<ArrayBufferLike>)[] | undefined'
+    mcpProxy({ target: httpsTarget, tls: { ca: new URL('file:///ca.pem') } });
+  });
+
+  test('agent takes node agents', () => {
+    expect(mcpProxy).type.toBeCallableWith({ target: httpsTarget, agent: new https.Agent() });
+    expect(mcpProxy).type.toBeCallableWith({ target, agent: new http.Agent() });
   });
 });
