@@ -17,6 +17,8 @@ export type ForwardedHeaders = Readonly<Record<string, string>>;
 
 const EMPTY: ForwardedHeaders = Object.freeze({});
 const captured = requestSlot<ForwardedHeaders>();
+/** Where a captureHeaders middleware keeps its configuration, for explain (internal: not exported from the package). */
+const CAPTURE_CONFIG = Symbol('captureHeaders configuration');
 
 /**
  * The headers `captureHeaders` stored for this request: a frozen object of lower-case name -> value.
@@ -34,7 +36,7 @@ export function getForwardedHeaders(req: IncomingMessage): ForwardedHeaders {
  */
 export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware {
   const config = parseCaptureOptions(options);
-  return function captureHeadersMiddleware(req, res, next) {
+  const middleware: RelayMiddleware = function captureHeadersMiddleware(req, res, next) {
     const result = capture(req, config);
     if (!result.ok) {
       const { reason, header, status } = result.rejection;
@@ -45,6 +47,27 @@ export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware 
     captured.set(req, result.headers);
     next();
   };
+  // For explain: a symbol, so the configuration stays off the public surface and out of inspect and JSON.
+  return Object.defineProperty(middleware, CAPTURE_CONFIG, { value: config });
+}
+
+/** What a captureHeaders middleware would do with `req` (explain's dry run). */
+export interface DryCapture {
+  /** The names it captures, lower-case. */
+  readonly allow: readonly string[];
+  readonly result: CaptureResult;
+}
+
+/**
+ * Runs `middleware`'s capture on `req` and stores what it captured, as the middleware would, without
+ * answering anything. `undefined` when `middleware` is not a captureHeaders middleware.
+ */
+export function dryCapture(middleware: unknown, req: IncomingMessage): DryCapture | undefined {
+  const config = typeof middleware === 'function' ? (middleware as { [CAPTURE_CONFIG]?: CaptureConfig })[CAPTURE_CONFIG] : undefined;
+  if (!config) return undefined;
+  const result = capture(req, config);
+  if (result.ok) captured.set(req, result.headers);
+  return { allow: config.allow, result };
 }
 
 type CaptureResult = Checked<{ headers: ForwardedHeaders }>;

@@ -5,6 +5,18 @@
 export { captureHeaders, getForwardedHeaders } from './capture.js';
 export type { ForwardedHeaders } from './capture.js';
 export { mcpProxy } from './proxy.js';
+export { formatExplanation } from './explain-format.js';
+export type {
+  DropReason,
+  DroppedHeader,
+  ExplainedHeader,
+  ExplainedRejection,
+  ExplainInput,
+  Explanation,
+  ForwardedSource,
+  OmitReason,
+  OmittedHeader,
+} from './explain.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
+import type { ExplainInput, Explanation } from './explain.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
 
@@ -15,6 +16,12 @@ export type RelayMiddleware = (req: IncomingMessage, res: ServerResponse, next: 
 export interface McpRoute extends RelayMiddleware {
   /** The route's name (the `name` option, or the target's host and path): in logs, metrics and health reports. */
   readonly name: string;
+  /**
+   * A dry run: what the backend would receive for this request (values masked unless `reveal`), why
+   * each other header would be dropped, or the refusal the client would get. Calls no backend and no
+   * token endpoint. See docs/operations.md (Explain).
+   */
+  explain(input: ExplainInput): Promise<Explanation>;
 }
 
 /** Options of {@link captureHeaders}. */

@@ -12,6 +12,7 @@ import { reject, sendRejection, type Rejection } from './rejection.js';
 import { getForwardedHeaders, type ForwardedHeaders } from './capture.js';
 import { prepareOutgoing, type Preparation } from './outgoing-request.js';
 import { checkRequest } from './request-checks.js';
+import { explainRequest, type ExplainInput } from './explain.js';
 import { upstreamPath } from './upstream-path.js';
 import type { McpProxyOptions, McpRoute, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
@@ -196,7 +197,10 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     }
   };
   // Function.name is configurable, not writable: defined, not assigned.
-  return Object.defineProperties(middleware, { name: { value: config.name } }) as McpRoute;
+  return Object.defineProperties(middleware, {
+    name: { value: config.name },
+    explain: { value: (input: ExplainInput) => explainRequest(config, input) },
+  }) as McpRoute;
 }
 
 /**
