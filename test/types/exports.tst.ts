@@ -21,11 +21,14 @@ import type {
   CaptureHeadersOptions,
   CredentialCacheOptions,
   CredentialSource,
+  ExplainInput,
+  Explanation,
   FileSecretsOptions,
   ForwardedHeaders,
   HeaderConfigErrorCode,
   LogFields,
   McpProxyOptions,
+  McpRoute,
   PinSessionOptions,
   RejectReason,
   RelayLogger,
@@ -55,6 +58,7 @@ describe('value exports', () => {
       | 'memorySessionStore'
       | 'CredentialResolveError'
       | 'tokenExchange'
+      | 'formatExplanation'
     >();
   });
 
@@ -100,6 +104,19 @@ describe('errors', () => {
   });
 });
 
+describe('explain', () => {
+  test('route.explain takes an ExplainInput and resolves to an Explanation that formatExplanation renders', () => {
+    expect<McpRoute['explain']>().type.toBe<(input: ExplainInput) => Promise<Explanation>>();
+    expect<typeof relay.formatExplanation>().type.toBe<(result: Explanation) => string>();
+    expect<Explanation['outcome']>().type.toBe<'forwarded' | 'rejected'>();
+  });
+
+  test('explain needs headers; everything else is optional', () => {
+    expect<McpRoute['explain']>().type.toBeCallableWith({ headers: { 'x-tenant': 'acme' } });
+    expect<McpRoute['explain']>().type.not.toBeCallableWith({ method: 'GET' });
+  });
+});
+
 describe('option and contract types', () => {
   test('are the shapes the factories take', () => {
     expect<Parameters<typeof relay.mcpProxy>[0]>().type.toBe<McpProxyOptions>();
@@ -108,7 +125,8 @@ describe('option and contract types', () => {
     expect<McpProxyOptions['session']>().type.toBe<SessionOptions | undefined>();
     expect<McpProxyOptions['logger']>().type.toBe<RelayLogger | undefined>();
     expect<Parameters<typeof relay.fileSecrets>[1]>().type.toBe<FileSecretsOptions | undefined>();
-    expect<ReturnType<typeof relay.mcpProxy>>().type.toBe<RelayMiddleware>();
+    expect<ReturnType<typeof relay.mcpProxy>>().type.toBe<McpRoute>();
+    expect<McpRoute>().type.toBeAssignableTo<RelayMiddleware>();
     expect<ReturnType<typeof relay.getForwardedHeaders>>().type.toBe<ForwardedHeaders>();
   });
 
