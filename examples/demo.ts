@@ -6,7 +6,8 @@
  * session DELETE; on the `bind` route also a request with a swapped key, which gets 404); an SDK v2
  * client pinned to 2026-07-28 goes through the third to an SDK v2 server (server/discover, tools/list,
  * a tool call whose argument travels in Mcp-Param-Region). It then prints which headers each backend
- * received on each HTTP leg, with values masked.
+ * received on each HTTP leg, with values masked, and `route.explain` for the initialize on the first
+ * route: the same prediction as a dry run, with the reason each other header is dropped.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,8 @@ import express from 'express';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
-import { captureHeaders, envSecrets, mcpProxy } from '../lib/index.js';
+import { captureHeaders, envSecrets, formatExplanation, mcpProxy } from '../lib/index.js';
+import type { McpRoute, RelayMiddleware } from '../lib/index.js';
 import { startBackend, startModernBackend, type DemoBackend, type ReceivedLeg } from './backend.js';
 
 // An obviously fake credential, as a deployment would inject through its environment.
@@ -165,24 +167,52 @@ async function runModernClient(relayUrl: string, route: Route): Promise<string> 
   }
 }
 
+/** The dry run of the client's initialize on /github: what that backend receives and why the rest is dropped, no request sent. */
+async function printExplanation(route: McpRoute, capture: RelayMiddleware, backend: DemoBackend): Promise<boolean> {
+  // reveal: the demo's values are fake; the secret-backed X-Api-Key stays masked all the same.
+  const result = await route.explain({
+    capture,
+    reveal: true,
+    headers: {
+      Host: 'localhost',
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'Content-Length': '170',
+      ...CLIENT_HEADERS,
+    },
+  });
+  console.log('\nExplain (a dry run, no request sent): route.explain({ capture, headers }) for an initialize on /github');
+  console.log(
+    formatExplanation(result)
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n'),
+  );
+  // The prediction against what the backend actually got on the initialize leg.
+  const predicted = result.forwarded.map((h) => h.name).sort();
+  const received = Object.keys(backend.legs.find((l) => l.leg === 'initialize')?.headers ?? {}).sort();
+  const same = predicted.join() === received.join();
+  console.log(same ? '  Same header names as "github" received on its initialize.' : `  MISMATCH: "github" received ${received.join(', ')}`);
+  return same;
+}
+
 async function main(): Promise<number> {
   const github = await startBackend('github');
   const search = await startBackend('search');
   const docs = await startModernBackend('docs');
 
   const app = express();
-  app.use(captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] }));
-  app.use(
-    '/github',
-    mcpProxy({
-      target: github.url,
-      passthrough: ['x-mcp-api-key'],
-      headers: { plaintext: { 'X-MCP-Toolsets': 'projects,issues' }, fromSecret: { 'X-Api-Key': 'DEMO_GITHUB_API_KEY' } },
-      secrets: envSecrets(),
-      // Every request of a session must carry the x-mcp-api-key it was initialized with.
-      session: 'bind',
-    }),
-  );
+  const capture = captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] });
+  app.use(capture);
+  const githubRoute = mcpProxy({
+    target: github.url,
+    passthrough: ['x-mcp-api-key'],
+    headers: { plaintext: { 'X-MCP-Toolsets': 'projects,issues' }, fromSecret: { 'X-Api-Key': 'DEMO_GITHUB_API_KEY' } },
+    secrets: envSecrets(),
+    // Every request of a session must carry the x-mcp-api-key it was initialized with.
+    session: 'bind',
+  });
+  app.use('/github', githubRoute);
   app.use('/search', mcpProxy({ target: search.url }));
   // The same route serves 2025 and 2026 clients; this one is reached by a 2026-07-28 client.
   app.use('/docs', mcpProxy({ target: docs.url, passthrough: ['x-mcp-api-key'] }));
@@ -222,6 +252,7 @@ async function main(): Promise<number> {
       console.log(`tools/call whoami via ${route.path}: ${answer}`);
     }
     for (const route of routes) ok = printTable(route) && ok;
+    ok = (await printExplanation(githubRoute, capture, github)) && ok;
   } finally {
     relay.closeAllConnections();
     await new Promise<void>((resolve) => relay.close(() => resolve()));

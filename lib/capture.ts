@@ -31,6 +31,9 @@ export function capturesSoFar(): { readonly count: number; readonly allowed: Rea
   return { count: capturesInProcess, allowed: allowedInProcess };
 }
 
+/** Where a captureHeaders middleware keeps its configuration, for explain (internal: not exported from the package). */
+const CAPTURE_CONFIG = Symbol('captureHeaders configuration');
+
 /**
  * The headers `captureHeaders` stored for this request: a frozen object of lower-case name -> value.
  * Empty when nothing was captured or capture is not mounted.
@@ -49,7 +52,7 @@ export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware 
   const config = parseCaptureOptions(options);
   capturesInProcess += 1;
   for (const name of config.allow) allowedInProcess.add(name);
-  return function captureHeadersMiddleware(req, res, next) {
+  const middleware: RelayMiddleware = function captureHeadersMiddleware(req, res, next) {
     const result = capture(req, config);
     if (!result.ok) {
       const { reason, header, status } = result.rejection;
@@ -60,6 +63,27 @@ export function captureHeaders(options: CaptureHeadersOptions): RelayMiddleware 
     captured.set(req, result.headers);
     next();
   };
+  // For explain: a symbol, so the configuration stays off the public surface and out of inspect and JSON.
+  return Object.defineProperty(middleware, CAPTURE_CONFIG, { value: config });
+}
+
+/** What a captureHeaders middleware would do with `req` (explain's dry run). */
+export interface DryCapture {
+  /** The names it captures, lower-case. */
+  readonly allow: readonly string[];
+  readonly result: CaptureResult;
+}
+
+/**
+ * Runs `middleware`'s capture on `req` and stores what it captured, as the middleware would, without
+ * answering anything. `undefined` when `middleware` is not a captureHeaders middleware.
+ */
+export function dryCapture(middleware: unknown, req: IncomingMessage): DryCapture | undefined {
+  const config = typeof middleware === 'function' ? (middleware as { [CAPTURE_CONFIG]?: CaptureConfig })[CAPTURE_CONFIG] : undefined;
+  if (!config) return undefined;
+  const result = capture(req, config);
+  if (result.ok) captured.set(req, result.headers);
+  return { allow: config.allow, result };
 }
 
 type CaptureResult = Checked<{ headers: ForwardedHeaders }>;

@@ -89,6 +89,14 @@ export class CredentialCache {
     return this.#flights.get(key) ?? this.#start(key, req);
   }
 
+  /**
+   * Step 1 alone, for explain: this request's key, or the outcome it gets without one (no credential,
+   * or a failing `key()`). Calls no `resolve` and touches no entry.
+   */
+  keyOf(req: IncomingMessage): string | CredentialOutcome {
+    return this.#keyOf(req);
+  }
+
   /** Entries held, expired ones not yet dropped included. */
   get size(): number {
     return this.#entries.size;

@@ -64,9 +64,9 @@ export function computeDynamicHeaders(
   }
   for (const header of config.credentials) {
     const outcome = header.cache.get(req);
-    if (outcome instanceof Promise) pending.push(outcome.then((o) => credential(header, o, values)));
+    if (outcome instanceof Promise) pending.push(outcome.then((o) => settleCredential(header, o, values)));
     else {
-      const rejection = credential(header, outcome, values);
+      const rejection = settleCredential(header, outcome, values);
       if (rejection) return refuse(rejection);
     }
   }
@@ -106,7 +106,8 @@ function settle(header: ComputedHeader, outcome: Outcome, values: Record<string,
   return undefined;
 }
 
-function credential(header: CredentialHeaderConfig, outcome: CredentialOutcome, values: Record<string, string>): Rejection | undefined {
+/** Stores a per-user credential, or the 502 a request gets without it (explain uses it too). */
+export function settleCredential(header: CredentialHeaderConfig, outcome: CredentialOutcome, values: Record<string, string>): Rejection | undefined {
   if (!outcome.ok) {
     return {
       ...reject(502, 'credential_unavailable', 'Bad gateway: a credential for this backend is unavailable', header.name),

@@ -182,7 +182,8 @@ export function credentialsRelayed(outgoing: OutgoingHeaders, config: ProxyConfi
   return relayed;
 }
 
-function sourceOf(name: string, config: ProxyConfig): CredentialSourceKind {
+/** Which step set outgoing header `name` (for audit and explain); 'captured' when the route does not set it. */
+export function sourceOf(name: string, config: ProxyConfig): CredentialSourceKind {
   if (config.fromSecret.some((h) => h.name === name)) return 'secret';
   if (config.plaintext.has(name)) return 'static';
   if (config.computed.some((h) => h.name === name)) return 'request';
@@ -194,9 +195,18 @@ function sourceOf(name: string, config: ProxyConfig): CredentialSourceKind {
 
 /** Step 4: whether this backend receives captured header `name` under its own name. */
 export function takesCaptured(name: string, config: ProxyConfig): boolean {
-  if (config.configured.has(name) || config.capturedInputs.has(name)) return false;
-  if (config.passthrough) return config.passthrough.has(name);
-  return config.allowCredentials || !CREDENTIAL_HEADERS.has(name);
+  return notTakenReason(name, config) === undefined;
+}
+
+/** Why step 4 does not forward a captured header under its own name. */
+export type NotTakenReason = 'overridden_by_route' | 'read_by_route' | 'not_in_passthrough' | 'credential_not_allowed';
+
+/** Step 4's rule, with its reason (explain reports it): undefined when the backend takes captured header `name`. */
+export function notTakenReason(name: string, config: ProxyConfig): NotTakenReason | undefined {
+  if (config.configured.has(name)) return 'overridden_by_route';
+  if (config.capturedInputs.has(name)) return 'read_by_route';
+  if (config.passthrough) return config.passthrough.has(name) ? undefined : 'not_in_passthrough';
+  return config.allowCredentials || !CREDENTIAL_HEADERS.has(name) ? undefined : 'credential_not_allowed';
 }
 
 /** Whether the route uses captured header `name` at all (own name, renamed or templated): what sessions bind. */

@@ -10,6 +10,18 @@ export type { CloseOptions, CloseSummary } from './lifecycle.js';
 export { healthHandler } from './health-handler.js';
 export type { HealthRequestHandler } from './health-handler.js';
 export type { HealthCheck, HealthEra, HealthHandlerOptions, HealthOptions, HealthReason, HealthReport, ProbeOptions, RouteHealth } from './health-options.js';
+export { formatExplanation } from './explain-format.js';
+export type {
+  DropReason,
+  DroppedHeader,
+  ExplainedHeader,
+  ExplainedRejection,
+  ExplainInput,
+  Explanation,
+  ForwardedSource,
+  OmitReason,
+  OmittedHeader,
+} from './explain.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';

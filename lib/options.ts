@@ -7,6 +7,7 @@ import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLogger } from './logger.js';
 import type { CredentialCacheOptions, CredentialSource } from './credential-source.js';
 import type { HealthOptions, ProbeOptions, RouteHealth } from './health-options.js';
+import type { ExplainInput, Explanation } from './explain.js';
 import type { SecretProvider } from './secrets.js';
 import type { SessionStore } from './session-store.js';
 import type { RouteMetrics } from './route-observer.js';
@@ -30,6 +31,12 @@ export interface McpRoute extends RelayMiddleware {
    * `health.cacheTtl`. Never rejects; see docs/operations/health.md. Needs no `this`: pass it around freely.
    */
   readonly probe: (options?: ProbeOptions) => Promise<RouteHealth>;
+  /**
+   * A dry run: what the backend would receive for this request (values masked unless `reveal`), why
+   * each other header would be dropped, or the refusal the client would get. Calls no backend and no
+   * token endpoint. See docs/operations.md (Explain).
+   */
+  readonly explain: (input: ExplainInput) => Promise<Explanation>;
 }
 
 /** Options of {@link captureHeaders}. */

@@ -12,6 +12,7 @@ import { reject, sendRejection, type Rejection } from './rejection.js';
 import { getForwardedHeaders, type ForwardedHeaders } from './capture.js';
 import { prepareOutgoing, type Preparation } from './outgoing-request.js';
 import { checkRequest } from './request-checks.js';
+import { explainRequest, type ExplainInput } from './explain.js';
 import { upstreamPath } from './upstream-path.js';
 import type { McpProxyOptions, McpRoute, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
@@ -235,6 +236,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     name: { value: config.name },
     close: { value: (closeOptions?: CloseOptions) => lifecycle.close(closeOptions) },
     probe: { value: routeProbe(config, agent) },
+    explain: { value: (input: ExplainInput) => explainRequest(config, input) },
   }) as McpRoute;
 }
 

@@ -139,15 +139,7 @@ export class SessionGuard {
    * binding here looks at: refused unless the operator forwards it knowingly, unbound.
    */
   #admitLegacy(): Admission {
-    if (!this.#config.allowLegacySse) {
-      return refuse(
-        reject(
-          400,
-          'unsupported_transport',
-          'Bad request: the HTTP+SSE transport of 2024-11-05 (sessionId in the query) is not served on this route; use Streamable HTTP',
-        ),
-      );
-    }
+    if (!this.#config.allowLegacySse) return refuse(unsupportedTransport());
     if (!this.#legacyNoted) {
       this.#legacyNoted = true;
       this.#proxy.logger.warn(
@@ -259,6 +251,15 @@ export class SessionGuard {
   #storeFailure(): Admission {
     return refuse(reject(503, 'session_store_unavailable', 'Service unavailable: the session store cannot be reached'));
   }
+}
+
+/** A 2024-11-05 HTTP+SSE request on a `bind` or `pin` route without `allowLegacySse`. */
+export function unsupportedTransport(): Rejection {
+  return reject(
+    400,
+    'unsupported_transport',
+    'Bad request: the HTTP+SSE transport of 2024-11-05 (sessionId in the query) is not served on this route; use Streamable HTTP',
+  );
 }
 
 function principalFailure(): Rejection {

@@ -466,7 +466,11 @@ describe('H: leakage of header and secret values (run time)', () => {
       await route.close({ grace: 0 });
       const res = await rawRequest(
         gateway.port,
-        httpText('POST /b HTTP/1.1', ['Host: gw.test', 'Content-Type: application/json', 'Content-Length: 2', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders], '{}'),
+        httpText(
+          'POST /b HTTP/1.1',
+          ['Host: gw.test', 'Content-Type: application/json', 'Content-Length: 2', `X-Mcp-Api-Key: ${SENTINEL_KEY}`, ...sentinelHeaders],
+          '{}',
+        ),
       );
       assertRefusal(res, { logger, startupLines: [] }, 503, 'route_closed');
     } finally {

@@ -8,6 +8,7 @@ import type * as relay from '../../lib/index.js';
 import type { IncomingMessage } from 'node:http';
 import {
   CredentialResolveError,
+  closeRoutes,
   HeaderConfigError,
   RESPONSE_HEADERS,
   SecretReadError,
@@ -21,8 +22,12 @@ import type {
   BackendTlsOptions,
   BindSessionOptions,
   CaptureHeadersOptions,
+  CloseOptions,
+  CloseSummary,
   CredentialCacheOptions,
   CredentialSource,
+  ExplainInput,
+  Explanation,
   FileSecretsOptions,
   ForwardedHeaders,
   HeaderConfigErrorCode,
@@ -67,6 +72,8 @@ describe('value exports', () => {
       | 'CredentialResolveError'
       | 'tokenExchange'
       | 'healthHandler'
+      | 'formatExplanation'
+      | 'closeRoutes'
     >();
   });
 
@@ -78,6 +85,18 @@ describe('value exports', () => {
     fileSecrets('/run/secrets', { refresh: 1000 });
     expect(memorySessionStore()).type.toBe<SessionStore>();
     expect(RESPONSE_HEADERS).type.toBe<readonly string[]>();
+  });
+});
+
+describe('lifecycle', () => {
+  test('route.close and closeRoutes take a grace and resolve to summaries', () => {
+    const route = null as unknown as McpRoute;
+    expect(route.close()).type.toBe<Promise<CloseSummary>>();
+    expect(route.close).type.toBeCallableWith({ grace: 5000 } satisfies CloseOptions);
+    expect(route.close).type.not.toBeCallableWith({ graceMs: 5000 });
+    expect(closeRoutes([route, route], { grace: 0 })).type.toBe<Promise<CloseSummary[]>>();
+    expect<CloseSummary>().type.toBe<{ readonly route: string; readonly finished: number; readonly cut: number }>();
+    expect<McpRoute['name']>().type.toBe<string>();
   });
 });
 
@@ -123,6 +142,19 @@ describe('errors', () => {
     expect<RejectReason>().type.toBeAssignableFrom<'duplicate_header' | 'session_not_found' | 'backend_timeout' | 'backend_tls_failed' | 'host_not_allowed'>();
     expect<RejectReason>().type.not.toBeAssignableFrom<'not_a_reason'>();
     expect<RejectReason>().type.not.toBeAssignableFrom<string>();
+  });
+});
+
+describe('explain', () => {
+  test('route.explain takes an ExplainInput and resolves to an Explanation that formatExplanation renders', () => {
+    expect<McpRoute['explain']>().type.toBe<(input: ExplainInput) => Promise<Explanation>>();
+    expect<typeof relay.formatExplanation>().type.toBe<(result: Explanation) => string>();
+    expect<Explanation['outcome']>().type.toBe<'forwarded' | 'rejected'>();
+  });
+
+  test('explain needs headers; everything else is optional', () => {
+    expect<McpRoute['explain']>().type.toBeCallableWith({ headers: { 'x-tenant': 'acme' } });
+    expect<McpRoute['explain']>().type.not.toBeCallableWith({ method: 'GET' });
   });
 });
 
