@@ -42,7 +42,7 @@ export interface ExplainInput {
 /** Where a forwarded header's value comes from (the policy's steps, and Node's HTTP client for `transport`). */
 export type ForwardedSource = 'protocol' | 'framing' | 'captured' | 'renamed' | 'template' | 'request' | 'credential' | 'static' | 'secret' | 'transport';
 
-/** Why a header the client sent does not reach the backend. See docs/operations/explain.md. */
+/** Why a header the client sent does not reach the backend. See docs/operations.md (Explain). */
 export type DropReason =
   | 'not_captured'
   | 'empty_value'

@@ -40,7 +40,7 @@ export type HealthEra = '2026-07-28' | '2025-11-25';
  * - `secret_unavailable`: a `headers.fromSecret` secret cannot be read now; the backend was not called.
  * - `internal_error`: a health check given to `healthHandler` threw.
  */
-export type HealthReason = 'unreachable' | 'timeout' | 'tls' | 'bad_status' | 'bad_response' | 'secret_unavailable' | 'internal_error';
+export type HealthReason = 'unreachable' | 'timeout' | 'tls' | 'bad_status' | 'bad_response' | 'secret_unavailable' | 'closed' | 'internal_error';
 
 /** The result of one probe: about a route, never quoting a header value or the backend's body. */
 export interface RouteHealth {

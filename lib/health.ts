@@ -14,8 +14,8 @@ import { describeSecretProblem, readSecret } from './secrets.js';
 
 export type RouteProbe = (options?: ProbeOptions) => Promise<RouteHealth>;
 
-/** Builds `route.probe` for one route. `agent` is the route's own upstream agent. */
-export function routeProbe(config: ProxyConfig, agent: http.Agent): RouteProbe {
+/** Builds `route.probe` for one route. `agent` is the route's own upstream agent; `closing` says route.close() was called. */
+export function routeProbe(config: ProxyConfig, agent: http.Agent, closing: () => boolean): RouteProbe {
   const url = new URL(`${config.origin}${config.targetPath}${config.targetSearch}`);
   const { logger } = config;
   let last: { result: RouteHealth; expires: number } | undefined;
@@ -47,6 +47,9 @@ export function routeProbe(config: ProxyConfig, agent: http.Agent): RouteProbe {
   };
 
   return (options = {}) => {
+    // A closing route is not ready whatever its backend says: the load balancer takes it out of rotation.
+    if (closing())
+      return Promise.resolve({ route: config.name, ok: false, reason: 'closed', latencyMs: 0, checkedAt: new Date().toISOString(), cached: false });
     if (inFlight) return inFlight;
     if (!options.fresh && last && performance.now() < last.expires) return Promise.resolve({ ...last.result, cached: true });
     inFlight = attempt().finally(() => {

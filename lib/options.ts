@@ -28,7 +28,7 @@ export interface McpRoute extends RelayMiddleware {
   /**
    * Checks the backend with the route's static and secret headers (2026: `server/discover`; 2025:
    * `initialize`, then DELETE of its session), within `health.timeout`, reusing a result for
-   * `health.cacheTtl`. Never rejects; see docs/operations/health.md. Needs no `this`: pass it around freely.
+   * `health.cacheTtl`. Never rejects; see docs/operations.md#health. Needs no `this`: pass it around freely.
    */
   readonly probe: (options?: ProbeOptions) => Promise<RouteHealth>;
   /**
@@ -196,7 +196,7 @@ export interface McpProxyOptions {
    * when valid per W3C Trace Context; an invalid one is dropped (not refused) and logged at debug
    * by name and reason. Without it the caller's trace headers never reach the backend. A tracer that
    * instruments the upstream request (OpenTelemetry's HTTP instrumentation) sets its own `traceparent`,
-   * which wins. See docs/operations/tracing.md.
+   * which wins. See docs/operations.md#tracing.
    * @default false
    */
   forwardTraceContext?: boolean;

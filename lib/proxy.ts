@@ -235,7 +235,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   return Object.defineProperties(middleware, {
     name: { value: config.name },
     close: { value: (closeOptions?: CloseOptions) => lifecycle.close(closeOptions) },
-    probe: { value: routeProbe(config, agent) },
+    probe: { value: routeProbe(config, agent, () => lifecycle.closing) },
     explain: { value: (input: ExplainInput) => explainRequest(config, input) },
   }) as McpRoute;
 }

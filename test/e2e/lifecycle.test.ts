@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { captureHeaders, closeRoutes, HeaderConfigError, mcpProxy, type McpRoute } from '../../lib/index.js';
+import { captureHeaders, closeRoutes, HeaderConfigError, healthHandler, mcpProxy, type McpRoute } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { eraBackend, type BackendKind, type EraBackend } from '../helpers/mcp-eras.js';
@@ -166,6 +166,31 @@ describe('route.close() with SDK clients and backends', () => {
       }
     });
   }
+
+  it('a closing route reports not ready (reason closed) without calling its backend, so /readyz takes the replica out of rotation', async () => {
+    const backend: EraBackend = await eraBackend('v2-stateless');
+    const g = await gatewayFor(backend.endpoint);
+    const app = express();
+    app.get('/readyz', healthHandler([g.route]));
+    const health = await listen(app);
+    try {
+      assert.equal((await fetch(`${health.url}/readyz`)).status, 200);
+      const probes = backend.requests.length;
+      await g.route.close({ grace: 0 });
+      const res = await fetch(`${health.url}/readyz`);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { routes: { route: string; ok: boolean; reason?: string }[] };
+      assert.deepEqual(
+        body.routes.map((r) => [r.route, r.ok, r.reason]),
+        [['backend-a', false, 'closed']],
+      );
+      assert.equal(backend.requests.length, probes, 'no probe reached the backend after close()');
+    } finally {
+      await health.close();
+      await g.close();
+      await backend.close();
+    }
+  });
 
   it('closeRoutes closes every route of a gateway; each route refuses afterwards', async () => {
     const backend = await recordingBackend();

@@ -1,5 +1,5 @@
 /**
- * End to end for the Prometheus metrics (issue 12, docs/operations/metrics.md): a real Express gateway
+ * End to end for the Prometheus metrics (issue 12, docs/operations.md#metrics): a real Express gateway
  * with captureHeaders and real mcpProxy routes sharing one relayMetrics(), in front of real
  * @modelcontextprotocol/sdk backends over loopback, driven by real SDK clients; `/metrics` is scraped
  * over HTTP and read as the text exposition format. Counters are compared before and after each step,

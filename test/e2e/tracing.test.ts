@@ -1,5 +1,5 @@
 /**
- * The relay under the real OpenTelemetry SDK, set up as docs/operations/tracing.md says: a gateway
+ * The relay under the real OpenTelemetry SDK, set up as docs/operations.md#tracing says: a gateway
  * process started with `--import tracing-setup.mjs` (NodeTracerProvider, SimpleSpanProcessor into an
  * InMemorySpanExporter, HttpInstrumentation, AsyncLocalStorage context manager), a real MCP SDK backend
  * and client in this process, which loads no OpenTelemetry at all. The gateway's route has a `bind`
