@@ -205,6 +205,7 @@ async function main(): Promise<number> {
   const capture = captureHeaders({ allow: ['x-mcp-api-key', 'x-tenant'] });
   app.use(capture);
   const githubRoute = mcpProxy({
+    name: 'github',
     target: github.url,
     passthrough: ['x-mcp-api-key'],
     headers: { plaintext: { 'X-MCP-Toolsets': 'projects,issues' }, fromSecret: { 'X-Api-Key': 'DEMO_GITHUB_API_KEY' } },
@@ -213,9 +214,9 @@ async function main(): Promise<number> {
     session: 'bind',
   });
   app.use('/github', githubRoute);
-  app.use('/search', mcpProxy({ target: search.url }));
+  app.use('/search', mcpProxy({ name: 'search', target: search.url }));
   // The same route serves 2025 and 2026 clients; this one is reached by a 2026-07-28 client.
-  app.use('/docs', mcpProxy({ target: docs.url, passthrough: ['x-mcp-api-key'] }));
+  app.use('/docs', mcpProxy({ name: 'docs', target: docs.url, passthrough: ['x-mcp-api-key'] }));
   const relay = http.createServer(app);
   await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
   const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;

@@ -27,6 +27,21 @@ echo "node $(node --version): TypeScript ESM (.mts)"
 node consumer-esm.mjs
 echo "node $(node --version): TypeScript CommonJS (.cts)"
 node consumer-cjs.cjs
+# prom-client is an optional peer: the main entry above ran without it; the metrics subpath names it when
+# missing, and serves the relay's metrics once it is installed.
+echo "node $(node --version): mcp-header-relay/metrics without prom-client names what to install"
+node --input-type=module -e "import('mcp-header-relay/metrics').then(() => process.exit(1), (e) => process.exit(/prom-client/.test(String(e)) ? 0 : 1))"
+npm install --no-audit --no-fund --loglevel=error prom-client@^15 >/dev/null
+echo "node $(node --version): mcp-header-relay/metrics with prom-client"
+node --input-type=module -e "
+import { mcpProxy } from 'mcp-header-relay';
+import { relayMetrics } from 'mcp-header-relay/metrics';
+const metrics = relayMetrics();
+mcpProxy({ name: 'smoke', target: 'http://127.0.0.1:9/mcp', metrics, logger: { warn() {}, error() {} } });
+const text = await metrics.registry.metrics();
+if (!/mcp_relay_open_streams\{route=\"smoke\"\} 0/.test(text)) { console.error(text); process.exit(1); }
+"
+test -f node_modules/mcp-header-relay/dist/metrics/index.d.ts
 # The published package holds the build and docs, and no sources or tests.
 test -f node_modules/mcp-header-relay/dist/index.js
 test -f node_modules/mcp-header-relay/dist/index.d.ts
