@@ -10,10 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import type https from 'node:https';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
-import { listen, type Listening } from './listen.js';
+import { listen, listenHttps, type Listening } from './listen.js';
 import { SESSION_NOT_FOUND_BODY } from './mcp-backend.js';
 import { ToolEvents, featureServerV1, featureServerV2 } from './mcp-eras-features.js';
 
@@ -108,9 +109,10 @@ interface Served extends Pick<EraBackend, 'events' | 'notifyToolsChanged' | 'ses
 }
 
 /** Serves /mcp, recording each request (with its body) before `served` handles it. */
-async function recordingServer(kind: BackendKind, served: Served): Promise<EraBackend> {
+async function recordingServer(kind: BackendKind, served: Served, tls: https.ServerOptions | undefined): Promise<EraBackend> {
   const requests: EraRequest[] = [];
-  const listening = await listen((req, res) => {
+  const serve = (handler: http.RequestListener) => (tls ? listenHttps(handler, tls) : listen(handler));
+  const listening = await serve((req, res) => {
     void (async () => {
       const raw = await readBody(req);
       requests.push({ method: req.method ?? '', headers: { ...req.headers }, body: raw });
@@ -139,7 +141,7 @@ async function recordingServer(kind: BackendKind, served: Served): Promise<EraBa
   };
 }
 
-async function v1Backend(): Promise<EraBackend> {
+async function v1Backend(tls: https.ServerOptions | undefined): Promise<EraBackend> {
   const events = new ToolEvents();
   const legacy = sessionfulLegacy(async (onId, onClosed) => {
     const server = featureServerV1(events);
@@ -151,23 +153,27 @@ async function v1Backend(): Promise<EraBackend> {
       close: () => server.close(),
     };
   });
-  return recordingServer('v1', { dispatch: legacy.handle, events, notifyToolsChanged: legacy.notify, sessionIds: legacy.ids, close: legacy.close });
+  return recordingServer('v1', { dispatch: legacy.handle, events, notifyToolsChanged: legacy.notify, sessionIds: legacy.ids, close: legacy.close }, tls);
 }
 
-async function v2StatelessBackend(): Promise<EraBackend> {
+async function v2StatelessBackend(tls: https.ServerOptions | undefined): Promise<EraBackend> {
   const events = new ToolEvents();
   const handler = createMcpHandler(() => featureServerV2(events));
   const node = toNodeHandler(handler);
-  return recordingServer('v2-stateless', {
-    dispatch: (req, res, body) => node(req, res, body),
-    events,
-    notifyToolsChanged: () => handler.notify.toolsChanged(),
-    sessionIds: () => [],
-    close: () => handler.close(),
-  });
+  return recordingServer(
+    'v2-stateless',
+    {
+      dispatch: (req, res, body) => node(req, res, body),
+      events,
+      notifyToolsChanged: () => handler.notify.toolsChanged(),
+      sessionIds: () => [],
+      close: () => handler.close(),
+    },
+    tls,
+  );
 }
 
-async function v2HybridBackend(): Promise<EraBackend> {
+async function v2HybridBackend(tls: https.ServerOptions | undefined): Promise<EraBackend> {
   const events = new ToolEvents();
   const modern = createMcpHandler(() => featureServerV2(events), { legacy: 'reject' });
   const modernNode = toNodeHandler(modern);
@@ -181,32 +187,37 @@ async function v2HybridBackend(): Promise<EraBackend> {
       close: () => server.close(),
     };
   });
-  return recordingServer('v2-hybrid', {
-    dispatch: async (req, res, body) => {
-      // The SDK's own routing decision; the body was read already, so it is handed over parsed.
-      const legacyTraffic = await isLegacyRequest(await toWebRequest(req, body), body);
-      return legacyTraffic ? legacy.handle(req, res, body) : modernNode(req, res, body);
+  return recordingServer(
+    'v2-hybrid',
+    {
+      dispatch: async (req, res, body) => {
+        // The SDK's own routing decision; the body was read already, so it is handed over parsed.
+        const legacyTraffic = await isLegacyRequest(await toWebRequest(req, body), body);
+        return legacyTraffic ? legacy.handle(req, res, body) : modernNode(req, res, body);
+      },
+      events,
+      notifyToolsChanged: () => {
+        legacy.notify();
+        modern.notify.toolsChanged();
+      },
+      sessionIds: legacy.ids,
+      close: async () => {
+        await legacy.close();
+        await modern.close();
+      },
     },
-    events,
-    notifyToolsChanged: () => {
-      legacy.notify();
-      modern.notify.toolsChanged();
-    },
-    sessionIds: legacy.ids,
-    close: async () => {
-      await legacy.close();
-      await modern.close();
-    },
-  });
+    tls,
+  );
 }
 
-export function eraBackend(kind: BackendKind): Promise<EraBackend> {
+/** One of the era backends on 127.0.0.1, over HTTPS when `tls` (a certificate and key) is given. */
+export function eraBackend(kind: BackendKind, tls?: https.ServerOptions): Promise<EraBackend> {
   switch (kind) {
     case 'v1':
-      return v1Backend();
+      return v1Backend(tls);
     case 'v2-stateless':
-      return v2StatelessBackend();
+      return v2StatelessBackend(tls);
     case 'v2-hybrid':
-      return v2HybridBackend();
+      return v2HybridBackend(tls);
   }
 }
