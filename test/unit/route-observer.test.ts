@@ -76,6 +76,13 @@ const rows: Row[] = [
     dropped: [],
   },
   {
+    name: 'a template reads the captured copy of the name it sets: the input is used, not dropped as overridden_by_route',
+    route: { headers: { template: { 'X-User': 'u-{captured:x-user}' } } },
+    captured: { 'x-user': 'alice' },
+    forwarded: [],
+    dropped: [],
+  },
+  {
     name: 'fromCaptured input sent but not captured: not_captured under the input name',
     route: { headers: { fromCaptured: { 'X-Upstream-Key': 'x-key' } } },
     sent: { 'x-key': 'k' },
