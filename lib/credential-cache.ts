@@ -16,7 +16,6 @@
 import type { IncomingMessage } from 'node:http';
 import { inspect } from 'node:util';
 import {
-  CredentialResolveError,
   DEFAULT_CREDENTIAL_FAILURE_TTL_MS,
   DEFAULT_CREDENTIAL_MAX_ENTRIES,
   DEFAULT_CREDENTIAL_NEGATIVE_TTL_MS,
@@ -26,18 +25,10 @@ import {
   type CredentialSource,
 } from './credential-source.js';
 import { HeaderConfigError } from './config-error.js';
-import { invalidValueReason } from './header-rules.js';
-import { credentialCacheSchema, isRecord, validateShape } from './option-shapes.js';
+import { errorDetail, failure, invalidCredentialReason, lifetime, NO_CREDENTIAL, valueOutcome, type CredentialOutcome } from './credential-outcome.js';
+import { credentialCacheSchema, isRecord } from './option-shapes.js';
+import { validateShape } from './option-shape-errors.js';
 
-export type CredentialProblem = 'failed' | 'timeout' | 'invalid';
-
-export type CredentialOutcome =
-  | { readonly ok: true; readonly value: string | undefined }
-  /** `detail`: value-free words for the log. */
-  | { readonly ok: false; readonly problem: CredentialProblem; readonly detail?: string };
-
-/** A value is reused at most until this long before the issuer's `expires_in` runs out. */
-export const EXPIRY_SKEW_MS = 30_000;
 /** Keys are names or hashes; a longer one is a bug in `key()` and would only inflate memory. */
 export const MAX_KEY_LENGTH = 1024;
 
@@ -51,8 +42,6 @@ interface Answer {
   readonly outcome: CredentialOutcome;
   readonly keep: number;
 }
-
-const NO_CREDENTIAL: CredentialOutcome = Object.freeze({ ok: true, value: undefined });
 
 export class CredentialCache {
   readonly #source: CredentialSource;
@@ -198,54 +187,6 @@ export class CredentialCache {
       this.#entries.delete(key);
     }
   }
-}
-
-/**
- * How long (ms) a value is reused: `ttl`, and with `expiresIn` never past its lifetime minus
- * EXPIRY_SKEW_MS, nor past half its lifetime (a short-lived token is refreshed halfway, not at the
- * last second, and a token of 0 s is used once and not kept).
- */
-export function lifetime(ttl: number, expiresIn: number | undefined): number {
-  if (expiresIn === undefined) return ttl;
-  const life = expiresIn * 1000;
-  return Math.min(ttl, life - Math.min(EXPIRY_SKEW_MS, life / 2));
-}
-
-/** Why a resolved value cannot be sent, in value-free words; undefined when it can. */
-export function invalidCredentialReason(value: unknown, expiresIn: unknown, maxLength: number): string | undefined {
-  if (typeof value !== 'string') return 'the value is not a string (return a string, a { value, expiresIn } object or undefined)';
-  if (value.length === 0) return 'the value is empty';
-  const reason = invalidValueReason(value, maxLength);
-  if (reason === 'too_long') return `the value is longer than ${maxLength} bytes`;
-  if (reason === 'bad_characters') return 'the value contains characters other than visible ASCII, space and tab (CR, LF, NUL, controls or non-ASCII)';
-  if (/^[ \t]|[ \t]$/.test(value)) return 'the value starts or ends with whitespace';
-  if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < 0)) {
-    return 'expiresIn is not a number of seconds >= 0';
-  }
-  return undefined;
-}
-
-/** A CredentialResolveError's message, value-free by contract; any other error is not quoted, nor its cause. */
-function errorDetail(call: string, error: unknown): string {
-  if (error instanceof CredentialResolveError) return `${call}: ${error.message}`;
-  return `${call} threw an error that is not shown (it may hold a value); throw a CredentialResolveError for a message that is logged`;
-}
-
-function failure(problem: CredentialProblem, detail: string): CredentialOutcome {
-  return Object.freeze({ ok: false, problem, detail });
-}
-
-/** The value is not enumerable, so logging or serialising an outcome by mistake does not print it. */
-function valueOutcome(value: string): CredentialOutcome {
-  const outcome = { ok: true } as { ok: true; value: string };
-  Object.defineProperty(outcome, 'value', { value, enumerable: false });
-  return Object.freeze(outcome);
-}
-
-/** Words for a failed outcome, for the log: the description of the source and the problem. Never a value. */
-export function describeCredentialProblem(outcome: Extract<CredentialOutcome, { ok: false }>, source: CredentialSource): string {
-  const what = outcome.problem === 'timeout' ? 'timed out' : outcome.problem === 'invalid' ? 'returned an unusable value' : 'failed';
-  return `credential from ${source.description} ${what}${outcome.detail ? `: ${outcome.detail}` : ''}`;
 }
 
 /** Validates cache options (zod, in option-shapes.ts) and fills in the defaults. `at`: the option path, for errors. */

@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ForwardedHeaders } from './capture.js';
 import type { ComputedHeader, CredentialHeaderConfig, ProxyConfig } from './config.js';
-import { describeCredentialProblem, type CredentialOutcome } from './credential-cache.js';
+import { describeCredentialProblem, type CredentialOutcome } from './credential-outcome.js';
 import { isThenable, withDeadline } from './deadline.js';
 import { invalidValueReason } from './header-rules.js';
 import { renderTemplate } from './header-templates.js';

@@ -2,7 +2,7 @@
  * formatExplanation: an Explanation as text tables, for a REPL, a test's failure message and the demo.
  * It prints only what the Explanation holds, so it can show no more than the result does.
  */
-import type { Explanation } from './explain.js';
+import type { Explanation } from './explain-types.js';
 
 /** A readable multi-line rendering of `route.explain(...)`'s result. */
 export function formatExplanation(result: Explanation): string {

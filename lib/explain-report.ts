@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ForwardedHeaders } from './capture.js';
 import type { ProxyConfig } from './config.js';
-import type { DroppedHeader, ExplainedHeader, ForwardedSource, OmittedHeader } from './explain.js';
+import type { DroppedHeader, ExplainedHeader, ForwardedSource, OmittedHeader } from './explain-types.js';
 import { notTakenReason, sourceOf, type OutgoingHeaders, type SessionHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS, HOP_BY_HOP_HEADERS, isProtocolHeader, isStandardHeader, restrictedReason } from './header-rules.js';
 import { templateInputs } from './header-templates.js';

@@ -44,6 +44,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { refuse, reject, type Checked, type Rejection } from './rejection.js';
 import { CREDENTIAL_HEADERS, displayName, isProtocolHeader, isStandardHeader } from './header-rules.js';
 import type { ProxyConfig, SecretHeader } from './config.js';
+import type { DropReason } from './explain-types.js';
 import type { CredentialSourceKind } from './options.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
 
@@ -198,8 +199,8 @@ export function takesCaptured(name: string, config: ProxyConfig): boolean {
   return notTakenReason(name, config) === undefined;
 }
 
-/** Why step 4 does not forward a captured header under its own name. */
-export type NotTakenReason = 'overridden_by_route' | 'read_by_route' | 'not_in_passthrough' | 'credential_not_allowed';
+/** Why step 4 does not forward a captured header under its own name: explain's words, which the metrics share. */
+export type NotTakenReason = Extract<DropReason, 'overridden_by_route' | 'read_by_route' | 'not_in_passthrough' | 'credential_not_allowed'>;
 
 /** Step 4's rule, with its reason (explain reports it): undefined when the backend takes captured header `name`. */
 export function notTakenReason(name: string, config: ProxyConfig): NotTakenReason | undefined {

@@ -21,7 +21,7 @@ export type {
   ForwardedSource,
   OmitReason,
   OmittedHeader,
-} from './explain.js';
+} from './explain-types.js';
 export { RESPONSE_HEADERS } from './response-headers.js';
 export { envSecrets, fileSecrets, SecretReadError } from './secrets.js';
 export type { FileSecretsOptions, SecretProvider } from './secrets.js';
@@ -34,20 +34,17 @@ export type { RejectReason } from './rejection.js';
 export type { HeaderConfigErrorCode } from './config-error.js';
 export type {
   BackendTlsOptions,
-  BindSessionOptions,
   CaptureHeadersOptions,
   McpProxyOptions,
-  McpRoute,
-  PinSessionOptions,
   RelayMiddleware,
-  SessionLimits,
-  SessionOptions,
   StaticHeaders,
   RouteHeaders,
   HeaderFunction,
   CredentialAuditEvent,
   CredentialSourceKind,
 } from './options.js';
+export type { BindSessionOptions, PinSessionOptions, SessionLimits, SessionOptions } from './session-options.js';
+export type { McpRoute } from './route-operations.js';
 export { memorySessionStore } from './session-store.js';
 export type { SessionStore, SessionTtl } from './session-store.js';
 export type { LogFields, RelayLogger } from './logger.js';

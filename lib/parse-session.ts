@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { SessionConfig, SessionModeConfig } from './config.js';
 import { HeaderConfigError } from './config-error.js';
-import { bindSchema, isRecord, pinSchema, requestSchema, validateShape } from './option-shapes.js';
+import { bindSchema, isRecord, pinSchema, requestSchema } from './option-shapes.js';
+import { validateShape } from './option-shape-errors.js';
 import {
   DEFAULT_ABSOLUTE_TTL_MS,
   DEFAULT_CLIENT_SHARE_DIVISOR,
@@ -16,7 +17,7 @@ import {
   MIN_SESSION_KEY_BYTES,
   type PinSessionOptions,
   type SessionLimits,
-} from './options.js';
+} from './session-options.js';
 import type { SessionStore } from './session-store.js';
 
 /** `session`: a mode name, or an object whose `mode` picks the schema. */

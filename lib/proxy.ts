@@ -3,18 +3,16 @@
  * to http-proxy-middleware, and maps everything that can go wrong to a JSON-RPC error (or, once a
  * response is flowing, to closing the connection). Nothing a client or backend does throws out of here.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
-import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, proxyEventsPlugin } from 'http-proxy-middleware';
 import { reject, sendRejection, type Rejection } from './rejection.js';
 import { getForwardedHeaders, type ForwardedHeaders } from './capture.js';
 import { prepareOutgoing, type Preparation } from './outgoing-request.js';
 import { checkRequest } from './request-checks.js';
-import { explainRequest, type ExplainInput } from './explain.js';
 import { upstreamPath } from './upstream-path.js';
-import type { McpProxyOptions, McpRoute, RelayMiddleware } from './options.js';
+import type { McpProxyOptions, RelayMiddleware } from './options.js';
 import { parseProxyOptions } from './parse-options.js';
 import { filterResponseHeaders, invalidStatusLine, isEventStream } from './response-headers.js';
 import { writeAsReceived } from './response-writes.js';
@@ -22,12 +20,9 @@ import { BackendTimeout, RelayRequest, setHeaders } from './relay-request.js';
 import { requestSlot } from './request-slot.js';
 import { SessionGuard, type Admission, type Admitted } from './session-guard.js';
 import { ConfigHints } from './config-hints.js';
-import { RouteLifecycle, type CloseOptions } from './lifecycle.js';
-import { routeProbe } from './health.js';
-import { RequestTally, type ObservedRoute } from './route-observer.js';
-import type { ProxyConfig } from './config.js';
+import { asRoute, routeOperations, type McpRoute } from './route-operations.js';
 import { dropOrphanedTraceState } from './trace-context.js';
-import { describeTlsFailure } from './tls-failure.js';
+import { backendFailure, errorCode, isServerResponse } from './backend-failure.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -38,16 +33,9 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
   const states = requestSlot<RelayRequest>();
   const { logger } = config;
   const sessions = config.session.mode === 'request' ? undefined : new SessionGuard(config.session, config);
-  // Shared with the health probe, which then connects the way requests do.
-  const agent = upstreamAgent(config);
   const hints = new ConfigHints(config);
-  const lifecycle = new RouteLifecycle(config.name, logger, () => {
-    // An agent the host app passed may serve others: it is the app's to destroy.
-    if (!config.agent) agent.destroy();
-    sessions?.close();
-    for (const header of config.credentials) header.cache.clear();
-  });
-  const tally = config.metrics && new RequestTally(config.metrics.observeRoute(observedRoute(config, sessions)), config);
+  const operations = routeOperations(config, sessions);
+  const { agent, lifecycle, tally } = operations;
 
   /** Logs the decision (names and codes only) and answers with the JSON-RPC error. */
   const fail = (req: IncomingMessage, res: ServerResponse, rejection: Rejection, code?: string): void => {
@@ -231,13 +219,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
       unexpected(req, res, err);
     }
   };
-  // Function.name is configurable, not writable: defined, not assigned.
-  return Object.defineProperties(middleware, {
-    name: { value: config.name },
-    close: { value: (closeOptions?: CloseOptions) => lifecycle.close(closeOptions) },
-    probe: { value: routeProbe(config, agent, () => lifecycle.closing) },
-    explain: { value: (input: ExplainInput) => explainRequest(config, input) },
-  }) as McpRoute;
+  return asRoute(middleware, config, operations);
 }
 
 /**
@@ -253,39 +235,6 @@ function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEm
   if (max !== 0 && max !== Infinity) server.setMaxListeners(max + 1);
 }
 
-/** The route as its metrics see it: name, session mode, and the sessions gauge's source. */
-function observedRoute(config: ProxyConfig, sessions: SessionGuard | undefined): ObservedRoute {
-  return { name: config.name, session: config.session.mode, sessionsHeld: sessions && (() => sessions.held()) };
-}
-
-/**
- * This route's own keep-alive pool. httpxy's shared default allows 256 sockets per backend, and every
- * open event stream holds one, so request 257 (a short POST too) would queue behind the streams until
- * `connectTimeout`. Without a socket cap a request waits for no other; the inbound connections bound the count.
- * The `tls` option configures this pool (Node lets an agent's options win over httpxy's per request);
- * a user's `agent` replaces it.
- */
-function upstreamAgent(config: Pick<ProxyConfig, 'origin' | 'tls' | 'agent'>): http.Agent {
-  if (config.agent) return config.agent;
-  const options = { keepAlive: true, maxFreeSockets: 64 };
-  return config.origin.startsWith('https:') ? new https.Agent({ ...options, ...config.tls }) : new http.Agent(options);
-}
-
-function backendFailure(err: unknown, state: RelayRequest | undefined): Rejection {
-  if (state && (state.timedOut || err instanceof BackendTimeout)) return state.timeoutRejection();
-  if (errorCode(err)?.startsWith('HPE_')) {
-    return reject(502, 'backend_bad_response', 'Bad gateway: the backend sent an invalid HTTP response');
-  }
-  const tlsFailure = describeTlsFailure(err);
-  if (tlsFailure) return { ...reject(502, 'backend_tls_failed', 'Bad gateway: the TLS connection to the backend failed'), detail: tlsFailure };
-  return reject(502, 'backend_unreachable', 'Bad gateway: the backend refused or closed the connection');
-}
-
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
   return /(^|,)\s*close\s*(,|$)/i.test(headers?.connection ?? '');
 }
@@ -293,8 +242,4 @@ function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
 /** Console prints `header: undefined`; a log line lists only what is known. */
 function withoutUndefined<T extends Record<string, unknown>>(fields: T): Partial<T> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
-function isServerResponse(res: unknown): res is ServerResponse {
-  return typeof (res as ServerResponse).setHeader === 'function';
 }

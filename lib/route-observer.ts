@@ -11,10 +11,11 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyConfig } from './config.js';
-import { CREDENTIAL_HEADERS, isProtocolHeader } from './header-rules.js';
+import type { DropReason } from './explain-types.js';
+import { isProtocolHeader } from './header-rules.js';
 import type { RejectReason } from './rejection.js';
 import { requestSlot } from './request-slot.js';
-import type { OutgoingHeaders } from './forwarding-policy.js';
+import { notTakenReason, type NotTakenReason, type OutgoingHeaders } from './forwarding-policy.js';
 import type { RelayLogger } from './logger.js';
 
 /** The `metrics` option of mcpProxy: what `relayMetrics()` returns. */
@@ -36,14 +37,16 @@ export interface ObservedRoute {
 export type ObservedMethod = 'GET' | 'POST' | 'DELETE' | 'other';
 
 /**
- * Why a header a client sent did not reach the backend under its own name:
+ * Why a header a client sent did not reach the backend under its own name, in explain's words (a subset
+ * of its DropReason: step 4's reasons come from the same rule, notTakenReason):
  * - `not_in_passthrough`: captured, but the route's `passthrough` does not list it;
- * - `credential`: a captured `authorization` or `cookie` on a route without `allowCredentials`;
- * - `set_by_route`: captured, but the route sets that name itself (`headers.*`), and its value wins;
+ * - `credential_not_allowed`: a captured `authorization` or `cookie` on a route without `allowCredentials`;
+ * - `overridden_by_route`: captured, but the route sets that name itself (`headers.*`), and its value wins;
  * - `not_captured`: a name the route forwards or reads that the client sent, but no `captureHeaders`
  *   allowed (or none ran before the proxy).
+ * A captured header read into another one (explain's `read_by_route`) was used, not dropped: not counted.
  */
-export type HeaderDropReason = 'not_in_passthrough' | 'credential' | 'set_by_route' | 'not_captured';
+export type HeaderDropReason = Exclude<NotTakenReason, 'read_by_route'> | Extract<DropReason, 'not_captured'>;
 
 /** What one route reports. Called synchronously on the request path: implementations must be cheap and must not throw. */
 export interface RouteObserver {
@@ -74,7 +77,7 @@ export function labelledNames(config: ProxyConfig): ReadonlySet<string> {
 
 /**
  * Counts what the policy did with a forwarded request's headers. Pure apart from the observer calls;
- * mirrors buildOutgoingHeaders step 4 (takesCaptured) without changing it.
+ * step 4's decisions are its own rule's (notTakenReason), so the counts cannot drift from the policy.
  */
 export function countHeaders(
   observer: RouteObserver,
@@ -91,22 +94,17 @@ export function countHeaders(
     observer.headerForwarded(label(name));
   }
   for (const name of Object.keys(captured)) {
-    // Read into another header (fromCaptured, template): used, not dropped.
-    if (config.capturedInputs.has(name)) continue;
-    const reason = dropReason(name, config);
-    if (reason) observer.headerDropped(label(name), reason);
+    const reason = notTakenReason(name, config);
+    // Read into another header (fromCaptured, template): used, not dropped, even when the route also
+    // sets that name. The rule checks `configured` first, so only then is the extra lookup needed.
+    if (reason === undefined || reason === 'read_by_route') continue;
+    if (reason === 'overridden_by_route' && config.capturedInputs.has(name)) continue;
+    observer.headerDropped(label(name), reason);
   }
   // Names the route wants from the client that arrived but were never captured: captureHeaders missing, or its allow list lacks them.
   for (const name of labels) {
     if (captured[name] === undefined && sent[name] !== undefined && wantsCaptured(name, config)) observer.headerDropped(name, 'not_captured');
   }
-}
-
-/** Step 4's refusals, in its order; `undefined` when the captured header is forwarded. */
-function dropReason(name: string, config: ProxyConfig): HeaderDropReason | undefined {
-  if (config.configured.has(name)) return 'set_by_route';
-  if (config.passthrough) return config.passthrough.has(name) ? undefined : 'not_in_passthrough';
-  return config.allowCredentials || !CREDENTIAL_HEADERS.has(name) ? undefined : 'credential';
 }
 
 /** Whether the route would use captured `name` (own name via passthrough, or as an input). */

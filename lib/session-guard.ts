@@ -9,7 +9,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
-import { refuse, reject, sessionNotFound, type Checked, type Rejection } from './rejection.js';
+import { refuse, sessionNotFound, type Checked } from './rejection.js';
 import { usesCaptured, type SessionHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './config.js';
@@ -18,6 +18,7 @@ import { ClientShares } from './client-shares.js';
 import { SessionDigests, type SessionRecord } from './session-digests.js';
 import { GuardedStore } from './guarded-store.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';
+import { invalidSessionId, principalFailure, sessionLimit, storeUnavailable, unsupportedTransport } from './session-refusals.js';
 
 /** MCP: session ids are visible ASCII (0x21–0x7E); we also cap them at 256 characters. */
 const SESSION_ID = /^[\x21-\x7e]{1,256}$/;
@@ -79,7 +80,7 @@ export class SessionGuard {
     // Only a POST can be an initialize; a GET, DELETE or CORS preflight without an id is no session's business.
     if (id === undefined) return req.method === 'POST' ? this.#admitCandidate(req) : { ok: true, ticket: undefined };
     if (typeof id !== 'string' || !SESSION_ID.test(id)) {
-      return refuse(reject(400, 'invalid_session_id', 'Bad request: Mcp-Session-Id must be 1-256 visible ASCII characters', 'mcp-session-id'));
+      return refuse(invalidSessionId());
     }
     const principal = this.#principal(req);
     if (principal === false) return refuse(principalFailure());
@@ -87,7 +88,7 @@ export class SessionGuard {
     return this.#store.get(
       key,
       (found) => this.#verify(req, key, id, found, principal),
-      () => this.#storeFailure(),
+      () => refuse(storeUnavailable()),
     );
   }
 
@@ -176,11 +177,12 @@ export class SessionGuard {
     const client = principal ?? (typeof record === 'string' ? record : '');
     // Only recorded sessions count: a backend without sessions never fills the store, however busy.
     const admitWith = (size: number): Admission => {
-      if (size >= this.#config.maxSessions) return refuse(this.#full('sessions'));
-      if (record !== undefined && this.#shares.atLimit(client, this.#config.maxPerClient)) return refuse(this.#full('client'));
+      if (size >= this.#config.maxSessions) return refuse(sessionLimit('sessions', this.#config, this.#proxy.logger));
+      if (record !== undefined && this.#shares.atLimit(client, this.#config.maxPerClient))
+        return refuse(sessionLimit('client', this.#config, this.#proxy.logger));
       return { ok: true, ticket: { kind: 'candidate', record, client } };
     };
-    return this.#store.size(admitWith, () => this.#storeFailure());
+    return this.#store.size(admitWith, () => refuse(storeUnavailable()));
   }
 
   /** At record time: a store that answers size() synchronously is checked again (a shared one was checked on admission). */
@@ -236,32 +238,4 @@ export class SessionGuard {
     if (typeof value !== 'string' || value === '') return undefined;
     return this.#digests.principal(value);
   }
-
-  #full(which: 'sessions' | 'client'): Rejection {
-    const share = this.#config.mode === 'pin' ? 'maxSessionsPerPrincipal' : 'maxSessionsPerClient';
-    const limit = which === 'sessions' ? `maxSessions (${this.#config.maxSessions})` : `${share} (${this.#config.maxPerClient})`;
-    this.#proxy.logger.warn({ reason: 'session_limit', limit: which }, `mcpProxy: 503, ${limit} reached; existing sessions are kept`);
-    return {
-      ...reject(503, 'session_limit', 'Service unavailable: too many open sessions; retry later or end an unused session'),
-      retryAfter: Math.ceil(Math.min(this.#config.ttl.idleMs, 60_000) / 1000),
-    };
-  }
-
-  /** The store failed (GuardedStore has logged which operation). */
-  #storeFailure(): Admission {
-    return refuse(reject(503, 'session_store_unavailable', 'Service unavailable: the session store cannot be reached'));
-  }
-}
-
-/** A 2024-11-05 HTTP+SSE request on a `bind` or `pin` route without `allowLegacySse`. */
-export function unsupportedTransport(): Rejection {
-  return reject(
-    400,
-    'unsupported_transport',
-    'Bad request: the HTTP+SSE transport of 2024-11-05 (sessionId in the query) is not served on this route; use Streamable HTTP',
-  );
-}
-
-function principalFailure(): Rejection {
-  return reject(500, 'internal_error', 'Internal error in the MCP relay');
 }

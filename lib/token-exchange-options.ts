@@ -9,7 +9,8 @@ import { HeaderConfigError } from './config-error.js';
 import { MAX_VALUE_LENGTH_LIMIT } from './header-rules.js';
 import { parseHttpUrl } from './url-rules.js';
 import { resolveLogger, type RelayLogger } from './logger.js';
-import { isRecord, tokenExchangeSchema, validateShape } from './option-shapes.js';
+import { isRecord, tokenExchangeSchema } from './option-shapes.js';
+import { validateShape } from './option-shape-errors.js';
 import { describeSecretProblem, envSecrets, invalidSecretNameReason, readSecret, type SecretProvider } from './secrets.js';
 
 const FN = 'tokenExchange';

@@ -1,7 +1,7 @@
 /**
  * mcp-header-relay/metrics: Prometheus metrics for mcpProxy routes, with prom-client (an optional peer
- * dependency). This is the only module that imports prom-client, and the main entry never imports this
- * one, so a host app without metrics loads neither.
+ * dependency). Only the modules of lib/metrics/ import prom-client (this one, and prometheus-route.ts,
+ * a route's observer), and the main entry never imports them, so a host app without metrics loads neither.
  *
  * One `relayMetrics()` serves every route: pass it as each route's `metrics` option, and mount
  * `handler` at `/metrics`, or pass your own `registry` and serve that as you already do.
@@ -9,8 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { HeaderConfigError } from '../config-error.js';
-import type { RejectReason } from '../rejection.js';
-import type { HeaderDropReason, ObservedMethod, ObservedRoute, RouteMetrics, RouteObserver } from '../route-observer.js';
+import type { ObservedRoute, RouteMetrics } from '../route-observer.js';
+import { PrometheusRoute } from './prometheus-route.js';
 
 /** Options of {@link relayMetrics}. */
 export interface RelayMetricsOptions {
@@ -203,80 +203,4 @@ function createMetrics(registry: Registry, prefix: string, buckets: readonly num
       return new PrometheusRoute(route.name, family);
     },
   };
-}
-
-interface Family {
-  readonly requests: Counter<'route' | 'method' | 'status_code' | 'reason'>;
-  readonly latency: Histogram<'route' | 'method'>;
-  readonly streams: Gauge<'route'>;
-  readonly forwarded: Counter<'route' | 'header'>;
-  readonly dropped: Counter<'route' | 'header' | 'reason'>;
-}
-
-type CounterChild = ReturnType<Counter['labels']>;
-type HistogramChild = ReturnType<Histogram['labels']>;
-
-/** One route's observer: label children looked up once per label combination, so a request costs a Map lookup per metric. */
-class PrometheusRoute implements RouteObserver {
-  readonly #route: string;
-  readonly #family: Family;
-  readonly #streams: ReturnType<Gauge['labels']>;
-  readonly #requests = new Map<string, CounterChild>();
-  readonly #latency = new Map<ObservedMethod, HistogramChild>();
-  readonly #forwarded = new Map<string, CounterChild>();
-  readonly #dropped = new Map<string, CounterChild>();
-
-  constructor(route: string, family: Family) {
-    this.#route = route;
-    this.#family = family;
-    // The series exists from the start (0), so a dashboard shows the route before its first stream.
-    this.#streams = family.streams.labels({ route });
-    this.#streams.inc(0);
-  }
-
-  requestFinished(method: ObservedMethod, status: number, reason: RejectReason | undefined): void {
-    const key = `${method} ${status} ${reason ?? ''}`;
-    let child = this.#requests.get(key);
-    if (!child) {
-      child = this.#family.requests.labels({ route: this.#route, method, status_code: String(status), reason: reason ?? '' });
-      this.#requests.set(key, child);
-    }
-    child.inc();
-  }
-
-  upstreamResponded(method: ObservedMethod, seconds: number): void {
-    let child = this.#latency.get(method);
-    if (!child) {
-      child = this.#family.latency.labels({ route: this.#route, method });
-      this.#latency.set(method, child);
-    }
-    child.observe(seconds);
-  }
-
-  streamOpened(): void {
-    this.#streams.inc();
-  }
-
-  streamClosed(): void {
-    this.#streams.dec();
-  }
-
-  headerForwarded(header: string): void {
-    let child = this.#forwarded.get(header);
-    if (!child) {
-      child = this.#family.forwarded.labels({ route: this.#route, header });
-      this.#forwarded.set(header, child);
-    }
-    child.inc();
-  }
-
-  headerDropped(header: string, reason: HeaderDropReason): void {
-    const key = `${header} ${reason}`;
-    let child = this.#dropped.get(key);
-    if (!child) {
-      child = this.#family.dropped.labels({ route: this.#route, header, reason });
-      this.#dropped.set(key, child);
-    }
-    child.inc();
-  }
 }

@@ -222,7 +222,7 @@ describe('e2e metrics: routes sharing one relayMetrics(), scraped over HTTP', ()
     assert.equal(fwd('x-tenant'), n, 'x-tenant (passthrough) forwarded on every request');
     assert.equal(fwd('x-static'), n, 'x-static (headers.plaintext) forwarded on every request');
     assert.equal(fwd('other'), 0, 'nothing unlisted forwarded');
-    assert.equal(drop('x-static', 'set_by_route'), n, "the client's x-static lost to the route's own");
+    assert.equal(drop('x-static', 'overridden_by_route'), n, "the client's x-static lost to the route's own");
     assert.equal(drop('x-region', 'not_captured'), n, 'x-region is in passthrough, sent, and never captured');
     assert.equal(drop('other', 'not_in_passthrough'), 2 * n, 'x-extra and authorization are captured, unlisted, and labelled other');
     // Unbounded names never become labels: nothing the client sent outside the configuration is named.
@@ -252,7 +252,7 @@ describe('e2e metrics: routes sharing one relayMetrics(), scraped over HTTP', ()
       'x-tenant, x-extra and x-static: captured, forwarded, not configured',
     );
     assert.equal(
-      delta(`${P}headers_dropped_total`, { route: 'pin-route', header: 'other', reason: 'credential' }),
+      delta(`${P}headers_dropped_total`, { route: 'pin-route', header: 'other', reason: 'credential_not_allowed' }),
       n,
       'authorization without allowCredentials',
     );

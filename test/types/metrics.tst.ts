@@ -5,7 +5,7 @@
 import express from 'express';
 import { Registry } from 'prom-client';
 import { describe, expect, test } from 'tstyche';
-import type { McpProxyOptions, RouteMetrics } from '../../lib/index.js';
+import type { DropReason, HeaderDropReason, McpProxyOptions, RouteMetrics } from '../../lib/index.js';
 import { relayMetrics, type RelayMetrics } from '../../lib/metrics/index.js';
 
 describe('relayMetrics', () => {
@@ -23,5 +23,10 @@ describe('relayMetrics', () => {
   test('its handler mounts on an Express app', () => {
     const app = express();
     expect(app.get).type.toBeCallableWith('/metrics', relayMetrics().handler);
+  });
+
+  test("its header drop reasons are explain's words for the same decisions", () => {
+    expect<HeaderDropReason>().type.toBe<'not_in_passthrough' | 'credential_not_allowed' | 'overridden_by_route' | 'not_captured'>();
+    expect<HeaderDropReason>().type.toBeAssignableTo<DropReason>();
   });
 });

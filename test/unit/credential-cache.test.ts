@@ -9,7 +9,8 @@ import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
 import { CredentialResolveError, HeaderConfigError, type CredentialCacheOptions, type CredentialSource, type ResolvedCredential } from '../../lib/index.js';
-import { CredentialCache, describeCredentialProblem, lifetime, parseCredentialCacheOptions, type CredentialOutcome } from '../../lib/credential-cache.js';
+import { CredentialCache, parseCredentialCacheOptions } from '../../lib/credential-cache.js';
+import { describeCredentialProblem, lifetime, type CredentialOutcome } from '../../lib/credential-outcome.js';
 
 const SENTINEL = 'S3NT1NEL-credential-7c41d0';
 const MAX = 8192;

@@ -33,11 +33,11 @@ const rows: Row[] = [
     dropped: [],
   },
   {
-    name: 'default passthrough: a captured credential without allowCredentials is dropped as credential',
+    name: 'default passthrough: a captured credential without allowCredentials is dropped as credential_not_allowed',
     route: {},
     captured: { authorization: 'Bearer x' },
     forwarded: [],
-    dropped: ['other credential'],
+    dropped: ['other credential_not_allowed'],
   },
   {
     name: 'passthrough names its header: forwarded under its name; an unlisted one dropped as other',
@@ -62,17 +62,24 @@ const rows: Row[] = [
     dropped: [],
   },
   {
-    name: "the route sets a name the client also sent: the route's value forwarded, the client's dropped as set_by_route",
+    name: "the route sets a name the client also sent: the route's value forwarded, the client's dropped as overridden_by_route",
     route: { headers: { plaintext: { 'X-Static': 'v' } } },
     captured: { 'x-static': 'client' },
     forwarded: ['x-static'],
-    dropped: ['x-static set_by_route'],
+    dropped: ['x-static overridden_by_route'],
   },
   {
     name: 'fromCaptured: the captured input is used (not dropped), the renamed header is forwarded by its name',
     route: { headers: { fromCaptured: { 'X-Upstream-Key': 'x-key' } } },
     captured: { 'x-key': 'k' },
     forwarded: ['x-upstream-key'],
+    dropped: [],
+  },
+  {
+    name: 'a template reads the captured copy of the name it sets: the input is used, not dropped as overridden_by_route',
+    route: { headers: { template: { 'X-User': 'u-{captured:x-user}' } } },
+    captured: { 'x-user': 'alice' },
+    forwarded: [],
     dropped: [],
   },
   {
