@@ -5,6 +5,9 @@
  * and client in this process, which loads no OpenTelemetry at all. The gateway's route has a `bind`
  * session on a store that answers from a timer and an asynchronous computed header, so the upstream
  * request starts turns after the incoming one: the context must survive those steps.
+ * One gateway process serves every case (starting one costs seconds of CPU): its `/mcp` route is the
+ * plain one, `/forward/mcp` the same with forwardTraceContext, and `TRUST off` switches its tracer to
+ * one that does not extract callers' context. Each case forgets the spans and requests before it.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,19 +38,24 @@ interface SpanRecord {
 }
 
 interface Gateway {
+  /** The route without forwardTraceContext. */
   url: string;
+  /** The same route with forwardTraceContext. */
+  forwardUrl: string;
   spans(): Promise<SpanRecord[]>;
   reset(): Promise<void>;
+  /** Whether the gateway's tracer extracts callers' trace context (it does from the start). */
+  trustIncoming(trusted: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The gateway process; `env` adds FORWARD_TRACE and TRACE_INCOMING. */
-async function startGateway(target: string, env: Record<string, string> = {}): Promise<Gateway> {
+/** The gateway process, with both routes in front of `target`. */
+async function startGateway(target: string): Promise<Gateway> {
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', '--import', path.join(fixtures, 'tracing-setup.mjs'), path.join(fixtures, 'tracing-gateway.ts')],
     {
-      env: { ...process.env, TARGET: target, ...env },
+      env: { ...process.env, TARGET: target },
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
@@ -70,11 +78,16 @@ async function startGateway(target: string, env: Record<string, string> = {}): P
     assert.ok(text.startsWith(answer), `gateway answered ${text.slice(0, 80)}`);
     return text.slice(answer.length);
   };
+  const base = `http://127.0.0.1:${ready.split(' ')[1]}`;
   return {
-    url: `http://127.0.0.1:${ready.split(' ')[1]}/mcp`,
+    url: `${base}/mcp`,
+    forwardUrl: `${base}/forward/mcp`,
     spans: async () => JSON.parse(await command('SPANS', 'SPANS ')) as SpanRecord[],
     reset: async () => {
       await command('RESET', 'RESET');
+    },
+    trustIncoming: async (trusted) => {
+      await command(`TRUST ${trusted ? 'on' : 'off'}`, 'TRUST done');
     },
     close: () =>
       new Promise((resolve) => {
@@ -110,29 +123,29 @@ async function settledSpans(gateway: Gateway, upstream: number): Promise<SpanRec
 
 const traceparentOf = (span: SpanRecord): string => `00-${span.traceId}-${span.spanId}-01`;
 
+let backend: McpBackend;
+let gateway: Gateway;
+
+before(async () => {
+  backend = await mcpBackend();
+  gateway = await startGateway(`${backend.url}/mcp`);
+});
+after(async () => {
+  await gateway.close();
+  await backend.close();
+});
+
+/** Runs a session through `url` after forgetting earlier spans and requests; returns the settled spans. */
+const traced = async (url: string, headers?: Record<string, string>): Promise<SpanRecord[]> => {
+  await gateway.reset();
+  backend.requests.length = 0;
+  await session(url, headers);
+  return settledSpans(gateway, backend.requests.length);
+};
+
 describe('tracing with the OpenTelemetry SDK and its HTTP instrumentation', () => {
-  let backend: McpBackend;
-  let gateway: Gateway;
-
-  before(async () => {
-    backend = await mcpBackend();
-    gateway = await startGateway(`${backend.url}/mcp`);
-  });
-  after(async () => {
-    await gateway.close();
-    await backend.close();
-  });
-
-  /** Runs a session after forgetting earlier spans and requests; returns the settled spans. */
-  const traced = async (headers?: Record<string, string>): Promise<SpanRecord[]> => {
-    await gateway.reset();
-    backend.requests.length = 0;
-    await session(gateway.url, headers);
-    return settledSpans(gateway, backend.requests.length);
-  };
-
   it('each upstream request is exactly one CLIENT span, the child of the SERVER span of its incoming request', async () => {
-    const spans = await traced();
+    const spans = await traced(gateway.url);
     const servers = spans.filter((s) => s.kind === SERVER);
     const clients = spans.filter((s) => s.kind === CLIENT);
     assert.deepEqual(backend.requests.map((r) => r.method).sort(), ['DELETE', 'GET', 'POST', 'POST', 'POST']);
@@ -148,14 +161,14 @@ describe('tracing with the OpenTelemetry SDK and its HTTP instrumentation', () =
   });
 
   it("the backend receives the traceparent of the client span of its request, the instrumentation's injection", async () => {
-    const spans = await traced();
+    const spans = await traced(gateway.url);
     const clients = spans.filter((s) => s.kind === CLIENT);
     const received = backend.requests.map((r) => r.headers.traceparent).sort();
     assert.deepEqual(received, clients.map(traceparentOf).sort());
   });
 
   it("with a caller's traceparent, every server span continues the caller's trace, and the backend the client span's", async () => {
-    const spans = await traced({ traceparent: CALLER_TRACEPARENT });
+    const spans = await traced(gateway.url, { traceparent: CALLER_TRACEPARENT });
     const servers = spans.filter((s) => s.kind === SERVER);
     assert.equal(servers.length, backend.requests.length);
     for (const server of servers) {
@@ -169,39 +182,24 @@ describe('tracing with the OpenTelemetry SDK and its HTTP instrumentation', () =
 });
 
 describe('forwardTraceContext together with the OpenTelemetry HTTP instrumentation', () => {
-  let backend: McpBackend;
-  before(async () => {
-    backend = await mcpBackend();
-  });
-  after(() => backend.close());
-
   it("the tracer's context reaches the backend, not the caller's raw traceparent; the caller's tracestate travels in it", async () => {
-    const gateway = await startGateway(`${backend.url}/mcp`, { FORWARD_TRACE: '1' });
-    try {
-      backend.requests.length = 0;
-      await session(gateway.url, { traceparent: CALLER_TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7' });
-      const spans = await settledSpans(gateway, backend.requests.length);
-      const clients = spans.filter((s) => s.kind === CLIENT);
-      assert.equal(clients.length, backend.requests.length);
-      for (const request of backend.requests) {
-        assert.notEqual(request.headers.traceparent, CALLER_TRACEPARENT, `${request.method}: the caller's raw traceparent`);
-        assert.ok(
-          clients.some((c) => traceparentOf(c) === request.headers.traceparent),
-          `${request.method}: the client span's traceparent`,
-        );
-        assert.equal(request.headers.tracestate, 'rojo=00f067aa0ba902b7', 'OpenTelemetry continues the caller trace with its tracestate');
-      }
-    } finally {
-      await gateway.close();
+    const spans = await traced(gateway.forwardUrl, { traceparent: CALLER_TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7' });
+    const clients = spans.filter((s) => s.kind === CLIENT);
+    assert.equal(clients.length, backend.requests.length);
+    for (const request of backend.requests) {
+      assert.notEqual(request.headers.traceparent, CALLER_TRACEPARENT, `${request.method}: the caller's raw traceparent`);
+      assert.ok(
+        clients.some((c) => traceparentOf(c) === request.headers.traceparent),
+        `${request.method}: the client span's traceparent`,
+      );
+      assert.equal(request.headers.tracestate, 'rojo=00f067aa0ba902b7', 'OpenTelemetry continues the caller trace with its tracestate');
     }
   });
 
   it("a tracer that does not trust callers' context: the caller's tracestate, which belongs to another trace, is removed", async () => {
-    const gateway = await startGateway(`${backend.url}/mcp`, { FORWARD_TRACE: '1', TRACE_INCOMING: 'untrusted' });
+    await gateway.trustIncoming(false);
     try {
-      backend.requests.length = 0;
-      await session(gateway.url, { traceparent: CALLER_TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7' });
-      const spans = await settledSpans(gateway, backend.requests.length);
+      const spans = await traced(gateway.forwardUrl, { traceparent: CALLER_TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7' });
       const servers = spans.filter((s) => s.kind === SERVER);
       assert.ok(servers.length > 0 && servers.every((s) => s.parentSpanId === undefined && s.traceId !== CALLER_TRACE_ID), 'each request a trace of its own');
       const clients = spans.filter((s) => s.kind === CLIENT);
@@ -215,7 +213,7 @@ describe('forwardTraceContext together with the OpenTelemetry HTTP instrumentati
         assert.equal(tracestate, undefined, `${request.method}: the caller's tracestate next to another trace's traceparent`);
       }
     } finally {
-      await gateway.close();
+      await gateway.trustIncoming(true);
     }
   });
 });

@@ -4,8 +4,10 @@
  * `connectTimeout` bounds connecting and sending the request; `responseTimeout` (default 5 minutes)
  * bounds the wait for the response to start, counted from the end of the request.
  *
- * In test/long/, which `npm test` starts first: its 35 s silent call is waiting, not work, and
- * overlaps the rest of the suite instead of trailing it.
+ * In test/0-long/, which `npm test` starts first: its 35 s silent call is waiting, not work, and
+ * overlaps the rest of the suite instead of trailing it. The `0-` is what makes it first: node --test
+ * sorts its files by path whatever order they are given in (test/long/ used to start after
+ * test/integration/, and its wait trailed the suite).
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
