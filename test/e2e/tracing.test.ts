@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mcpBackend, type McpBackend } from '../helpers/mcp-backend.js';
+import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
+import { eraClient } from '../helpers/mcp-eras-clients.js';
 import { sleep } from '../helpers/wait.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -42,6 +44,8 @@ interface Gateway {
   url: string;
   /** The same route with forwardTraceContext. */
   forwardUrl: string;
+  /** The same route as `url`, in front of the 2026-07-28 backend. */
+  modernUrl: string;
   spans(): Promise<SpanRecord[]>;
   reset(): Promise<void>;
   /** Whether the gateway's tracer extracts callers' trace context (it does from the start). */
@@ -49,13 +53,13 @@ interface Gateway {
   close(): Promise<void>;
 }
 
-/** The gateway process, with both routes in front of `target`. */
-async function startGateway(target: string): Promise<Gateway> {
+/** The gateway process, with both routes in front of `target` and a third in front of `modernTarget`. */
+async function startGateway(target: string, modernTarget: string): Promise<Gateway> {
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', '--import', path.join(fixtures, 'tracing-setup.mjs'), path.join(fixtures, 'tracing-gateway.ts')],
     {
-      env: { ...process.env, TARGET: target },
+      env: { ...process.env, TARGET: target, MODERN_TARGET: modernTarget },
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
@@ -82,6 +86,7 @@ async function startGateway(target: string): Promise<Gateway> {
   return {
     url: `${base}/mcp`,
     forwardUrl: `${base}/forward/mcp`,
+    modernUrl: `${base}/modern/mcp`,
     spans: async () => JSON.parse(await command('SPANS', 'SPANS ')) as SpanRecord[],
     reset: async () => {
       await command('RESET', 'RESET');
@@ -124,14 +129,17 @@ async function settledSpans(gateway: Gateway, upstream: number): Promise<SpanRec
 const traceparentOf = (span: SpanRecord): string => `00-${span.traceId}-${span.spanId}-01`;
 
 let backend: McpBackend;
+let modern: EraBackend;
 let gateway: Gateway;
 
 before(async () => {
   backend = await mcpBackend();
-  gateway = await startGateway(`${backend.url}/mcp`);
+  modern = await eraBackend('v2-stateless');
+  gateway = await startGateway(`${backend.url}/mcp`, modern.endpoint);
 });
 after(async () => {
   await gateway.close();
+  await modern.close();
   await backend.close();
 });
 
@@ -178,6 +186,33 @@ describe('tracing with the OpenTelemetry SDK and its HTTP instrumentation', () =
     const clients = spans.filter((s) => s.kind === CLIENT);
     assert.ok(clients.every((c) => c.traceId === CALLER_TRACE_ID && servers.some((s) => s.spanId === c.parentSpanId)));
     assert.deepEqual(backend.requests.map((r) => r.headers.traceparent).sort(), clients.map(traceparentOf).sort());
+  });
+});
+
+describe('tracing a 2026-07-28 exchange (SDK v2 client pinned to it, SDK v2 backend)', () => {
+  it('each stateless POST upstream is one CLIENT span under its SERVER span, and the backend receives its traceparent', async () => {
+    await gateway.reset();
+    modern.requests.length = 0;
+    const client = eraClient('v2-2026', gateway.modernUrl, { 'x-tenant': 't1' });
+    try {
+      await client.connect();
+      assert.equal(client.era(), 'modern');
+      await client.callTool('echo', { region: 'eu' });
+    } finally {
+      await client.close();
+    }
+    const spans = await settledSpans(gateway, modern.requests.length);
+    const servers = spans.filter((s) => s.kind === SERVER);
+    const clients = spans.filter((s) => s.kind === CLIENT);
+    assert.ok(modern.requests.length >= 2, 'server/discover and the tool call at least');
+    assert.ok(modern.requests.every((r) => r.method === 'POST' && r.headers['mcp-session-id'] === undefined));
+    assert.equal(clients.length, modern.requests.length, 'one client span per upstream request');
+    for (const server of servers) {
+      const children = clients.filter((c) => c.parentSpanId === server.spanId);
+      assert.equal(children.length, 1, `server span ${server.method} has one client child`);
+      assert.equal(children[0]!.traceId, server.traceId);
+    }
+    assert.deepEqual(modern.requests.map((r) => r.headers.traceparent).sort(), clients.map(traceparentOf).sort());
   });
 });
 
