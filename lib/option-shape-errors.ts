@@ -7,10 +7,14 @@ import { z } from 'zod';
 import { HeaderConfigError } from './config-error.js';
 import { isRecord } from './option-shapes.js';
 
-/** Shape and type checks with zod; the first problem becomes a HeaderConfigError. */
+/**
+ * Shape and type checks with zod; the first problem becomes a HeaderConfigError. `fn` names the owner
+ * of the options in messages: a function name (`mcpProxy`, shown as `mcpProxy()`) or words (`the gateway file`).
+ */
 export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: string, at = ''): T {
+  const owner = /^\w+$/.test(fn) ? `${fn}()` : fn;
   if (!isRecord(options)) {
-    throw new HeaderConfigError('ERR_INVALID_OPTION', '(options)', `${fn}() takes an options object`);
+    throw new HeaderConfigError('ERR_INVALID_OPTION', '(options)', `${owner} takes an options object`);
   }
   const result = schema.safeParse(ownProperties(options));
   // zod's output is a plain object: read back through a null prototype so absent options stay absent.
@@ -22,7 +26,7 @@ export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: str
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     const path = base ? `${base}.${key}` : key;
-    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option of ${fn}()${suggest(key, knownKeys(schema, issue.path))}`);
+    throw new HeaderConfigError('ERR_INVALID_OPTION', path, `unknown option of ${owner}${suggest(key, knownKeys(schema, issue.path))}`);
   }
   // zod's own words for a missing option say nothing useful; a schema's custom message does.
   if (valueAt(options, issue.path) === undefined && issue.message.startsWith('Invalid input')) {
@@ -38,6 +42,8 @@ const REQUIRED_HINTS: Record<string, string> = {
   allow: "the incoming header names to capture, e.g. ['x-mcp-api-key']",
   mode: "'request', 'bind' or 'pin'",
   principal: 'a function (req) => string | undefined naming the authenticated caller',
+  path: "the route's mount path, e.g. '/github'",
+  port: 'a TCP port from 0 to 65535 (0: any free port)',
 };
 
 function valueAt(options: unknown, path: readonly PropertyKey[]): unknown {
@@ -73,7 +79,10 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let node: z.ZodType | undefined = schema;
   for (const part of path) {
     while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
-    node = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>)[String(part)] : undefined;
+    // Into a list's items (`routes[1]`) and a map's values (`secrets.files`) as well as an object's keys.
+    if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    else if (node instanceof z.ZodRecord) node = node.valueType as z.ZodType;
+    else node = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>)[String(part)] : undefined;
   }
   while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];

@@ -1,0 +1,159 @@
+/**
+ * Reads a gateway file (YAML) into a plain GatewayConfig: parse, check the file's own keys
+ * (config-shape.ts), then what spans routes (provider names, duplicate and nested mount paths). The
+ * routes' library options are checked later, by mcpProxy() itself (build-routes.ts). Every error is a
+ * ConfigFileError naming the file, the path in it and the rule: never a value from the file.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { HeaderConfigError } from '../config-error.js';
+import { DEFAULT_GRACE_MS } from '../lifecycle.js';
+import { isRecord } from '../option-shapes.js';
+import { validateShape } from '../option-shape-errors.js';
+import { gatewayFileSchema, type FileRoute, type FileSecretProvider, type GatewayFile } from './config-shape.js';
+
+/** A problem in a gateway file: `relay.yaml: routes[1].headers.fromSecret["X-Api-Key"]: <rule> [code]`. */
+export class ConfigFileError extends Error {
+  readonly file: string;
+  /** The path inside the file, e.g. `routes[1].target`; `(file)` for the file as a whole. */
+  readonly path: string;
+  readonly rule: string;
+  readonly code: HeaderConfigError['code'] | 'ERR_CONFIG_FILE';
+
+  constructor(file: string, error: HeaderConfigError | { path: string; rule: string }) {
+    const code = error instanceof HeaderConfigError ? error.code : 'ERR_CONFIG_FILE';
+    super(`${file}: ${error instanceof HeaderConfigError ? error.message : `${error.path}: ${error.rule}`}`);
+    this.name = 'ConfigFileError';
+    this.file = file;
+    this.path = error.path;
+    this.rule = error.rule;
+    this.code = code;
+  }
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A route of the file: its mount path, the provider it reads secrets from, and its data for mcpProxy(). */
+export interface RouteConfig {
+  /** Position in the file, for error paths (`routes[1]`). */
+  readonly index: number;
+  readonly path: string;
+  /** Name of a provider in GatewayConfig.secrets. */
+  readonly secrets: string;
+  /** File paths made absolute (relative to the gateway file's directory). */
+  readonly tls: FileRoute['tls'];
+  /** The rest: mcpProxy() options as written, checked by mcpProxy(). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface GatewayConfig {
+  /** The file as named on the command line: the prefix of every error. */
+  readonly file: string;
+  readonly listen: Listener;
+  /** Where /healthz, /readyz and /metrics are served; undefined: on the main listener. */
+  readonly admin: Listener | undefined;
+  /** captureHeaders() options as written; undefined: nothing is captured. */
+  readonly capture: Readonly<Record<string, unknown>> | undefined;
+  /** Named providers, `env` always among them. */
+  readonly secrets: Readonly<Record<string, FileSecretProvider>>;
+  readonly routes: readonly RouteConfig[];
+  readonly shutdownGrace: number;
+}
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PROVIDER = 'env';
+
+/** Reads and checks `file`; throws ConfigFileError. */
+export function loadConfigFile(file: string): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigFileError(file, { path: '(file)', rule: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
+  }
+  return parseConfig(text, file, path.dirname(path.resolve(file)));
+}
+
+/** Parses YAML text as the file `file` in directory `dir` (relative file paths in it are read from there). */
+export function parseConfig(text: string, file: string, dir: string): GatewayConfig {
+  const data = parseYaml(text, file);
+  let parsed: GatewayFile;
+  try {
+    if (!isRecord(data)) throw new HeaderConfigError('ERR_INVALID_OPTION', '(file)', 'must be a YAML mapping with listen and routes');
+    parsed = validateShape(gatewayFileSchema, data, 'the gateway file');
+  } catch (error) {
+    if (error instanceof HeaderConfigError) throw new ConfigFileError(file, error);
+    throw error;
+  }
+  const secrets: Record<string, FileSecretProvider> = { [DEFAULT_PROVIDER]: { type: 'env' } };
+  for (const [name, provider] of Object.entries(parsed.secrets ?? {})) {
+    secrets[name] = provider.type === 'file' ? { ...provider, dir: path.resolve(dir, provider.dir) } : provider;
+  }
+  const routes = parsed.routes.map((route, index) => routeConfig(route, index, dir));
+  checkRoutes(file, routes, secrets);
+  return {
+    file,
+    listen: { host: parsed.listen.host ?? DEFAULT_HOST, port: parsed.listen.port },
+    admin: parsed.admin && { host: parsed.admin.host ?? DEFAULT_HOST, port: parsed.admin.port },
+    capture: parsed.capture && withoutUndefined(parsed.capture),
+    secrets,
+    routes,
+    shutdownGrace: parsed.shutdownGrace ?? DEFAULT_GRACE_MS,
+  };
+}
+
+/**
+ * YAML 1.2 core schema, duplicate keys refused. A syntax error is reported by line, column and yaml's
+ * code only: yaml's own message quotes the offending line, which may hold a header value.
+ */
+function parseYaml(text: string, file: string): unknown {
+  const doc = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true });
+  const problem = doc.errors[0];
+  if (problem) {
+    const at = problem.linePos?.[0];
+    const where = at ? `line ${at.line}, column ${at.col}` : '(file)';
+    throw new ConfigFileError(file, { path: where, rule: `is not valid YAML (${problem.code})` });
+  }
+  return doc.toJS({ maxAliasCount: 100 }) as unknown;
+}
+
+function routeConfig(route: FileRoute, index: number, dir: string): RouteConfig {
+  const { path: mount, secrets, tls, ...options } = route;
+  const files = (f: string | undefined) => f && path.resolve(dir, f);
+  const absoluteTls = tls && {
+    ...tls,
+    caFile: Array.isArray(tls.caFile) ? tls.caFile.map((f) => path.resolve(dir, f)) : files(tls.caFile),
+    certFile: files(tls.certFile),
+    keyFile: files(tls.keyFile),
+  };
+  return { index, path: mount, secrets: secrets ?? DEFAULT_PROVIDER, tls: absoluteTls, options: withoutUndefined(options) };
+}
+
+/** What no single route can check: provider names, and mount paths that would shadow one another. */
+function checkRoutes(file: string, routes: readonly RouteConfig[], secrets: Readonly<Record<string, unknown>>): void {
+  for (const route of routes) {
+    if (!Object.hasOwn(secrets, route.secrets)) {
+      const known = Object.keys(secrets).join(', ');
+      throw new ConfigFileError(file, { path: `routes[${route.index}].secrets`, rule: `names no secret provider (defined: ${known})` });
+    }
+    const earlier = routes
+      .slice(0, route.index)
+      .find((other) => other.path === route.path || route.path.startsWith(`${other.path}/`) || other.path.startsWith(`${route.path}/`));
+    if (earlier) {
+      const how = earlier.path === route.path ? 'is the same mount path as' : 'overlaps the mount path of';
+      throw new ConfigFileError(file, {
+        path: `routes[${route.index}].path`,
+        rule: `${how} routes[${earlier.index}] (${earlier.path}); each route needs its own`,
+      });
+    }
+  }
+}
+
+/** yaml and zod leave absent keys absent, but an explicit `key:` with no value is null: kept, so the library refuses it. */
+function withoutUndefined<T extends object>(value: T): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+}
