@@ -18,6 +18,7 @@ const USAGE = `Usage:
   mcp-header-relay check FILE               validate FILE and print the effective routes
   mcp-header-relay explain FILE --route NAME [--header 'Name: value' ...] [--method M] [--path P] [--reveal]
                                             what the route's backend would receive for such a request
+                                            (Host defaults to the listen address; --route takes a name or mount path)
   mcp-header-relay --help | --version
 
 serve needs express installed next to mcp-header-relay (and prom-client for /metrics).
@@ -93,12 +94,23 @@ async function explain(file: string, args: ExplainArgs): Promise<number> {
       console.error(`${file}: no route named ${routeName}; routes: ${known}`);
       return 1;
     }
-    const result = await found.route.explain({ headers, method: args.method, path: args.path, capture: built.capture, reveal: args.reveal ?? false });
+    // A client always sends Host: without one given, the listener's own address, as a local client would send it.
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'host')) headers.host = hostOf(config);
+    const localAddress = WILDCARD.has(config.listen.host) ? undefined : config.listen.host;
+    const input = { headers, method: args.method, path: args.path, capture: built.capture, reveal: args.reveal ?? false, localAddress };
+    const result = await found.route.explain(input);
     console.log(formatExplanation(result));
     return 0;
   } finally {
     release(built);
   }
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::', '']);
+
+function hostOf({ listen }: GatewayConfig): string {
+  const host = WILDCARD.has(listen.host) ? '127.0.0.1' : listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return listen.port === 0 ? host : `${host}:${listen.port}`;
 }
 
 /** `Name: value` lines; a name given twice is a header sent twice. */
