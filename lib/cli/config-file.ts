@@ -95,6 +95,7 @@ export function parseConfig(text: string, file: string, dir: string): GatewayCon
   }
   const routes = parsed.routes.map((route, index) => routeConfig(route, index, dir));
   checkRoutes(file, routes, secrets);
+  if (!parsed.admin) checkEndpoints(file, routes);
   return {
     file,
     listen: { host: parsed.listen.host ?? DEFAULT_HOST, port: parsed.listen.port },
@@ -148,6 +149,22 @@ function checkRoutes(file: string, routes: readonly RouteConfig[], secrets: Read
       throw new ConfigFileError(file, {
         path: `routes[${route.index}].path`,
         rule: `${how} routes[${earlier.index}] (${earlier.path}); each route needs its own`,
+      });
+    }
+  }
+}
+
+/** The operational endpoints served on the main listener when there is no admin listener. */
+export const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'];
+
+/** Without an admin listener the endpoints share the main one: a route there would never be reached. */
+function checkEndpoints(file: string, routes: readonly RouteConfig[]): void {
+  for (const route of routes) {
+    const taken = ADMIN_PATHS.find((endpoint) => route.path === endpoint || route.path.startsWith(`${endpoint}/`));
+    if (taken) {
+      throw new ConfigFileError(file, {
+        path: `routes[${route.index}].path`,
+        rule: `is the gateway's ${taken} endpoint; choose another mount path or move the endpoints to an admin listener`,
       });
     }
   }

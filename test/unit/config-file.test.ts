@@ -161,6 +161,14 @@ describe('gateway file: the file own keys, refused with their path', () => {
     refused(head(`  - path: /a\n    ${ROUTE}\n  - path: /a/b\n    name: other\n    ${ROUTE}\n`), 'routes[1].path', 'ERR_CONFIG_FILE');
   });
 
+  it('a mount path on an endpoint of the main listener (no admin listener)', () => {
+    refused(head(`  - path: /metrics\n    ${ROUTE}\n`), 'routes[0].path', 'ERR_CONFIG_FILE');
+  });
+
+  it('the same mount path is fine with an admin listener', () => {
+    assert.equal(load(`listen: { port: 0 }\nadmin: { port: 0 }\nroutes:\n  - path: /metrics\n    ${ROUTE}\n`).routes[0]!.path, '/metrics');
+  });
+
   it('TLS as inline PEM instead of files', () => {
     refused(head(`  - path: /a\n    ${ROUTE}\n    tls: { ca: "${SENTINEL}" }\n`), 'routes[0].tls.ca', 'ERR_INVALID_OPTION');
   });
