@@ -83,7 +83,8 @@ async function loadMetrics(logger: Required<RelayLogger>): Promise<LoadedMetrics
     const metrics = relayMetrics();
     return { metrics, handler: metrics.handler };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    // Only prom-client itself missing: any other failure to load the metrics is a fault to report.
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !(error as Error).message.includes('prom-client')) throw error;
     logger.warn({ dependency: 'prom-client' }, 'mcp-header-relay serve: prom-client is not installed; /metrics answers 404 (npm install prom-client)');
     return undefined;
   }

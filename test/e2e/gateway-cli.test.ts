@@ -34,6 +34,7 @@ interface Served {
   url: string;
   admin: string;
   stdout(): string;
+  stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -43,8 +44,8 @@ function writeFile(name: string, text: string): string {
   return file;
 }
 
-function command(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], {
+function command(args: readonly string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'lib/cli/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,8 +64,8 @@ async function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promis
 }
 
 /** Starts `serve --config file` and waits for its `listening` line. */
-async function serve(file: string, env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const child = command(['serve', '--config', file], env);
+async function serve(file: string, env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []): Promise<Served> {
+  const child = command(['serve', '--config', file], env, nodeArgs);
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -83,7 +84,7 @@ async function serve(file: string, env: NodeJS.ProcessEnv = {}): Promise<Served>
     'the gateway to listen',
     START_MS,
   );
-  return { child, ...listening, stdout: () => stdout, exited };
+  return { child, ...listening, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 const gatewayFile = (v1: EraBackend, v2: EraBackend, spare: EraBackend) => `
@@ -262,6 +263,38 @@ describe('mcp-header-relay check and explain', () => {
       version.stdout.trim(),
       (JSON.parse((await import('node:fs')).readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
     );
+  });
+});
+
+/** A module hook that makes `import('prom-client')` fail as it does where the package is not installed. */
+const HIDE_PROM_CLIENT = `import { register } from 'node:module';
+const hook = \`export async function resolve(specifier, context, next) {
+  if (specifier === 'prom-client' || specifier.startsWith('prom-client/')) {
+    const error = new Error("Cannot find package 'prom-client' (hidden by the test)");
+    error.code = 'ERR_MODULE_NOT_FOUND';
+    throw error;
+  }
+  return next(specifier, context);
+}\`;
+register('data:text/javascript,' + encodeURIComponent(hook));
+`;
+
+describe('mcp-header-relay serve without prom-client', () => {
+  it('serves; /metrics answers 404 with a JSON reason; the missing package is logged once, at start', async () => {
+    const hide = writeFile('hide-prom-client.mjs', HIDE_PROM_CLIENT);
+    const file = writeFile('no-metrics.yaml', 'listen: { port: 0 }\nroutes:\n  - path: /a\n    target: http://127.0.0.1:9/mcp\n');
+    const gateway = await serve(file, {}, ['--import', hide]);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const answer = await fetch(`${gateway.url}/metrics`);
+        assert.equal(answer.status, 404);
+        assert.equal(((await answer.json()) as { error: string }).error, 'metrics_unavailable');
+      }
+      assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
+      assert.equal(gateway.stderr().match(/prom-client is not installed/g)?.length, 1, gateway.stderr());
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
   });
 });
 
