@@ -196,8 +196,6 @@ export function exitCodeOf(error: unknown): number {
   return 1;
 }
 
-export type { GatewayConfig };
-
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
