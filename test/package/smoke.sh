@@ -42,6 +42,13 @@ const text = await metrics.registry.metrics();
 if (!/mcp_relay_open_streams\{route=\"smoke\"\} 0/.test(text)) { console.error(text); process.exit(1); }
 "
 test -f node_modules/mcp-header-relay/dist/metrics/index.d.ts
+# The gateway command from the tarball: its bin link, --version, and check on a file (no backend needed).
+echo "node $(node --version): the mcp-header-relay command"
+test "$(npx --no-install mcp-header-relay --version)" = "$(node -p "require('mcp-header-relay/package.json').version")"
+printf 'listen: { port: 0 }\ncapture: { allow: [x-tenant] }\nroutes:\n  - { path: /b, name: smoke, target: "http://127.0.0.1:9/mcp", passthrough: [x-tenant] }\n' > relay.yaml
+npx --no-install mcp-header-relay check relay.yaml | grep -q 'route smoke'
+printf 'routes: []\n' > broken.yaml
+if npx --no-install mcp-header-relay check broken.yaml 2>/dev/null; then echo "check accepted a broken file" >&2; exit 1; fi
 # The published package holds the build and docs, and no sources or tests.
 test -f node_modules/mcp-header-relay/dist/index.js
 test -f node_modules/mcp-header-relay/dist/index.d.ts
