@@ -2,6 +2,7 @@
  * The option schemas: zod lives here and in option-shape-errors.ts (which runs a schema and turns its
  * first issue into a HeaderConfigError), nowhere else. Each schema's shape is tied to its public option
  * type at compile time (`ShapeOf`), so an option cannot be typed but unvalidated, or validated but untyped.
+ * The shapes themselves are exported for the gateway file's JSON Schema (cli/config-json-schema.ts).
  */
 import http, { type IncomingMessage } from 'node:http';
 import { z } from 'zod';
@@ -45,7 +46,7 @@ const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT)
 const ROUTE_NAME_RULE = "must be 1 to 64 visible ASCII characters without spaces, e.g. 'github'";
 const nameList = z.array(z.string()).readonly();
 
-const captureShape = {
+export const captureShape = {
   allow: nameList,
   allowCredentials: z.boolean().optional(),
   maxValueLength: maxValueLengthSchema,
@@ -55,7 +56,7 @@ export const captureSchema = z.strictObject(captureShape);
 
 const functionMap = z.custom<Record<string, unknown>>(isRecord, { message: 'must be an object of header name -> function (req) => string | undefined' });
 const principalSchema = (message: string) => z.custom<(req: IncomingMessage) => string | undefined>((v) => typeof v === 'function', { message });
-const routeHeadersShape = {
+export const routeHeadersShape = {
   plaintext: headerMap.optional(),
   fromSecret: headerMap.optional(),
   fromCaptured: headerMap.optional(),
@@ -70,7 +71,7 @@ const pemSchema = (what: string) =>
   z.union([z.string(), z.instanceof(Buffer)], {
     message: `must be ${what} as PEM text, a string or a Buffer, e.g. fs.readFileSync('${what.includes('key') ? 'client.key' : 'ca.pem'}')`,
   });
-const tlsShape = {
+export const tlsShape = {
   ca: z
     .union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)])).readonly()], {
       message: "must be PEM certificates: a string, a Buffer or a list of them, e.g. fs.readFileSync('ca.pem')",
@@ -83,7 +84,7 @@ const tlsShape = {
   rejectUnauthorized: z.boolean().optional(),
 } satisfies ShapeOf<BackendTlsOptions>;
 
-const proxyShape = {
+export const proxyShape = {
   target: z.union([z.string(), z.instanceof(URL)]),
   name: z
     .string({ message: ROUTE_NAME_RULE })
@@ -134,7 +135,7 @@ const limitsShape = {
   allowLegacySse: z.boolean().optional(),
 } satisfies ShapeOf<SessionLimits>;
 
-const bindShape = {
+export const bindShape = {
   ...limitsShape,
   mode: z.literal('bind'),
   store: storeSchema.optional(),

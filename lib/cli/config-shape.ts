@@ -11,9 +11,11 @@ import type { BackendTlsOptions, CaptureHeadersOptions, McpProxyOptions, RouteHe
 
 const CODE_ONLY = 'takes a function or an object made in code; the gateway file cannot set it (embed mcpProxy() in an Express app instead)';
 /** An option of the library the file cannot express: absent passes, anything present is refused. */
-const codeOnly = z.custom<never>(() => false, { message: CODE_ONLY }).optional();
+export const codeOnly = z.custom<never>(() => false, { message: CODE_ONLY }).optional();
 /** Checked by the library itself, under the same path. */
-const byLibrary = z.unknown().optional();
+export const byLibrary = z.unknown().optional();
+/** The same, for a key the library requires. */
+export const requiredByLibrary = z.unknown();
 
 const PORT_RULE = 'must be a TCP port, an integer from 0 to 65535 (0: any free port)';
 const listenerSchema = z.strictObject({
@@ -21,7 +23,7 @@ const listenerSchema = z.strictObject({
   port: z.number({ message: PORT_RULE }).int({ message: PORT_RULE }).min(0, { message: PORT_RULE }).max(65535, { message: PORT_RULE }),
 });
 
-const captureShape = {
+export const captureShape = {
   allow: byLibrary,
   allowCredentials: byLibrary,
   maxValueLength: byLibrary,
@@ -49,7 +51,7 @@ const filePath = z.string({ message: FILE_RULE }).min(1, { message: FILE_RULE })
 /** Each BackendTlsOptions key as the file names it: PEM contents come from files, the passphrase from the environment. */
 type FileTlsKey<K extends string> = K extends 'ca' | 'cert' | 'key' ? `${K}File` : K extends 'passphrase' ? 'passphraseEnv' : K;
 /** BackendTlsOptions with files instead of PEM text, and the passphrase from an environment variable. */
-const tlsFileShape = {
+export const tlsFileShape = {
   caFile: z.union([filePath, z.array(filePath).min(1)], { message: `${FILE_RULE}, or a list of them` }).optional(),
   certFile: filePath.optional(),
   keyFile: filePath.optional(),
@@ -58,7 +60,7 @@ const tlsFileShape = {
   rejectUnauthorized: byLibrary,
 } satisfies { readonly [K in FileTlsKey<keyof Required<BackendTlsOptions>>]: z.ZodType };
 
-const headersShape = {
+export const headersShape = {
   plaintext: byLibrary,
   fromSecret: byLibrary,
   fromCaptured: byLibrary,
@@ -71,9 +73,9 @@ const headersShape = {
 const MOUNT_RULE = "must be a mount path of plain segments starting with /, e.g. '/github' (no trailing /, no patterns)";
 const MOUNT_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 
-const routeShape = {
+export const routeShape = {
   path: z.string({ message: MOUNT_RULE }).regex(MOUNT_PATH, { message: MOUNT_RULE }),
-  target: z.unknown(),
+  target: requiredByLibrary,
   name: byLibrary,
   passthrough: byLibrary,
   headers: z.strictObject(headersShape).optional(),

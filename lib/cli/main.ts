@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `mcp-header-relay` command: `serve --config FILE`, `check FILE`, `explain FILE --route NAME
- * --header 'Name: value'`. Arguments with node:util parseArgs; exit 0 on success, 1 when the file or
+ * --header 'Name: value'`, `schema` (the file's JSON Schema). Arguments with node:util parseArgs; exit 0 on success, 1 when the file or
  * the gateway fails (the message on stderr), 2 for a usage error. Not part of the library's entry point.
  */
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { formatExplanation } from '../explain-format.js';
 import { closeRoutes } from '../lifecycle.js';
 import { buildGateway, type BuiltGateway } from './build-routes.js';
 import { loadConfigFile, type GatewayConfig } from './config-file.js';
+import { relayConfigJsonSchema } from './config-json-schema.js';
 import { startGateway } from './gateway.js';
 import { announce, cliLogger, describeGateway } from './output.js';
 
@@ -19,6 +20,7 @@ const USAGE = `Usage:
   mcp-header-relay explain FILE --route NAME [--header 'Name: value' ...] [--method M] [--path P] [--reveal]
                                             what the route's backend would receive for such a request
                                             (Host defaults to the listen address; --route takes a name or mount path)
+  mcp-header-relay schema                   print the JSON Schema of the file (for editor completion)
   mcp-header-relay --help | --version
 
 serve needs express installed next to mcp-header-relay (and prom-client for /metrics).
@@ -26,7 +28,7 @@ See docs/gateway.md for the file format.`;
 
 class UsageError extends Error {}
 
-const COMMANDS = ['serve', 'check', 'explain'] as const;
+const COMMANDS = ['serve', 'check', 'explain', 'schema'] as const;
 type Command = (typeof COMMANDS)[number];
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -55,6 +57,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { values, positionals } = parse('explain', rest, options, true);
       return explain(onePositional(positionals), values);
     }
+    case 'schema':
+      parse('schema', rest, {}, false);
+      return print(JSON.stringify(relayConfigJsonSchema(), null, 2), 0);
   }
 }
 
