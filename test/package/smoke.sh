@@ -47,6 +47,8 @@ echo "node $(node --version): the mcp-header-relay command"
 test "$(npx --no-install mcp-header-relay --version)" = "$(node -p "require('mcp-header-relay/package.json').version")"
 printf 'listen: { port: 0 }\ncapture: { allow: [x-tenant] }\nroutes:\n  - { path: /b, name: smoke, target: "http://127.0.0.1:9/mcp", passthrough: [x-tenant] }\n' > relay.yaml
 npx --no-install mcp-header-relay check relay.yaml | grep -q 'route smoke'
+# The JSON Schema of the file ships built, and is what the command prints.
+test "$(cat node_modules/mcp-header-relay/dist/relay-config.schema.json)" = "$(npx --no-install mcp-header-relay schema)"
 printf 'routes: []\n' > broken.yaml
 if npx --no-install mcp-header-relay check broken.yaml 2>/dev/null; then echo "check accepted a broken file" >&2; exit 1; fi
 # The published package holds the build and docs, and no sources or tests.
