@@ -11,6 +11,7 @@ import type { HealthReason, ProbeOptions, RouteHealth } from './health-options.j
 import { probeBackend, type ProbeOutcome } from './health-probe.js';
 import { ProbeBodyError } from './health-wire.js';
 import { describeSecretProblem, readSecret } from './secrets.js';
+import { withoutUndefined } from './without-undefined.js';
 
 export type RouteProbe = (options?: ProbeOptions) => Promise<RouteHealth>;
 
@@ -112,8 +113,4 @@ function toHealth(route: string, outcome: ProbeOutcome, started: number): RouteH
   const base = { route, latencyMs: Math.round(performance.now() - started), checkedAt: new Date().toISOString(), cached: false };
   if (outcome.ok) return { ...base, ok: true, era: outcome.era, status: outcome.status };
   return withoutUndefined({ ...base, ok: false, era: outcome.era, status: outcome.status, reason: outcome.reason }) as RouteHealth;
-}
-
-function withoutUndefined<T extends Record<string, unknown>>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

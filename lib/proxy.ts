@@ -23,6 +23,7 @@ import { ConfigHints } from './config-hints.js';
 import { asRoute, routeOperations, type McpRoute } from './route-operations.js';
 import { dropOrphanedTraceState } from './trace-context.js';
 import { backendFailure, errorCode, isServerResponse } from './backend-failure.js';
+import { withoutUndefined } from './without-undefined.js';
 
 /**
  * Proxy middleware for one backend MCP server. Mount it with `app.use(path, mcpProxy({...}))`.
@@ -237,9 +238,4 @@ function makeRoomForCloseListener(req: IncomingMessage, servers: WeakSet<EventEm
 
 function wantsClose(headers: IncomingMessage['headers'] | undefined): boolean {
   return /(^|,)\s*close\s*(,|$)/i.test(headers?.connection ?? '');
-}
-
-/** Console prints `header: undefined`; a log line lists only what is known. */
-function withoutUndefined<T extends Record<string, unknown>>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

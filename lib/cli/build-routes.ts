@@ -15,6 +15,7 @@ import type { McpRoute } from '../route-operations.js';
 import type { RouteMetrics } from '../route-observer.js';
 import { envSecrets, fileSecrets, type SecretProvider } from '../secrets.js';
 import { ConfigFileError, type GatewayConfig, type RouteConfig } from './config-file.js';
+import { withoutUndefined } from '../without-undefined.js';
 
 export interface BuiltRoute {
   readonly config: RouteConfig;
@@ -114,8 +115,4 @@ export function joinPath(at: string, inner: string): string {
   if (inner.startsWith('[')) return `${at}${inner}`;
   if (!/^[A-Za-z]/.test(inner) || inner.includes('(')) return at;
   return `${at}.${inner}`;
-}
-
-function withoutUndefined(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }

@@ -12,6 +12,7 @@ import { DEFAULT_GRACE_MS } from '../lifecycle.js';
 import { isRecord } from '../option-shapes.js';
 import { validateShape } from '../option-shape-errors.js';
 import { gatewayFileSchema, type FileRoute, type FileSecretProvider, type GatewayFile } from './config-shape.js';
+import { withoutUndefined } from '../without-undefined.js';
 
 /** A problem in a gateway file: `relay.yaml: routes[1].headers.fromSecret["X-Api-Key"]: <rule> [code]`. */
 export class ConfigFileError extends Error {
@@ -100,6 +101,7 @@ export function parseConfig(text: string, file: string, dir: string): GatewayCon
     file,
     listen: { host: parsed.listen.host ?? DEFAULT_HOST, port: parsed.listen.port },
     admin: parsed.admin && { host: parsed.admin.host ?? DEFAULT_HOST, port: parsed.admin.port },
+    // An explicit `key:` with no value is null, not undefined: kept, so the library refuses it.
     capture: parsed.capture && withoutUndefined(parsed.capture),
     secrets,
     routes,
@@ -168,9 +170,4 @@ function checkEndpoints(file: string, routes: readonly RouteConfig[]): void {
       });
     }
   }
-}
-
-/** yaml and zod leave absent keys absent, but an explicit `key:` with no value is null: kept, so the library refuses it. */
-function withoutUndefined<T extends object>(value: T): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }

@@ -21,6 +21,7 @@ import { mcpBackend, type McpBackend } from '../helpers/mcp-backend.js';
 import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient } from '../helpers/mcp-eras-clients.js';
 import { sleep } from '../helpers/wait.js';
+import type { SpanRecord } from './fixtures/span-record.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 /** OpenTelemetry's SpanKind. */
@@ -29,15 +30,6 @@ const CLIENT = 2;
 const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_PARENT_ID = '00f067aa0ba902b7';
 const CALLER_TRACEPARENT = `00-${CALLER_TRACE_ID}-${CALLER_PARENT_ID}-01`;
-
-interface SpanRecord {
-  name: string;
-  kind: number;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | undefined;
-  method: string;
-}
 
 interface Gateway {
   /** The route without forwardTraceContext. */
