@@ -61,6 +61,8 @@ export interface RouteObserver {
   headerForwarded(header: string): void;
   /** A header the client sent that the policy did not forward under its own name. `header` is a configured name or `other`. */
   headerDropped(header: string, reason: HeaderDropReason): void;
+  /** The route is closed (`route.close()` finished): let go of what was kept for it, e.g. stop reading its sessions. Optional. */
+  routeClosed?(): void;
 }
 
 /** The label for a header name: itself when the route's options name it, else `other`. */
@@ -137,6 +139,11 @@ export class RequestTally {
     this.#labels = labelledNames(config);
   }
 
+  /** The route let go of its resources (a gateway reload retires routes; their gauges must not pile up). */
+  routeClosed(): void {
+    this.#observer.routeClosed?.();
+  }
+
   /** The middleware's entry: the request is counted once its response closes, whatever happened. */
   begin(req: IncomingMessage, res: ServerResponse): void {
     const tally: Tally = { method: observedMethod(req.method), reason: undefined, sentAt: 0, stream: false };
@@ -196,5 +203,6 @@ function safeObserver(observer: RouteObserver, logger: Required<RelayLogger>): R
     streamClosed: guard(() => observer.streamClosed()),
     headerForwarded: guard((header) => observer.headerForwarded(header)),
     headerDropped: guard((header, reason) => observer.headerDropped(header, reason)),
+    routeClosed: guard(() => observer.routeClosed?.()),
   };
 }

@@ -55,6 +55,7 @@ export function routeOperations(config: ProxyConfig, sessions: SessionGuard | un
     if (!config.agent) agent.destroy();
     sessions?.close();
     for (const header of config.credentials) header.cache.clear();
+    tally?.routeClosed();
   });
   const tally = config.metrics && new RequestTally(config.metrics.observeRoute(observedRoute(config, sessions)), config);
   return { agent, lifecycle, tally };

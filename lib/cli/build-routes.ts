@@ -4,28 +4,35 @@
  * is re-addressed to where it sits in the file (`routes[1].headers.fromSecret["X-Api-Key"]`).
  * `check`, `explain` and `serve` build the same way.
  */
-import { readFileSync } from 'node:fs';
 import { captureHeaders } from '../capture.js';
 import { HeaderConfigError } from '../config-error.js';
 import { closeRoutes } from '../lifecycle.js';
 import type { RelayLogger } from '../logger.js';
-import type { BackendTlsOptions, CaptureHeadersOptions, McpProxyOptions, RelayMiddleware } from '../options.js';
+import type { CaptureHeadersOptions, McpProxyOptions, RelayMiddleware } from '../options.js';
 import { mcpProxy } from '../proxy.js';
 import type { McpRoute } from '../route-operations.js';
 import type { RouteMetrics } from '../route-observer.js';
 import { envSecrets, fileSecrets, type SecretProvider } from '../secrets.js';
-import { ConfigFileError, type GatewayConfig, type RouteConfig } from './config-file.js';
+import { ConfigFileError, type GatewayConfig, type Listener, type RouteConfig } from './config-file.js';
+import { digestOf } from './route-digest.js';
+import { readBackendTls, readListenerTls, type ListenerTls } from './tls-files.js';
 import { withoutUndefined } from '../without-undefined.js';
 
 export interface BuiltRoute {
   readonly config: RouteConfig;
   readonly route: McpRoute;
+  /** Of everything the route was built from (route-digest.ts): equal digests, equal routes. */
+  readonly digest: string;
+  /** Taken from the running gateway (BuildOptions.reuse), not built now. */
+  readonly reused: boolean;
 }
 
 export interface BuiltGateway {
   /** captureHeaders() of the file's `capture`, or undefined without one. */
   readonly capture: RelayMiddleware | undefined;
   readonly routes: readonly BuiltRoute[];
+  /** The listeners' HTTPS identities, read from their files (undefined: plain HTTP). */
+  readonly tls: { readonly listen: ListenerTls | undefined; readonly admin: ListenerTls | undefined };
 }
 
 export interface BuildOptions {
@@ -33,11 +40,14 @@ export interface BuildOptions {
   readonly metrics?: RouteMetrics | undefined;
   /** Where `type: env` providers and `passphraseEnv` read. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** A running route built from the same digest, to keep (with its sessions) instead of building it again. */
+  readonly reuse?: (digest: string) => McpRoute | undefined;
 }
 
-/** Throws ConfigFileError; routes built before a failing one are closed again. */
+/** Throws ConfigFileError; routes built before a failing one are closed again (reused ones stay as they were). */
 export function buildGateway(config: GatewayConfig, options: BuildOptions): BuiltGateway {
   const env = options.env ?? process.env;
+  const tls = { listen: listenerTls(config, 'listen', config.listen, env), admin: config.admin && listenerTls(config, 'admin', config.admin, env) };
   const providers = within(config.file, 'secrets', () => secretProviders(config, env));
   const capture =
     config.capture && within(config.file, 'capture', () => captureHeaders({ ...config.capture, logger: options.logger } as unknown as CaptureHeadersOptions));
@@ -45,10 +55,12 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Buil
   try {
     for (const route of config.routes) {
       const at = `routes[${route.index}]`;
-      const tls = route.tls && readTls(config.file, `${at}.tls`, route.tls, env);
-      const proxyOptions = { ...route.options, secrets: providers.get(route.secrets), logger: options.logger, metrics: options.metrics, tls };
-      const built = within(config.file, at, () => mcpProxy(withoutUndefined(proxyOptions) as unknown as McpProxyOptions));
-      routes.push({ config: route, route: built });
+      const backendTls = route.tls && readBackendTls(config.file, `${at}.tls`, route.tls, env);
+      const digest = digestOf({ path: route.path, options: route.options, provider: config.secrets[route.secrets], tls: backendTls });
+      const running = options.reuse?.(digest);
+      const proxyOptions = { ...route.options, secrets: providers.get(route.secrets), logger: options.logger, metrics: options.metrics, tls: backendTls };
+      const built = running ?? within(config.file, at, () => mcpProxy(withoutUndefined(proxyOptions) as unknown as McpProxyOptions));
+      routes.push({ config: route, route: built, digest, reused: running !== undefined });
       const twin = routes.find((other) => other !== routes.at(-1) && other.route.name === built.name);
       if (twin) {
         const rule = `gives the route name "${built.name}" (the target's host and path when no name is set), as routes[${twin.config.index}] does: set a distinct name`;
@@ -57,12 +69,16 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Buil
     }
   } catch (error) {
     void closeRoutes(
-      routes.map((r) => r.route),
+      routes.filter((r) => !r.reused).map((r) => r.route),
       { grace: 0 },
     );
     throw error;
   }
-  return { capture, routes };
+  return { capture, routes, tls };
+}
+
+function listenerTls(config: GatewayConfig, at: 'listen' | 'admin', listener: Listener, env: NodeJS.ProcessEnv): ListenerTls | undefined {
+  return listener.tls && readListenerTls(config.file, `${at}.tls`, listener.tls, env);
 }
 
 function secretProviders(config: GatewayConfig, env: NodeJS.ProcessEnv): Map<string, SecretProvider> {
@@ -74,30 +90,6 @@ function secretProviders(config: GatewayConfig, env: NodeJS.ProcessEnv): Map<str
     providers.set(name, provider);
   }
   return providers;
-}
-
-/** Reads the PEM files named by a route's `tls` (at load: a missing file fails start-up). Errors name the file path, never its contents. */
-function readTls(file: string, at: string, tls: NonNullable<RouteConfig['tls']>, env: NodeJS.ProcessEnv): BackendTlsOptions {
-  const read = (key: string, pemFile: string): Buffer => {
-    try {
-      return readFileSync(pemFile);
-    } catch (error) {
-      throw new ConfigFileError(file, { path: `${at}.${key}`, rule: `cannot read ${pemFile} (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
-    }
-  };
-  const out: BackendTlsOptions = {};
-  if (tls.caFile !== undefined) out.ca = Array.isArray(tls.caFile) ? tls.caFile.map((f, i) => read(`caFile[${i}]`, f)) : read('caFile', tls.caFile);
-  if (tls.certFile !== undefined) out.cert = read('certFile', tls.certFile);
-  if (tls.keyFile !== undefined) out.key = read('keyFile', tls.keyFile);
-  if (tls.passphraseEnv !== undefined) {
-    const passphrase = env[tls.passphraseEnv];
-    if (passphrase === undefined)
-      throw new ConfigFileError(file, { path: `${at}.passphraseEnv`, rule: `names the environment variable ${tls.passphraseEnv}, which is not set` });
-    out.passphrase = passphrase;
-  }
-  if (tls.servername !== undefined) out.servername = tls.servername as string;
-  if (tls.rejectUnauthorized !== undefined) out.rejectUnauthorized = tls.rejectUnauthorized as boolean;
-  return out;
 }
 
 /** Runs a library call; its HeaderConfigError comes back as a ConfigFileError at `at` + its own path. */

@@ -11,7 +11,7 @@ import { HeaderConfigError } from '../config-error.js';
 import { DEFAULT_GRACE_MS } from '../lifecycle.js';
 import { isRecord } from '../option-shapes.js';
 import { validateShape } from '../option-shape-errors.js';
-import { gatewayFileSchema, type FileRoute, type FileSecretProvider, type GatewayFile } from './config-shape.js';
+import { gatewayFileSchema, type FileListenerTls, type FileRoute, type FileSecretProvider, type GatewayFile } from './config-shape.js';
 import { withoutUndefined } from '../without-undefined.js';
 
 /** A problem in a gateway file: `relay.yaml: routes[1].headers.fromSecret["X-Api-Key"]: <rule> [code]`. */
@@ -36,6 +36,8 @@ export class ConfigFileError extends Error {
 export interface Listener {
   readonly host: string;
   readonly port: number;
+  /** HTTPS, with file paths made absolute; undefined: plain HTTP. */
+  readonly tls: FileListenerTls | undefined;
 }
 
 /** A route of the file: its mount path, the provider it reads secrets from, and its data for mcpProxy(). */
@@ -63,20 +65,27 @@ export interface GatewayConfig {
   readonly secrets: Readonly<Record<string, FileSecretProvider>>;
   readonly routes: readonly RouteConfig[];
   readonly shutdownGrace: number;
+  /** How long requests under way on a route a reload changed or removed may go on (ms). */
+  readonly reloadGrace: number;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PROVIDER = 'env';
+/** An event stream on a retired route is cut after this; SDK clients reconnect their GET stream on their own. */
+export const DEFAULT_RELOAD_GRACE_MS = 60_000;
 
 /** Reads and checks `file`; throws ConfigFileError. */
 export function loadConfigFile(file: string): GatewayConfig {
-  let text: string;
+  return parseConfig(readConfigText(file), file, path.dirname(path.resolve(file)));
+}
+
+/** The file's text; throws ConfigFileError. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigFileError(file, { path: '(file)', rule: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
   }
-  return parseConfig(text, file, path.dirname(path.resolve(file)));
 }
 
 /** Parses YAML text as the file `file` in directory `dir` (relative file paths in it are read from there). */
@@ -99,13 +108,24 @@ export function parseConfig(text: string, file: string, dir: string): GatewayCon
   if (!parsed.admin) checkEndpoints(file, routes);
   return {
     file,
-    listen: { host: parsed.listen.host ?? DEFAULT_HOST, port: parsed.listen.port },
-    admin: parsed.admin && { host: parsed.admin.host ?? DEFAULT_HOST, port: parsed.admin.port },
+    listen: listener(parsed.listen, dir),
+    admin: parsed.admin && listener(parsed.admin, dir),
     // An explicit `key:` with no value is null, not undefined: kept, so the library refuses it.
     capture: parsed.capture && withoutUndefined(parsed.capture),
     secrets,
     routes,
     shutdownGrace: parsed.shutdownGrace ?? DEFAULT_GRACE_MS,
+    reloadGrace: parsed.reloadGrace ?? DEFAULT_RELOAD_GRACE_MS,
+  };
+}
+
+function listener({ host, port, tls }: GatewayFile['listen'], dir: string): Listener {
+  const absolute = (f: string) => path.resolve(dir, f);
+  const clientCaFile = Array.isArray(tls?.clientCaFile) ? tls.clientCaFile.map(absolute) : tls?.clientCaFile && absolute(tls.clientCaFile);
+  return {
+    host: host ?? DEFAULT_HOST,
+    port,
+    tls: tls && { ...tls, certFile: absolute(tls.certFile), keyFile: absolute(tls.keyFile), clientCaFile },
   };
 }
 

@@ -17,12 +17,6 @@ export const byLibrary = z.unknown().optional();
 /** The same, for a key the library requires. */
 export const requiredByLibrary = z.unknown();
 
-const PORT_RULE = 'must be a TCP port, an integer from 0 to 65535 (0: any free port)';
-const listenerSchema = z.strictObject({
-  host: z.string({ message: 'must be a host name or IP address to bind, e.g. 127.0.0.1' }).min(1).optional(),
-  port: z.number({ message: PORT_RULE }).int({ message: PORT_RULE }).min(0, { message: PORT_RULE }).max(65535, { message: PORT_RULE }),
-});
-
 export const captureShape = {
   allow: byLibrary,
   allowCredentials: byLibrary,
@@ -59,6 +53,26 @@ export const tlsFileShape = {
   servername: byLibrary,
   rejectUnauthorized: byLibrary,
 } satisfies { readonly [K in FileTlsKey<keyof Required<BackendTlsOptions>>]: z.ZodType };
+
+/** HTTPS on a listener of the gateway itself: its certificate, and optionally the CA its clients' certificates must chain to. */
+const listenerTlsSchema = z
+  .strictObject({
+    certFile: filePath.describe('PEM certificate (chain) the listener presents'),
+    keyFile: filePath.describe('PEM private key of the certificate'),
+    passphraseEnv: tlsFileShape.passphraseEnv,
+    clientCaFile: z
+      .union([filePath, z.array(filePath).min(1)], { message: `${FILE_RULE}, or a list of them` })
+      .optional()
+      .describe('require client certificates issued by this CA (mutual TLS)'),
+  })
+  .describe('serve HTTPS: re-read on reload (SIGHUP), so a renewed certificate needs no restart');
+
+const PORT_RULE = 'must be a TCP port, an integer from 0 to 65535 (0: any free port)';
+const listenerSchema = z.strictObject({
+  host: z.string({ message: 'must be a host name or IP address to bind, e.g. 127.0.0.1' }).min(1).optional(),
+  port: z.number({ message: PORT_RULE }).int({ message: PORT_RULE }).min(0, { message: PORT_RULE }).max(65535, { message: PORT_RULE }),
+  tls: listenerTlsSchema.optional(),
+});
 
 export const headersShape = {
   plaintext: byLibrary,
@@ -100,6 +114,12 @@ export const routeShape = {
 } satisfies { readonly [K in keyof Required<McpProxyOptions> | 'path']: z.ZodType };
 
 const GRACE_RULE = `must be whole milliseconds, an integer from 0 to ${2 ** 31 - 1}`;
+const graceSchema = z
+  .number({ message: GRACE_RULE })
+  .int({ message: GRACE_RULE })
+  .min(0, { message: GRACE_RULE })
+  .max(2 ** 31 - 1, { message: GRACE_RULE })
+  .optional();
 export const gatewayFileSchema = z.strictObject({
   listen: listenerSchema,
   admin: listenerSchema.optional(),
@@ -110,15 +130,12 @@ export const gatewayFileSchema = z.strictObject({
   routes: z
     .array(z.strictObject(routeShape), { message: 'must be a list of routes, each { path, target, ... }' })
     .min(1, { message: 'must hold at least one route' }),
-  shutdownGrace: z
-    .number({ message: GRACE_RULE })
-    .int({ message: GRACE_RULE })
-    .min(0, { message: GRACE_RULE })
-    .max(2 ** 31 - 1, { message: GRACE_RULE })
-    .optional(),
+  shutdownGrace: graceSchema.describe('ms that requests under way get on SIGTERM/SIGINT before they are cut (default 10000)'),
+  reloadGrace: graceSchema.describe('ms that requests and event streams under way on a changed or removed route get after a reload (default 60000)'),
 });
 
 export type GatewayFile = z.infer<typeof gatewayFileSchema>;
 export type FileRoute = GatewayFile['routes'][number];
 export type FileTls = NonNullable<FileRoute['tls']>;
 export type FileSecretProvider = NonNullable<GatewayFile['secrets']>[string];
+export type FileListenerTls = NonNullable<GatewayFile['listen']['tls']>;

@@ -3,67 +3,116 @@
  * route at its mount path, and the operational endpoints (/healthz, /readyz, /metrics) on the admin
  * listener when the file has one, else on the main listener ahead of the routes. Express is an optional
  * peer dependency of the library; the command loads it when it serves, and says so if it is missing.
+ *
+ * The routes live in a generation (a Router and the routes it mounts) that a reload replaces as a whole:
+ * a request is dispatched to the generation current when it arrives and stays there, so requests and
+ * event streams under way finish on the routes they started on.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
+import type express from 'express';
 import { healthHandler } from '../health-handler.js';
 import { closeRoutes, type CloseSummary } from '../lifecycle.js';
 import type { RelayLogger } from '../logger.js';
 import type { RelayMiddleware } from '../options.js';
 import type { RouteMetrics } from '../route-observer.js';
-import { buildGateway } from './build-routes.js';
+import { buildGateway, type BuiltGateway } from './build-routes.js';
 import type { GatewayConfig, Listener } from './config-file.js';
+import { GatewayReloader, type ReloadOutcome, type ReloadTrigger } from './gateway-reload.js';
+import type { ListenerTls } from './tls-files.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+type Express = typeof express;
 
 export interface RunningGateway {
-  /** `http://host:port` of the main listener, and of the admin listener (undefined without one). */
+  /** `http(s)://host:port` of the main listener, and of the admin listener (undefined without one). */
   readonly url: string;
   readonly admin: string | undefined;
+  /** The `shutdownGrace` of the configuration in force (a reload may change it). */
+  readonly shutdownGrace: number;
+  /** Reads the file again and applies it if it is valid; never rejects. Reloads run one at a time. */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome>;
   /** Stops accepting, closes the routes within `grace` ms, closes the listeners. Idempotent. */
   close(grace: number): Promise<CloseSummary[]>;
 }
 
 export class MissingDependencyError extends Error {}
 
+/** One configuration's routes as served: replaced as a whole by a reload. */
+export interface Generation {
+  readonly config: GatewayConfig;
+  readonly built: BuiltGateway;
+  readonly router: express.Router;
+  readonly ready: Handler;
+}
+
+export interface Listeners {
+  readonly main: http.Server;
+  readonly admin: http.Server | undefined;
+}
+
 /** Builds and starts the gateway; throws ConfigFileError for the file, MissingDependencyError without express. */
 export async function startGateway(config: GatewayConfig, logger: Required<RelayLogger>): Promise<RunningGateway> {
   const express = await loadExpress();
   const metrics = await loadMetrics(logger);
-  const { capture, routes } = buildGateway(config, { logger, metrics: metrics?.metrics });
-  const mcpRoutes = routes.map((r) => r.route);
+  const generate = (next: GatewayConfig, built: BuiltGateway): Generation => generation(express, next, built);
+  let current = generate(config, buildGateway(config, { logger, metrics: metrics?.metrics }));
   const app = express();
   app.disable('x-powered-by');
   const adminApp = config.admin ? express() : app;
   if (config.admin) adminApp.disable('x-powered-by');
   adminApp.get('/healthz', healthHandler([]));
-  adminApp.get('/readyz', healthHandler(mcpRoutes));
+  adminApp.get('/readyz', (req, res) => current.ready(req, res));
   adminApp.get('/metrics', metrics?.handler ?? metricsAbsent);
-  if (capture) app.use(capture);
-  for (const { config: route, route: mcp } of routes) app.use(route.path, mcp as RelayMiddleware);
-  const main = await listenOn(app, config.listen);
-  const admin = config.admin ? await listenOn(adminApp, config.admin) : undefined;
+  // Dispatch reads `current` once per request: a reload during the request does not move it.
+  app.use((req, res, next) => current.router(req, res, next));
+  const main = await listenOn(app, config.listen, current.built.tls.listen);
+  const admin = config.admin ? await listenOn(adminApp, config.admin, current.built.tls.admin) : undefined;
+  const reloader = new GatewayReloader({
+    logger,
+    listeners: { main, admin },
+    current: () => current,
+    build: (next, reuse) => buildGateway(next, { logger, metrics: metrics?.metrics, reuse }),
+    replace: (next, built) => (current = generate(next, built)),
+  });
   let closing: Promise<CloseSummary[]> | undefined;
   return {
-    url: urlOf(main),
-    admin: admin && urlOf(admin),
+    url: urlOf(main, config.listen),
+    admin: admin && config.admin && urlOf(admin, config.admin),
+    get shutdownGrace() {
+      return current.config.shutdownGrace;
+    },
+    reload: (trigger) => reloader.reload(trigger),
     close: (grace) =>
       (closing ??= (async () => {
+        reloader.stop();
         // No new connections; idle keep-alive ones close now, busy ones once their response ends.
         const servers = admin ? [main, admin] : [main];
         const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-        const summaries = await closeRoutes(mcpRoutes, { grace });
+        const summaries = await closeRoutes(
+          current.built.routes.map((r) => r.route),
+          { grace },
+        );
+        // Routes a reload retired drain on their own grace; shutdown cuts what is left of them now.
         for (const server of servers) server.closeAllConnections();
-        await Promise.all(closed);
+        await Promise.all([...closed, reloader.retired()]);
         return summaries;
       })()),
   };
 }
 
-async function loadExpress(): Promise<() => Express> {
+function generation(express: Express, config: GatewayConfig, built: BuiltGateway): Generation {
+  const router = express.Router();
+  if (built.capture) router.use(built.capture);
+  for (const { config: route, route: mcp } of built.routes) router.use(route.path, mcp as RelayMiddleware);
+  const ready = healthHandler(built.routes.map((r) => r.route));
+  return { config, built, router, ready };
+}
+
+async function loadExpress(): Promise<Express> {
   try {
-    const module = (await import('express')) as { default: () => Express };
+    const module = (await import('express')) as { default: Express };
     return module.default;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
@@ -95,9 +144,9 @@ const metricsAbsent: Handler = (_req, res) => {
   res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(METRICS_ABSENT);
 };
 
-function listenOn(handler: http.RequestListener, { host, port }: Listener): Promise<http.Server> {
+function listenOn(handler: http.RequestListener, { host, port }: Listener, tls: ListenerTls | undefined): Promise<http.Server> {
   return new Promise((resolve, reject) => {
-    const server = http.createServer(handler);
+    const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
@@ -106,7 +155,7 @@ function listenOn(handler: http.RequestListener, { host, port }: Listener): Prom
   });
 }
 
-function urlOf(server: http.Server): string {
+function urlOf(server: http.Server, listener: Listener): string {
   const { address, port } = server.address() as AddressInfo;
-  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  return `${listener.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }

@@ -11,11 +11,15 @@ import { closeRoutes } from '../lifecycle.js';
 import { buildGateway, type BuiltGateway } from './build-routes.js';
 import { loadConfigFile, type GatewayConfig } from './config-file.js';
 import { relayConfigJsonSchema } from './config-json-schema.js';
-import { startGateway } from './gateway.js';
-import { announce, cliLogger, describeGateway } from './output.js';
+import { DEMO_PORT } from './demo.js';
+import { cliLogger, describeGateway } from './output.js';
+import { serveDemo, serveFile } from './serve.js';
 
 const USAGE = `Usage:
-  mcp-header-relay serve --config FILE      run the gateway a YAML file describes
+  mcp-header-relay serve --config FILE [--no-watch]
+                                            run the gateway a YAML file describes; a change to FILE
+                                            (or SIGHUP) reloads it, --no-watch leaves it to SIGHUP
+  mcp-header-relay serve --demo [--port N]  two local MCP backends behind a gateway (default port ${DEMO_PORT})
   mcp-header-relay check FILE               validate FILE and print the effective routes
   mcp-header-relay explain FILE --route NAME [--header 'Name: value' ...] [--method M] [--path P] [--reveal]
                                             what the route's backend would receive for such a request
@@ -23,7 +27,8 @@ const USAGE = `Usage:
   mcp-header-relay schema                   print the JSON Schema of the file (for editor completion)
   mcp-header-relay --help | --version
 
-serve needs express installed next to mcp-header-relay (and prom-client for /metrics).
+serve needs express installed next to mcp-header-relay (prom-client for /metrics, and
+@modelcontextprotocol/sdk for --demo).
 See docs/gateway.md for the file format.`;
 
 class UsageError extends Error {}
@@ -41,8 +46,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) return print(USAGE, 0);
   switch (command as Command) {
     case 'serve': {
-      const { values } = parse('serve', rest, { config: { type: 'string', short: 'c' } }, false);
-      return serve(requireValue(values.config, '--config FILE'));
+      const options = { config: { type: 'string', short: 'c' }, 'no-watch': { type: 'boolean' }, demo: { type: 'boolean' }, port: { type: 'string' } } as const;
+      const { values } = parse('serve', rest, options, false);
+      if (values.demo) {
+        if (values.config !== undefined) throw new UsageError('serve: --demo runs its own configuration; leave out --config');
+        return serveDemo(values.port === undefined ? DEMO_PORT : portOf(values.port));
+      }
+      if (values.port !== undefined) throw new UsageError('serve: --port is for --demo; a file sets listen.port');
+      return serveFile(requireValue(values.config, '--config FILE'), !values['no-watch']);
     }
     case 'check':
       return check(onePositional(parse('check', rest, {}, true).positionals));
@@ -132,35 +143,11 @@ function parseHeaders(lines: readonly string[]): Record<string, string | string[
   return headers;
 }
 
-async function serve(file: string): Promise<number> {
-  const config = loadConfigFile(file);
-  const logger = cliLogger({ info: true });
-  const gateway = await startGateway(config, logger);
-  announce('listening', { url: gateway.url, admin: gateway.admin ?? gateway.url, routes: config.routes.map((r) => r.path) });
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      // A second signal: stop waiting for the grace period.
-      if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
-      stopping = true;
-      announce('stopping', { signal, grace: config.shutdownGrace });
-      gateway.close(config.shutdownGrace).then(
-        (summaries) => {
-          announce('stopped', { finished: sum(summaries, 'finished'), cut: sum(summaries, 'cut') });
-          resolve(0);
-        },
-        (error: unknown) => {
-          logger.error({ error: (error as Error).name }, 'mcp-header-relay serve: shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+function portOf(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError('serve: --port must be a TCP port, an integer from 0 to 65535 (0: any free port)');
+  return port;
 }
-
-const sum = (summaries: readonly { finished: number; cut: number }[], key: 'finished' | 'cut') => summaries.reduce((n, s) => n + s[key], 0);
 
 /** check and explain build routes only to judge them: let go of their pools and timers. */
 function release(built: BuiltGateway): void {

@@ -200,7 +200,12 @@ function createMetrics(registry: Registry, prefix: string, buckets: readonly num
     },
     observeRoute(route) {
       if (route.sessionsHeld) sources.push(route);
-      return new PrometheusRoute(route.name, family);
+      // A closed route (a gateway reload retires routes) leaves the gauge's sources; its counters stay, as a counter must.
+      const stopReading = () => {
+        const at = sources.indexOf(route);
+        if (at >= 0) sources.splice(at, 1);
+      };
+      return new PrometheusRoute(route.name, family, stopReading);
     },
   };
 }

@@ -27,10 +27,12 @@ export class PrometheusRoute implements RouteObserver {
   readonly #latency = new Map<ObservedMethod, HistogramChild>();
   readonly #forwarded = new Map<string, CounterChild>();
   readonly #dropped = new Map<string, CounterChild>();
+  readonly #closed: () => void;
 
-  constructor(route: string, family: Family) {
+  constructor(route: string, family: Family, closed: () => void) {
     this.#route = route;
     this.#family = family;
+    this.#closed = closed;
     // The series exists from the start (0), so a dashboard shows the route before its first stream.
     this.#streams = family.streams.labels({ route });
     this.#streams.inc(0);
@@ -80,5 +82,9 @@ export class PrometheusRoute implements RouteObserver {
       this.#dropped.set(key, child);
     }
     child.inc();
+  }
+
+  routeClosed(): void {
+    this.#closed();
   }
 }

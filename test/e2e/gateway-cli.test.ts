@@ -5,87 +5,18 @@
  * answer on the admin listener; SIGTERM drains a request under way and exits 0, a second signal at once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient } from '../helpers/mcp-eras-clients.js';
 import { parseExposition, sumOf } from '../helpers/prom-text.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { fileDir, ROOT, run, serve, START_MS, type Served } from '../helpers/relay-command.js';
 import { SENTINEL } from '../helpers/sentinel.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DIR = mkdtempSync(path.join(tmpdir(), 'relay-cli-'));
+const writeFile = fileDir('relay-cli-').write;
 const SECRET = `${SENTINEL}-cli-secret`;
-const START_MS = 15_000;
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  admin: string;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function writeFile(name: string, text: string): string {
-  const file = path.join(DIR, name);
-  writeFileSync(file, text);
-  return file;
-}
-
-function command(args: readonly string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'lib/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-/** Runs the command to its end. */
-async function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  const child = command(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await withTimeout(new Promise<number | null>((resolve) => child.once('exit', resolve)), `${args.join(' ')} to exit`, START_MS);
-  return { code, stdout, stderr };
-}
-
-/** Starts `serve --config file` and waits for its `listening` line. */
-async function serve(file: string, env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []): Promise<Served> {
-  const child = command(['serve', '--config', file], env, nodeArgs);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const listening = await withTimeout(
-    new Promise<{ url: string; admin: string }>((resolve, reject) => {
-      child.stdout!.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
-        if (line) resolve(JSON.parse(line) as { url: string; admin: string });
-      });
-      void exited.then(({ code }) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    }),
-    'the gateway to listen',
-    START_MS,
-  );
-  return { child, ...listening, stdout: () => stdout, stderr: () => stderr, exited };
-}
 
 const gatewayFile = (v1: EraBackend, v2: EraBackend, spare: EraBackend) => `
 listen: { host: 127.0.0.1, port: 0 }

@@ -396,3 +396,18 @@ describe('e2e metrics: a broken metrics implementation', () => {
     }
   });
 });
+
+describe('e2e metrics: a closed route', () => {
+  it('leaves the sessions gauge, so routes a gateway reload retires do not pile up; a live route of the same name still reports', async () => {
+    const metrics = relayMetrics();
+    const options = { name: 'reloaded', target: 'http://127.0.0.1:9/mcp', session: 'bind', metrics, logger: captureLogger() } as const;
+    const retired = mcpProxy(options);
+    const sessions = async () => sessionsOn(parseExposition(await metrics.registry.metrics()), 'reloaded', 'bind');
+    assert.equal(await sessions(), 0);
+    await retired.close({ grace: 0 });
+    assert.equal(await sessions(), undefined, 'no series once its only route closed');
+    const successor = mcpProxy(options);
+    assert.equal(await sessions(), 0);
+    await successor.close({ grace: 0 });
+  });
+});

@@ -51,6 +51,20 @@ npx --no-install mcp-header-relay check relay.yaml | grep -q 'route smoke'
 test "$(cat node_modules/mcp-header-relay/dist/relay-config.schema.json)" = "$(npx --no-install mcp-header-relay schema)"
 printf 'routes: []\n' > broken.yaml
 if npx --no-install mcp-header-relay check broken.yaml 2>/dev/null; then echo "check accepted a broken file" >&2; exit 1; fi
+# serve --demo from the tarball: without the MCP SDK it says what to install; with it, its backends answer through the gateway.
+echo "node $(node --version): mcp-header-relay serve --demo"
+if npx --no-install mcp-header-relay serve --demo --port 0 2>demo-missing.err; then echo "serve --demo ran without the SDK" >&2; exit 1; fi
+grep -q 'npm install @modelcontextprotocol/sdk' demo-missing.err
+npm install --no-audit --no-fund --loglevel=error @modelcontextprotocol/sdk@^1 >/dev/null
+./node_modules/.bin/mcp-header-relay serve --demo --port 0 >demo.out 2>demo.err &
+demo=$!
+for _ in $(seq 1 100); do grep -q '"msg":"listening"' demo.out && break; sleep 0.1; done
+url=$(grep '"msg":"listening"' demo.out | node -e 'process.stdin.on("data", (d) => console.log(JSON.parse(d).url))')
+curl -sf "$url/search/mcp" -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+  -H 'x-mcp-api-key: k' -H 'x-tenant: t' -H 'authorization: Bearer no' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}' | grep -q 'search received: x-mcp-api-key, x-tenant"'
+kill -TERM "$demo"
+wait "$demo"
 # The published package holds the build and docs, and no sources or tests.
 test -f node_modules/mcp-header-relay/dist/index.js
 test -f node_modules/mcp-header-relay/dist/index.d.ts

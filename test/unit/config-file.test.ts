@@ -57,9 +57,10 @@ function refused(text: string, path: string, code: string, env: NodeJS.ProcessEn
 describe('gateway file: what a valid file becomes', () => {
   it('defaults: loopback host, no admin listener, 10 s grace, the env provider', () => {
     const config = load(head(`  - path: /github\n    ${ROUTE}\n`));
-    assert.deepEqual(config.listen, { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(config.listen, { host: '127.0.0.1', port: 0, tls: undefined });
     assert.equal(config.admin, undefined);
     assert.equal(config.shutdownGrace, 10_000);
+    assert.equal(config.reloadGrace, 60_000);
     assert.equal(config.routes[0]!.secrets, 'env');
     assert.deepEqual(Object.keys(config.secrets), ['env']);
   });
@@ -88,7 +89,7 @@ describe('gateway file: what a valid file becomes', () => {
 
   it('admin listener and shutdownGrace as written', () => {
     const config = load(`listen: { host: 0.0.0.0, port: 8080 }\nadmin: { port: 9090 }\nshutdownGrace: 500\nroutes:\n  - path: /a\n    ${ROUTE}\n`);
-    assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9090 });
+    assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9090, tls: undefined });
     assert.equal(config.shutdownGrace, 500);
   });
 });
@@ -231,6 +232,45 @@ describe('gateway file: the library checks each route, and its errors are addres
       'routes[0].tls.passphraseEnv',
       'ERR_CONFIG_FILE',
     );
+  });
+});
+
+describe('gateway file: listener TLS and the reload grace', () => {
+  const route = `routes:\n  - path: /a\n    ${ROUTE}\n`;
+
+  it('listener TLS file paths are resolved from the file directory; the grace periods are read', () => {
+    const config = parseConfig(
+      `listen: { port: 0, tls: { certFile: tls/a.crt, keyFile: /abs/a.key, clientCaFile: [ca1.pem, ca2.pem] } }\nreloadGrace: 5000\n${route}`,
+      FILE,
+      DIR,
+    );
+    assert.deepEqual(config.listen.tls, {
+      certFile: path.join(DIR, 'tls/a.crt'),
+      keyFile: '/abs/a.key',
+      clientCaFile: [path.join(DIR, 'ca1.pem'), path.join(DIR, 'ca2.pem')],
+    });
+    assert.equal(config.reloadGrace, 5000);
+  });
+
+  it('listen.tls needs both files', () => {
+    refused(`listen: { port: 0, tls: { certFile: a.crt } }\n${route}`, 'listen.tls.keyFile', 'ERR_INVALID_OPTION');
+  });
+
+  it('an unknown listen.tls key, with a hint', () => {
+    refused(`listen: { port: 0, tls: { certFile: a.crt, keyFile: a.key, caFiles: x } }\n${route}`, 'listen.tls.caFiles', 'ERR_INVALID_OPTION');
+  });
+
+  it('an unreadable certificate is refused at load, by path', () => {
+    const error = refused(`listen: { port: 0, tls: { certFile: missing.crt, keyFile: missing.key } }\n${route}`, 'listen.tls.certFile', 'ERR_CONFIG_FILE');
+    assert.match(error.rule, /cannot read .*missing\.crt \(ENOENT\)/);
+  });
+
+  it('admin.tls is read too', () => {
+    refused(`listen: { port: 0 }\nadmin: { port: 0, tls: { certFile: nope.crt, keyFile: nope.key } }\n${route}`, 'admin.tls.certFile', 'ERR_CONFIG_FILE');
+  });
+
+  it('reloadGrace: whole milliseconds', () => {
+    refused(`listen: { port: 0 }\nreloadGrace: 1.5\n${route}`, 'reloadGrace', 'ERR_INVALID_OPTION');
   });
 });
 

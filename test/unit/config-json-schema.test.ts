@@ -72,7 +72,10 @@ describe('the gateway file JSON Schema', () => {
   });
 
   it('lists every key the file accepts and none of the code-only ones', () => {
-    assert.deepEqual(Object.keys(props).sort(), ['admin', 'capture', 'listen', 'routes', 'secrets', 'shutdownGrace']);
+    assert.deepEqual(Object.keys(props).sort(), ['admin', 'capture', 'listen', 'reloadGrace', 'routes', 'secrets', 'shutdownGrace']);
+    const listen = props.listen!.properties!;
+    assert.deepEqual(Object.keys(listen).sort(), ['host', 'port', 'tls']);
+    assert.deepEqual(Object.keys(listen.tls!.properties!).sort(), ['certFile', 'clientCaFile', 'keyFile', 'passphraseEnv']);
     const levels: [string, Record<string, unknown>, Props][] = [
       ['routes[]', routeShape, routeProps],
       ['routes[].headers', headersShape, routeProps.headers!.properties!],
