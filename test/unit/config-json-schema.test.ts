@@ -49,6 +49,22 @@ describe('the gateway file JSON Schema', () => {
     }
   });
 
+  it('docs/gateway.md names every key the schema has, at every level', () => {
+    const docs = readFileSync(`${ROOT}docs/gateway.md`, 'utf8');
+    const keys = new Set<string>();
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (typeof node !== 'object' || node === null) return;
+      const { properties } = node as { properties?: Record<string, unknown> };
+      if (properties) for (const key of Object.keys(properties)) keys.add(key);
+      Object.values(node).forEach(walk);
+    };
+    walk(schema);
+    assert.ok(keys.size > 40, `walked ${keys.size} keys`);
+    const missing = [...keys].filter((key) => !new RegExp(`\\b${key}\\b`).test(docs));
+    assert.deepEqual(missing, [], 'keys of the file that docs/gateway.md does not mention');
+  });
+
   it('accepts what the library checks: session modes, timeouts, header maps', () => {
     assert.ok(valid(file('    session: { mode: bind, idleTtl: 60000, maxSessions: 100 }\n    connectTimeout: 5000\n')), JSON.stringify(validate.errors));
     assert.ok(valid(file('    session: request\n    headers: { template: { X-User: "user:{captured:x-user}" } }\n')), JSON.stringify(validate.errors));
