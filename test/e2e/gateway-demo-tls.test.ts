@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient } from '../helpers/mcp-eras-clients.js';
-import { fileDir, run, serve, serveWith, START_MS, type Served } from '../helpers/relay-command.js';
+import { fileDir, run, serve, serveWith, START_MS, stop, type Served } from '../helpers/relay-command.js';
 import { NAMED_SERVER_NAME, testPki, type TestPki } from '../helpers/test-ca.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -22,7 +22,7 @@ describe('mcp-header-relay serve --demo', () => {
   before(async () => {
     demo = await serveWith(['serve', '--demo', '--port', '0']);
   });
-  after(() => demo.child.kill('SIGKILL'));
+  after(() => stop(demo));
 
   it('an SDK client on /projects (2025 session, bind): the backend gets the key, the static and the secret header, not authorization', async () => {
     const client = eraClient('v1', `${demo.url}/projects/mcp`, { 'x-mcp-api-key': 'my-key', 'x-tenant': 'acme', authorization: 'Bearer not-forwarded' });
@@ -141,7 +141,7 @@ describe('mcp-header-relay serve: HTTPS on its own listener', () => {
       assert.equal(renewed.status, 200);
       assert.match(renewed.altNames, new RegExp(`DNS:${NAMED_SERVER_NAME.replaceAll('.', '\\.')}`));
     } finally {
-      gateway.child.kill('SIGKILL');
+      await stop(gateway);
     }
   });
 
@@ -154,7 +154,7 @@ describe('mcp-header-relay serve: HTTPS on its own listener', () => {
       const answer = await initialize(gateway.url, { ca: pki.ca, cert: pki.client.cert, key: pki.client.key });
       assert.equal(answer.status, 200);
     } finally {
-      gateway.child.kill('SIGKILL');
+      await stop(gateway);
     }
   });
 

@@ -11,7 +11,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient, type EraClient } from '../helpers/mcp-eras-clients.js';
-import { fileDir, serve, serveWith, START_MS, type Served } from '../helpers/relay-command.js';
+import { fileDir, serve, serveWith, START_MS, stop, type Served } from '../helpers/relay-command.js';
 import { SENTINEL } from '../helpers/sentinel.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -81,7 +81,7 @@ ${extra}`;
   });
 
   after(async () => {
-    gateway.child.kill('SIGKILL');
+    await stop(gateway);
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     await Promise.all([a.close(), b.close(), c.close()]);
   });
@@ -195,7 +195,7 @@ describe('mcp-header-relay serve --no-watch: SIGHUP reloads', () => {
       await client.close();
       assert.equal(lastPost(backend).headers['x-config'], 'two');
     } finally {
-      gateway.child.kill('SIGKILL');
+      await stop(gateway);
       await backend.close();
     }
   });

@@ -50,8 +50,8 @@ export function command(args: readonly string[], env: NodeJS.ProcessEnv, nodeArg
 }
 
 /** Runs the command to its end. */
-export async function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  const child = command(args, env);
+export async function run(args: readonly string[], env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []): Promise<Ran> {
+  const child = command(args, env, nodeArgs);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -87,4 +87,19 @@ export async function serveWith(args: readonly string[], env: NodeJS.ProcessEnv 
     START_MS,
   );
   return { child, ...listening, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/**
+ * Ends a gateway as a supervisor does (SIGTERM: it drains, then exits 0), so the child writes its
+ * coverage data when `npm run coverage` runs the suite; SIGKILL only if it has not exited in time.
+ */
+export async function stop(gateway: Served): Promise<void> {
+  if (gateway.child.exitCode !== null || gateway.child.signalCode !== null) return;
+  gateway.child.kill('SIGTERM');
+  try {
+    await withTimeout(gateway.exited, 'the gateway to exit after SIGTERM', START_MS);
+  } catch (error) {
+    gateway.child.kill('SIGKILL');
+    throw error;
+  }
 }
