@@ -295,17 +295,18 @@ describe('a store that counts sessions itself (admit)', () => {
     readonly map = new Map<string, { value: string; scope: string; client: string }>();
     readonly calls: string[] = [];
     readonly quotas: SessionQuota[] = [];
-    async get(key: string): Promise<string | undefined> {
+    get(key: string): Promise<string | undefined> {
       this.calls.push('get');
-      return this.map.get(key)?.value;
+      return Promise.resolve(this.map.get(key)?.value);
     }
     set(): boolean {
       this.calls.push('set');
       throw new Error('a counting store is never asked to set()');
     }
-    async delete(key: string): Promise<void> {
+    delete(key: string): Promise<void> {
       this.calls.push('delete');
       this.map.delete(key);
+      return Promise.resolve();
     }
     size(): number {
       this.calls.push('size');
