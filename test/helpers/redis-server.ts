@@ -3,7 +3,7 @@
  * is missing), started on a free loopback port with a temporary directory of its own, no persistence,
  * and stopped afterwards (also when the test process exits without stopping it). `kill()` is a crash
  * (SIGKILL), `restart()` starts it again on the same port: what Redis going down and coming back looks
- * like to its clients. Without redis-server on PATH, `startRedis()` throws: those tests fail, never skip.
+ * like to its clients; `pause()` and `resume()` (SIGSTOP, SIGCONT) are a Redis that hangs. Without redis-server on PATH, `startRedis()` throws: those tests fail, never skip.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,6 +20,10 @@ export interface RedisServer {
   running(): boolean;
   /** SIGKILL, and waits for the process to be gone. */
   kill(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections but answers nothing (a Redis that hangs), until `resume()`. */
+  pause(): void;
+  /** SIGCONT after `pause()`: the server answers what it was sent meanwhile. */
+  resume(): void;
   /** Starts it again on the same port and directory (empty: nothing is persisted), ready for commands. */
   restart(): Promise<void>;
   /** Kills it and removes its directory. */
@@ -97,6 +101,8 @@ async function serve(binary: string, dir: string, port: number, options: RedisOp
     url: `redis://127.0.0.1:${port}`,
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     kill,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async restart() {
       await kill();
       await start();
