@@ -4,8 +4,9 @@
  *   always a key of the store (for a cluster client that routes by key);
  * - EVALSHA first, and EVAL when the server answers NOSCRIPT (a restart, a failover, SCRIPT FLUSH, a
  *   cluster node that has not seen the script): EVAL caches the script, so the next EVALSHA finds it;
- * - a write the relay does not wait for can be sent as EVAL straight away, so it is one command on the
- *   wire before the relay answers the client, with no NOSCRIPT round trip in between;
+ * - the writes the relay does not wait for (a record, a delete) are sent as EVAL straight away: one
+ *   command queued before the relay answers the client, with no NOSCRIPT round trip in which a
+ *   follow-up through another replica could overtake it;
  * - replies are read as node-redis and ioredis give them (strings, numbers, null; Buffers when a client
  *   is set to return them).
  */

@@ -123,6 +123,19 @@ for (const kind of REDIS_CLIENT_KINDS) {
       assert.equal((await post(b, { ...CLIENT, 'mcp-session-id': id })).status, 404);
     });
 
+    it('a replica with another sessionKey cannot use the shared sessions: 404, not forwarded (every replica needs the same key)', async () => {
+      const id = (await post(a, CLIENT)).headers.get('mcp-session-id')!;
+      const stranger = await replica(backend, clients[1]!, randomBytes(32), prefix);
+      try {
+        const forwarded = backend.requests.length;
+        assert.equal((await post(stranger, { ...CLIENT, 'mcp-session-id': id })).status, 404);
+        assert.equal(backend.requests.length, forwarded);
+        assert.equal((await post(b, { ...CLIENT, 'mcp-session-id': id })).status, 200);
+      } finally {
+        await stranger.close();
+      }
+    });
+
     it('Redis holds keys under the prefix only, with no header value and no session id', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) ids.push((await post(i % 2 ? a : b, CLIENT)).headers.get('mcp-session-id')!);
@@ -182,13 +195,21 @@ for (const kind of REDIS_CLIENT_KINDS) {
       assert.equal(backend.requests.length, before + 1);
 
       await redis.restart();
-      // The clients reconnect by themselves; the data did not survive (no persistence), so the old session is unknown.
-      const deadline = Date.now() + 10_000;
-      let again: Response;
-      while ((again = await post(a, CLIENT)).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // Each replica's client reconnects by itself, with its own backoff; the data did not survive (no
+      // persistence), so the old session is unknown.
+      const untilServed = async (request: () => Promise<Response>): Promise<Response> => {
+        const deadline = Date.now() + 10_000;
+        let res = await request();
+        while (res.status === 503 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          res = await request();
+        }
+        return res;
+      };
+      const again = await untilServed(() => post(a, CLIENT));
       assert.equal(again.status, 200, 'a new initialize once Redis is back');
       const fresh = again.headers.get('mcp-session-id')!;
-      assert.equal((await post(b, { ...CLIENT, 'mcp-session-id': fresh })).status, 200);
+      assert.equal((await untilServed(() => post(b, { ...CLIENT, 'mcp-session-id': fresh }))).status, 200);
       assert.equal((await post(b, { ...CLIENT, 'mcp-session-id': id })).status, 404, 'what Redis lost is an unknown session');
       assert.ok(
         clients.every((c) => c.errors.length > 0),

@@ -183,6 +183,8 @@ for (const kind of REDIS_CLIENT_KINDS) {
       });
       assert.equal(await s.set(`${ROUTE}f`, 'fp', TTL), true);
       assert.deepEqual(sent.splice(0), ['EVAL'], 'a record is sent as EVAL at once');
+      await s.delete(`${ROUTE}never-stored`);
+      assert.deepEqual(sent.splice(0), ['EVAL'], 'so is a delete');
       await client.sendCommand(['SCRIPT', 'FLUSH']);
       assert.equal(await s.get(`${ROUTE}f`), 'fp');
       assert.deepEqual(sent.splice(0), ['EVALSHA', 'EVAL']);
