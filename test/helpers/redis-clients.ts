@@ -18,17 +18,23 @@ export interface ConnectedClient {
   close(): Promise<void>;
 }
 
-/** A client of `kind` for the server at `port` on 127.0.0.1, connected. */
-export async function connectRedis(kind: RedisClientKind, port: number): Promise<ConnectedClient> {
+/** An ACL user to log in as. */
+export interface RedisUser {
+  username: string;
+  password: string;
+}
+
+/** A client of `kind` for the server at `port` on 127.0.0.1, connected (as `user`, when given). */
+export async function connectRedis(kind: RedisClientKind, port: number, user?: RedisUser): Promise<ConnectedClient> {
   const errors: unknown[] = [];
   if (kind === 'node-redis') {
-    const client = createClient({ url: `redis://127.0.0.1:${port}` });
+    const client = createClient({ url: `redis://127.0.0.1:${port}`, ...user });
     // node-redis: an 'error' without a listener is thrown, and ends the process.
     client.on('error', (err: unknown) => errors.push(err));
     await client.connect();
     return { kind, errors, sendCommand: (args) => client.sendCommand(args), close: () => Promise.resolve(client.destroy()) };
   }
-  const client = new Redis(port, '127.0.0.1', { lazyConnect: true });
+  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, ...user });
   client.on('error', (err: unknown) => errors.push(err));
   await client.connect();
   return {

@@ -39,9 +39,18 @@ const MISSING =
   'redis-server was not found on PATH. The Redis session store tests need a real Redis: install it (Debian/Ubuntu: apt-get install -y redis-server); .ci/run does so when it is missing';
 
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
+const killAll = (): void => {
   for (const child of running) child.kill('SIGKILL');
-});
+};
+process.once('exit', killAll);
+// A signal ends the process without 'exit' (node --test cancelling a file, ^C): the servers go first,
+// then the signal is raised again, to end the process as it would have.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
 
 export function redisServerPath(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });

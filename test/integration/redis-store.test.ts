@@ -15,6 +15,9 @@ import { SENTINEL } from '../helpers/sentinel.js';
 import { sleep } from '../helpers/wait.js';
 
 const TTL = { idleMs: 60_000, absoluteMs: 600_000 };
+/** The ACL rules docs/deployment.md gives for the store's Redis user (for the default prefix). */
+const DOCUMENTED_ACL =
+  '~mcp-relay:* +eval +evalsha +time +exists +hmget +hset +del +pexpireat +pttl +zadd +zrem +zremrangebyscore +zcard +sadd +srem +smembers';
 const ROUTE = 'http://127.0.0.1:9/mcp\n';
 let prefixes = 0;
 /** A prefix of its own for each case, so cases share one server without sharing keys. */
@@ -190,6 +193,26 @@ for (const kind of REDIS_CLIENT_KINDS) {
       assert.deepEqual(sent.splice(0), ['EVALSHA', 'EVAL']);
       assert.equal(await s.get(`${ROUTE}f`), 'fp');
       assert.deepEqual(sent.splice(0), ['EVALSHA']);
+    });
+
+    it("works as a Redis user with only docs/deployment.md's ACL: the store's scripts, their commands, and keys under the prefix", async () => {
+      const username = `relay-${kind}`;
+      const rules = DOCUMENTED_ACL.replace('~mcp-relay:*', `~acl-${kind}:*`).split(' ');
+      await client.sendCommand(['ACL', 'SETUSER', username, 'reset', 'on', '>acl-test-password', ...rules]);
+      const limited = await connectRedis(kind, redis.port, { username, password: 'acl-test-password' });
+      try {
+        const s = redisSessionStore({ sendCommand: limited.sendCommand, prefix: `acl-${kind}:` });
+        assert.equal(await s.admit(quota('c', 2, 2)), 'ok');
+        assert.equal(await s.admit(quota('c', 2, 2), { key: `${ROUTE}1`, value: 'fp', ttl: TTL }), 'ok');
+        assert.equal(await s.get(`${ROUTE}1`), 'fp');
+        assert.equal(await s.size(), 1);
+        await s.delete(`${ROUTE}1`);
+        assert.equal(await s.get(`${ROUTE}1`), undefined);
+        const elsewhere = redisSessionStore({ sendCommand: limited.sendCommand, prefix: 'not-granted:' });
+        await assert.rejects(elsewhere.get(`${ROUTE}1`), /NOPERM/, 'keys outside the pattern are refused');
+      } finally {
+        await limited.close();
+      }
     });
 
     it('every command carries a key of the store at args[3], for a cluster client that routes by key', async () => {
