@@ -5,8 +5,11 @@
  * how many commands it ran (`INFO commandstats`), for bytes per session and commands per request.
  * Without redis-server the `relay-bind-redis` setup is left out of the run, with a note.
  */
+import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
+import type * as RelayRedis from '../lib/redis/index.js';
 import { redisServerPath, startRedis, type RedisServer } from '../test/helpers/redis-server.js';
+import { percentiles, type Percentiles } from './results.js';
 
 export const REDIS_URL_ENV = 'BENCH_REDIS_URL';
 
@@ -20,6 +23,11 @@ export interface BenchRedis {
   commands(): Promise<{ sent: number; total: number }>;
   /** Empties it, so each setup and part starts from nothing. */
   flush(): Promise<void>;
+  /**
+   * What the store adds to a request of a session: `samples` lookups of one session one after another
+   * (the built store, through node-redis from this process), in ms.
+   */
+  lookupLatency(samples: number): Promise<Percentiles>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +60,20 @@ export async function startBenchRedis(): Promise<BenchRedis | undefined> {
     async flush() {
       await client.sendCommand(['FLUSHALL']);
       await client.sendCommand(['CONFIG', 'RESETSTAT']);
+    },
+    async lookupLatency(samples) {
+      const { redisSessionStore } = (await import(new URL('../dist/redis/index.js', import.meta.url).href)) as typeof RelayRedis;
+      const store = redisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix: 'bench-lookup:' });
+      const key = 'http://127.0.0.1/mcp\nbench-session';
+      await store.set(key, 'fingerprint', { idleMs: 600_000, absoluteMs: 600_000 });
+      for (let i = 0; i < 500; i++) await store.get(key); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        const started = performance.now();
+        await store.get(key);
+        times.push(performance.now() - started);
+      }
+      return percentiles(times);
     },
     async stop() {
       client.destroy();

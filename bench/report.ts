@@ -1,5 +1,5 @@
 /** The benchmark report: its shape, the targets of docs/benchmarks.md, and the printed table. */
-import type { GatewayStats, LoadResult, SseResult } from './results.js';
+import type { GatewayStats, LoadResult, Percentiles, SseResult } from './results.js';
 import { SETUPS, type Setup } from './setups.js';
 import type { StreamsRun } from './streams.js';
 
@@ -56,6 +56,8 @@ export interface Report {
   sessions: SessionsFigures | undefined;
   /** The sessions part through Redis (`relay-bind-redis`). */
   redisSessions: SessionsFigures | undefined;
+  /** One lookup in the Redis store, timed alone (bench/redis.ts), in ms. */
+  redisLookupMs: Percentiles | undefined;
   long: LongRun | undefined;
   streams: StreamsRun | undefined;
   targets: Target[];
@@ -112,7 +114,7 @@ export function print(report: Report): void {
   );
   if (report.rounds.length) printRounds(report);
   if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
-  if (report.rounds[0]?.['relay-bind-redis'] || report.redisSessions) printRedis(report);
+  if (report.rounds[0]?.['relay-bind-redis'] || report.redisSessions || report.redisLookupMs) printRedis(report);
   if (report.long) printLong(report.long);
   if (report.streams) printStreams(report.streams);
   console.log('\ntargets:');
@@ -166,6 +168,8 @@ function printRedis(report: Report): void {
     console.log(`  throughput ${fixed(ratio)}x, p50 at 500 req/s ${added >= 0 ? '+' : ''}${fixed(added)} ms`);
     console.log(`  per request: ${fixed(sent)} Redis commands sent (round trips), ${fixed(total)} run with those inside its scripts`);
   }
+  const l = report.redisLookupMs;
+  if (l) console.log(`  one lookup alone (a session request's round trip to Redis): p50 ${fixed(l.p50, 3)} ms, p99 ${fixed(l.p99, 3)} ms`);
   const r = report.redisSessions;
   if (r) {
     console.log(

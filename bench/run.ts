@@ -53,6 +53,7 @@ const PLAN = {
   sseIntervalMs: 100,
   firstEventSamples: quick ? 10 : 50,
   sessions: quick ? 10_000 : 100_000,
+  redisLookups: quick ? 1_000 : 20_000,
   longMinutes: 10,
   longStreams: 50,
   streams: streamsArg ?? (quick ? 500 : 10_000),
@@ -193,6 +194,7 @@ async function main(): Promise<void> {
     rounds: [],
     sessions: undefined,
     redisSessions: undefined,
+    redisLookupMs: undefined,
     long: undefined,
     streams: undefined,
     targets: [],
@@ -210,6 +212,10 @@ async function main(): Promise<void> {
     if (parts.includes('sessions') && setups.includes('relay-bind')) {
       console.error(`sessions: ${PLAN.sessions} bind initializes`);
       report.sessions = await bytesPerSession(backendUrl);
+    }
+    if (redis && parts.includes('rounds') && setups.includes('relay-bind-redis')) {
+      console.error('redis: lookups timed one by one');
+      report.redisLookupMs = await redis.lookupLatency(PLAN.redisLookups);
     }
     if (parts.includes('sessions') && setups.includes('relay-bind-redis')) {
       console.error(`sessions: ${PLAN.sessions} bind initializes through Redis`);
