@@ -6,6 +6,7 @@
  * connections race, keys under the prefix, and nothing in Redis that names a session, client or route.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { redisSessionStore, type RedisSessionStore, type SendCommand } from '../../lib/redis/index.js';
 import { HeaderConfigError, type SessionQuota } from '../../lib/index.js';
@@ -15,9 +16,10 @@ import { SENTINEL } from '../helpers/sentinel.js';
 import { sleep } from '../helpers/wait.js';
 
 const TTL = { idleMs: 60_000, absoluteMs: 600_000 };
-/** The ACL rules docs/deployment.md gives for the store's Redis user (for the default prefix). */
-const DOCUMENTED_ACL =
-  '~mcp-relay:* +eval +evalsha +time +exists +hmget +hset +del +pexpireat +pttl +zadd +zrem +zremrangebyscore +zcard +sadd +srem +smembers';
+/** The ACL rules docs/deployment.md gives for the store's Redis user (for the default prefix), read from the page. */
+const DOCUMENTED_ACL = /^\s*ACL SETUSER mcp-relay on >change-me (~mcp-relay:\*(?: \+[a-z]+)+)$/m.exec(
+  readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8'),
+)?.[1];
 const ROUTE = 'http://127.0.0.1:9/mcp\n';
 let prefixes = 0;
 /** A prefix of its own for each case, so cases share one server without sharing keys. */
@@ -196,6 +198,7 @@ for (const kind of REDIS_CLIENT_KINDS) {
     });
 
     it("works as a Redis user with only docs/deployment.md's ACL: the store's scripts, their commands, and keys under the prefix", async () => {
+      assert.ok(DOCUMENTED_ACL, 'docs/deployment.md gives the ACL');
       const username = `relay-${kind}`;
       const rules = DOCUMENTED_ACL.replace('~mcp-relay:*', `~acl-${kind}:*`).split(' ');
       await client.sendCommand(['ACL', 'SETUSER', username, 'reset', 'on', '>acl-test-password', ...rules]);
