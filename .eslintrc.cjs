@@ -38,7 +38,8 @@ module.exports = {
       // The library stays framework-agnostic: it is typed against node:http only.
       files: ['lib/**/*.ts'],
       rules: {
-        'no-restricted-imports': ['error', { paths: ['express', 'express4'] }],
+        // ... and brings no Redis client: mcp-header-relay/redis takes the user's client's sendCommand.
+        'no-restricted-imports': ['error', { paths: ['express', 'express4', 'redis', 'ioredis'] }],
         'no-console': ['error', { allow: ['warn', 'error'] }],
         // In lib only: tests keep defensive checks on values their types promise but the wire may not.
         '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],

@@ -14,7 +14,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { answerPost } from './mcp-answer.js';
+import { createClient } from 'redis';
 import type * as Relay from '../lib/index.js';
+import type * as RelayRedis from '../lib/redis/index.js';
 import { LOOP_RESOLUTION_MS, loopDelay, type Percentiles } from './results.js';
 import { SETUPS, type Setup } from './setups.js';
 
@@ -24,6 +26,19 @@ const { captureHeaders, envSecrets, mcpProxy } = (await import(new URL('../dist/
 
 const [setup, backend, uncapped] = process.argv.slice(2) as [Setup, string, 'uncapped' | undefined];
 if (!SETUPS.includes(setup) || !backend) throw new Error(`usage: gateway.ts <${SETUPS.join('|')}> <backend url> [uncapped]`);
+
+/**
+ * `relay-bind-redis`: the `bind` route with its sessions in the run's redis-server (BENCH_REDIS_URL,
+ * bench/redis.ts), through node-redis as docs/deployment.md shows.
+ */
+async function redisStore(): Promise<Relay.SessionStore> {
+  const { redisSessionStore } = (await import(new URL('../dist/redis/index.js', import.meta.url).href)) as typeof RelayRedis;
+  const client = createClient({ url: process.env.BENCH_REDIS_URL });
+  client.on('error', (err: unknown) => console.error('gateway redis client:', err));
+  await client.connect();
+  return redisSessionStore({ sendCommand: (args) => client.sendCommand(args) });
+}
+const store = setup === 'relay-bind-redis' ? await redisStore() : undefined;
 
 /** The relay as the issue fixes it for the benchmark: 2 captured, 2 static and 1 secret-backed header. */
 /**
@@ -55,7 +70,8 @@ function relay(session: 'request' | 'bind', withIdentity = false): express.Reque
         ...(withIdentity ? identity : {}),
       },
       secrets: envSecrets({ BENCH_BACKEND_KEY: 'bench-backend-key-0123456789' }),
-      session: session === 'bind' ? { mode: 'bind', maxSessions: 10_000_000 } : 'request',
+      session:
+        session === 'bind' ? { mode: 'bind', maxSessions: 10_000_000, ...(store && { store, sessionKey: 'bench-session-key-'.padEnd(32, '0') }) } : 'request',
     }),
   ];
 }
@@ -77,6 +93,7 @@ function handlers(): express.RequestHandler[] {
     case 'relay-request':
       return relay('request');
     case 'relay-bind':
+    case 'relay-bind-redis':
       return relay('bind');
     case 'relay-identity':
       return relay('request', true);

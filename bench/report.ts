@@ -1,5 +1,5 @@
 /** The benchmark report: its shape, the targets of docs/benchmarks.md, and the printed table. */
-import type { GatewayStats, LoadResult, SseResult } from './results.js';
+import type { GatewayStats, LoadResult, Percentiles, SseResult } from './results.js';
 import { SETUPS, type Setup } from './setups.js';
 import type { StreamsRun } from './streams.js';
 
@@ -10,6 +10,23 @@ export interface SetupFigures {
   fixedRate: LoadResult;
   firstEvent?: SseResult;
   stream?: SseResult;
+  /** `relay-bind-redis`: commands Redis ran during the throughput run, per request (bench/redis.ts). */
+  storeCommandsPerRequest?: RedisCommands;
+}
+
+/** The sessions part: the relay's heap per recorded session; through Redis, Redis's memory and commands too. */
+export interface SessionsFigures {
+  sessions: number;
+  bytesPerSession: number;
+  /** Growth of Redis's `used_memory` over the initializes, per session. */
+  redisBytesPerSession?: number;
+  redisCommandsPerInitialize?: RedisCommands;
+}
+
+/** Commands per request or initialize: `sent` by the relay (round trips), `total` with those its scripts ran. */
+export interface RedisCommands {
+  sent: number;
+  total: number;
 }
 
 export interface Target {
@@ -36,7 +53,11 @@ export interface Report {
   /** The parts of the run measured (`--parts`). */
   parts: string[];
   rounds: Partial<Record<Setup, SetupFigures>>[];
-  sessions: { sessions: number; bytesPerSession: number } | undefined;
+  sessions: SessionsFigures | undefined;
+  /** The sessions part through Redis (`relay-bind-redis`). */
+  redisSessions: SessionsFigures | undefined;
+  /** One lookup in the Redis store, timed alone (bench/redis.ts), in ms. */
+  redisLookupMs: Percentiles | undefined;
   long: LongRun | undefined;
   streams: StreamsRun | undefined;
   targets: Target[];
@@ -93,6 +114,7 @@ export function print(report: Report): void {
   );
   if (report.rounds.length) printRounds(report);
   if (report.sessions) console.log(`\nbind sessions: ${report.sessions.sessions}, ${fixed(report.sessions.bytesPerSession, 0)} bytes of heap each`);
+  if (report.rounds[0]?.['relay-bind-redis'] || report.redisSessions || report.redisLookupMs) printRedis(report);
   if (report.long) printLong(report.long);
   if (report.streams) printStreams(report.streams);
   console.log('\ntargets:');
@@ -133,6 +155,30 @@ function printRounds(report: Report): void {
     ]);
   }
   printTable(rows);
+}
+
+/** `relay-bind-redis` against `relay-bind` (the memory store): what keeping sessions in Redis costs. */
+function printRedis(report: Report): void {
+  console.log('\nbind through Redis (relay-bind-redis) against the memory store (relay-bind):');
+  if (report.rounds[0]?.['relay-bind-redis']) {
+    const ratio = rps('relay-bind-redis', report) / rps('relay-bind', report);
+    const added = p50('relay-bind-redis', report) - p50('relay-bind', report);
+    const sent = mean(report, 'relay-bind-redis', (f) => f.storeCommandsPerRequest?.sent);
+    const total = mean(report, 'relay-bind-redis', (f) => f.storeCommandsPerRequest?.total);
+    console.log(`  throughput ${fixed(ratio)}x, p50 at 500 req/s ${added >= 0 ? '+' : ''}${fixed(added)} ms`);
+    console.log(`  per request: ${fixed(sent)} Redis commands sent (round trips), ${fixed(total)} run with those inside its scripts`);
+  }
+  const l = report.redisLookupMs;
+  if (l) console.log(`  one lookup alone (a session request's round trip to Redis): p50 ${fixed(l.p50, 3)} ms, p99 ${fixed(l.p99, 3)} ms`);
+  const r = report.redisSessions;
+  if (r) {
+    console.log(
+      `  sessions: ${r.sessions}, ${fixed(r.redisBytesPerSession ?? NaN, 0)} bytes of Redis memory and ${fixed(r.bytesPerSession, 0)} bytes of relay heap each`,
+    );
+    console.log(
+      `  per initialize: ${fixed(r.redisCommandsPerInitialize?.sent ?? NaN)} Redis commands sent, ${fixed(r.redisCommandsPerInitialize?.total ?? NaN)} run with those inside its scripts`,
+    );
+  }
 }
 
 function printLong(l: LongRun): void {

@@ -12,8 +12,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { sessionHeaders, startGateway } from './harness.js';
 import { ask, runChild, startChild } from './process.js';
-import { print, targets, type LongRun, type Report, type SetupFigures } from './report.js';
+import { print, targets, type LongRun, type Report, type SessionsFigures, type SetupFigures } from './report.js';
 import type { LoadResult, LoadSpec, GatewayStats, SseResult, SseSpec } from './results.js';
+import { startBenchRedis, type BenchRedis } from './redis.js';
 import { CALL_BODY, CLIENT_HEADERS, INIT_BODY, SETUPS, STREAMING_SETUPS, type Setup } from './setups.js';
 import { LimitError, idleStreams, streamsPlan, type StreamsPlan } from './streams.js';
 
@@ -23,7 +24,9 @@ const long = args.includes('--long');
 const rounds = Number(args[args.indexOf('--rounds') + 1]) || 2;
 /** `--setups hpm,relay-request`: only these (for profiling one change); the targets need hpm, direct and both relays. */
 const only = args.includes('--setups') ? (args[args.indexOf('--setups') + 1] ?? '').split(',') : undefined;
-const setups = SETUPS.filter((s) => !only || only.includes(s));
+let setups: Setup[] = SETUPS.filter((s) => !only || only.includes(s));
+/** The run's redis-server, for `relay-bind-redis` (bench/redis.ts). */
+let redis: BenchRedis | undefined;
 /** `--parts streams`: only these parts of the run (`--long` adds `long` to the default ones). */
 const PARTS = ['rounds', 'sessions', 'streams', 'long'] as const;
 const parts = args.includes('--parts') ? (args[args.indexOf('--parts') + 1] ?? '').split(',') : ['rounds', 'sessions', 'streams', ...(long ? ['long'] : [])];
@@ -50,6 +53,7 @@ const PLAN = {
   sseIntervalMs: 100,
   firstEventSamples: quick ? 10 : 50,
   sessions: quick ? 10_000 : 100_000,
+  redisLookups: quick ? 1_000 : 20_000,
   longMinutes: 10,
   longStreams: 50,
   streams: streamsArg ?? (quick ? 500 : 10_000),
@@ -62,6 +66,8 @@ const load = (spec: LoadSpec): Promise<LoadResult> => runChild<LoadResult>('load
 const sse = (spec: SseSpec): Promise<SseResult> => runChild<SseResult>('sse-client.ts', spec);
 
 async function measureSetup(setup: Setup, backendUrl: string): Promise<SetupFigures> {
+  const store = setup === 'relay-bind-redis' ? redis : undefined;
+  await store?.flush();
   const gateway = await startGateway(setup, backendUrl);
   try {
     const url = `${gateway ? `http://127.0.0.1:${gateway.hello.port}` : backendUrl}/mcp`;
@@ -69,11 +75,21 @@ async function measureSetup(setup: Setup, backendUrl: string): Promise<SetupFigu
     const post = { url, method: 'POST', headers, body: CALL_BODY } as const;
     await load({ ...post, connections: 32, seconds: PLAN.warmupSeconds });
     const before = gateway && (await ask<GatewayStats>(gateway.process, { cmd: 'stats' }));
+    const commandsBefore = await store?.commands();
     const throughput = await load({ ...post, connections: 32, seconds: PLAN.throughputSeconds });
+    const commandsAfter = await store?.commands();
     const after = gateway && (await ask<GatewayStats>(gateway.process, { cmd: 'stats' }));
     // CPU per request hardly depends on what else the machine runs, unlike requests per second.
     const cpuMicrosPerRequest = before && after ? (after.cpuMicros - before.cpuMicros) / throughput.requests : undefined;
     const fixedRate = await load({ ...post, connections: 10, seconds: PLAN.latencySeconds, rate: PLAN.fixedRate });
+    if (commandsBefore && commandsAfter) {
+      const perRequest = (n: number): number => n / throughput.requests;
+      const storeCommandsPerRequest = {
+        sent: perRequest(commandsAfter.sent - commandsBefore.sent),
+        total: perRequest(commandsAfter.total - commandsBefore.total),
+      };
+      return { throughput, cpuMicrosPerRequest, fixedRate, storeCommandsPerRequest };
+    }
     if (!STREAMING_SETUPS.includes(setup)) return { throughput, cpuMicrosPerRequest, fixedRate };
     const firstEvent = await sse({ url, headers, streams: PLAN.firstEventSamples, sequential: true, events: 1, intervalMs: 1 });
     const events = Math.round((PLAN.sseSeconds * 1000) / PLAN.sseIntervalMs);
@@ -84,17 +100,32 @@ async function measureSetup(setup: Setup, backendUrl: string): Promise<SetupFigu
   }
 }
 
-/** Heap held per recorded `bind` session: the heap after N initializes minus before, over N. */
-async function bytesPerSession(backendUrl: string): Promise<{ sessions: number; bytesPerSession: number }> {
-  const gateway = (await startGateway('relay-bind', backendUrl))!;
+/**
+ * Heap held per recorded `bind` session: the heap after N initializes minus before, over N. Through
+ * Redis (`relay-bind-redis`), also Redis's own memory (`used_memory`) and commands per initialize.
+ */
+async function bytesPerSession(backendUrl: string, setup: 'relay-bind' | 'relay-bind-redis' = 'relay-bind'): Promise<SessionsFigures> {
+  const store = setup === 'relay-bind-redis' ? redis : undefined;
+  await store?.flush();
+  const gateway = (await startGateway(setup, backendUrl))!;
   try {
     const init = { url: `http://127.0.0.1:${gateway.hello.port}/mcp`, method: 'POST', headers: CLIENT_HEADERS, body: INIT_BODY } as const;
     await load({ ...init, connections: 32, amount: 2_000 }); // warm-up: JIT and pools, not counted
     const before = await ask<GatewayStats>(gateway.process, { cmd: 'stats' });
+    const memoryBefore = await store?.usedMemory();
+    const commandsBefore = await store?.commands();
     const run = await load({ ...init, connections: 32, amount: PLAN.sessions });
+    const memoryAfter = await store?.usedMemory();
+    const commandsAfter = await store?.commands();
     const after = await ask<GatewayStats>(gateway.process, { cmd: 'stats' });
-    if (run.ok !== PLAN.sessions) throw new Error(`only ${run.ok} of ${PLAN.sessions} initializes succeeded`);
-    return { sessions: run.ok, bytesPerSession: (after.heapUsed - before.heapUsed) / run.ok };
+    if (run.ok !== PLAN.sessions) throw new Error(`${setup}: only ${run.ok} of ${PLAN.sessions} initializes succeeded`);
+    const figures = { sessions: run.ok, bytesPerSession: (after.heapUsed - before.heapUsed) / run.ok };
+    if (memoryBefore === undefined || memoryAfter === undefined || !commandsBefore || !commandsAfter) return figures;
+    const redisCommandsPerInitialize = {
+      sent: (commandsAfter.sent - commandsBefore.sent) / run.ok,
+      total: (commandsAfter.total - commandsBefore.total) / run.ok,
+    };
+    return { ...figures, redisBytesPerSession: (memoryAfter - memoryBefore) / run.ok, redisCommandsPerInitialize };
   } finally {
     await gateway.stop();
   }
@@ -142,6 +173,10 @@ function planStreams(): StreamsPlan {
 async function main(): Promise<void> {
   // Checked first: a machine that cannot hold the streams should say so before the other parts run.
   const streams = parts.includes('streams') ? planStreams() : undefined;
+  if (setups.includes('relay-bind-redis')) {
+    redis = await startBenchRedis();
+    if (!redis) setups = setups.filter((s) => s !== 'relay-bind-redis');
+  }
   const backend = await startChild<{ port: number }>('backend.ts');
   const backendUrl = `http://127.0.0.1:${backend.hello.port}`;
   const report: Report = {
@@ -158,6 +193,8 @@ async function main(): Promise<void> {
     parts,
     rounds: [],
     sessions: undefined,
+    redisSessions: undefined,
+    redisLookupMs: undefined,
     long: undefined,
     streams: undefined,
     targets: [],
@@ -176,6 +213,14 @@ async function main(): Promise<void> {
       console.error(`sessions: ${PLAN.sessions} bind initializes`);
       report.sessions = await bytesPerSession(backendUrl);
     }
+    if (redis && parts.includes('rounds') && setups.includes('relay-bind-redis')) {
+      console.error('redis: lookups timed one by one');
+      report.redisLookupMs = await redis.lookupLatency(PLAN.redisLookups);
+    }
+    if (parts.includes('sessions') && setups.includes('relay-bind-redis')) {
+      console.error(`sessions: ${PLAN.sessions} bind initializes through Redis`);
+      report.redisSessions = await bytesPerSession(backendUrl, 'relay-bind-redis');
+    }
     if (streams) report.streams = await idleStreams(backend, streams, setups);
     if (parts.includes('long')) {
       console.error(`long: ${PLAN.longMinutes} min of SSE through the relay`);
@@ -183,6 +228,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await backend.stop();
+    await redis?.stop();
   }
   report.targets = targets(report);
   print(report);

@@ -1,5 +1,5 @@
 /** The setups every figure compares, in the order of the first round (the second runs them reversed). */
-export const SETUPS = ['direct', 'express', 'hpm', 'relay-request', 'relay-bind', 'relay-identity'] as const;
+export const SETUPS = ['direct', 'express', 'hpm', 'relay-request', 'relay-bind', 'relay-bind-redis', 'relay-identity'] as const;
 export type Setup = (typeof SETUPS)[number];
 
 /** Setups that forward, so they also stream SSE (Express alone only answers). */

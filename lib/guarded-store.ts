@@ -10,7 +10,7 @@
  */
 import { isThenable, withDeadline } from './deadline.js';
 import type { RelayLogger } from './logger.js';
-import type { SessionStore, SessionTtl } from './session-store.js';
+import type { AdmitAnswer, SessionEntry, SessionQuota, SessionStore, SessionTtl } from './session-store.js';
 
 /** A store call that did not settle within `connectTimeout`. */
 class StoreTimeout extends Error {
@@ -48,17 +48,24 @@ export class GuardedStore<V> {
     return typeof size === 'number' ? size : undefined;
   }
 
+  /** Whether the store counts sessions itself (has `admit()`): then the relay's limits are the store's. */
+  get counting(): boolean {
+    return typeof this.#store.admit === 'function';
+  }
+
+  /** A counting store's check before an initialize is forwarded: nothing is stored. */
+  check<R>(quota: SessionQuota, then: (answer: AdmitAnswer) => R, failed: () => R): R | Promise<R> {
+    return this.#answer('admit', () => this.#store.admit!(quota), then, failed);
+  }
+
   /** Insert-only; `done(added)` runs once the store has answered. A failure is logged, and `done` does not run. */
   set(key: string, value: V, ttl: SessionTtl, done: (added: boolean) => void): void {
-    const write = this.#answer(
-      'set',
-      () => this.#store.set(key, value, ttl),
-      done,
-      () => undefined,
-    );
-    if (!isThenable(write)) return;
-    const pending = Promise.resolve(write).finally(() => this.#writes.delete(key));
-    this.#writes.set(key, pending);
+    this.#write(key, 'set', () => this.#store.set(key, value, ttl), done);
+  }
+
+  /** A counting store's atomic check and insert; `done(answer)` as for `set`. */
+  record(quota: SessionQuota, entry: SessionEntry<V>, done: (answer: AdmitAnswer) => void): void {
+    this.#write(entry.key, 'admit', () => this.#store.admit!(quota, entry), done);
   }
 
   /** Fire and forget; a failure is logged. */
@@ -69,6 +76,14 @@ export class GuardedStore<V> {
       () => undefined,
       () => undefined,
     );
+  }
+
+  /** A write whose failure is only logged; this process's lookups of `key` wait for it. */
+  #write<T>(key: string, operation: string, call: () => T | PromiseLike<T>, done: (answer: T) => void): void {
+    const write = this.#answer(operation, call, done, () => undefined);
+    if (!isThenable(write)) return;
+    const pending = Promise.resolve(write).finally(() => this.#writes.delete(key));
+    this.#writes.set(key, pending);
   }
 
   #answer<T, R>(operation: string, call: () => T | PromiseLike<T>, then: (value: T) => R, failed: () => R): R | Promise<R> {

@@ -46,6 +46,6 @@ export type {
 export type { BindSessionOptions, PinSessionOptions, SessionLimits, SessionOptions } from './session-options.js';
 export type { McpRoute } from './route-operations.js';
 export { memorySessionStore } from './session-store.js';
-export type { SessionStore, SessionTtl } from './session-store.js';
+export type { AdmitAnswer, SessionEntry, SessionQuota, SessionStore, SessionTtl } from './session-store.js';
 export type { LogFields, RelayLogger } from './logger.js';
 export type { HeaderDropReason, ObservedMethod, ObservedRoute, RouteMetrics, RouteObserver } from './route-observer.js';

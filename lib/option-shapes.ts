@@ -124,9 +124,10 @@ const sessionKeySchema = z.custom<string | Uint8Array>(
   (v) => (typeof v === 'string' || v instanceof Uint8Array) && Buffer.byteLength(v) >= MIN_SESSION_KEY_BYTES,
   { message: `must be a string or Uint8Array of at least ${MIN_SESSION_KEY_BYTES} bytes, e.g. crypto.randomBytes(32)` },
 );
-const storeSchema = z.custom<SessionStore>((v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function'), {
-  message: 'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()',
-});
+const storeSchema = z.custom<SessionStore>(
+  (v) => isRecord(v) && ['get', 'set', 'delete', 'size'].every((m) => typeof v[m] === 'function') && (v.admit === undefined || typeof v.admit === 'function'),
+  { message: 'must be a session store with get(), set(), delete() and size() (and, optionally, admit()), e.g. memorySessionStore()' },
+);
 /** What `bind` and `pin` share. */
 const limitsShape = {
   idleTtl: ttlSchema,

@@ -39,7 +39,7 @@ export function parseSessionOptions(option: unknown, backend: string): SessionCo
     throw new HeaderConfigError(
       'ERR_INVALID_OPTION',
       'session.store',
-      'pin keeps header values in this process only, in its own store; a shared store is for bind (see docs/sessions.md)',
+      'pin keeps header values in this process only, in its own store; a shared store is for bind. With several replicas, route each session to one replica (sticky sessions): see docs/deployment.md',
     );
   }
   if (mode === 'bind') {

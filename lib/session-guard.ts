@@ -9,16 +9,16 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { getForwardedHeaders } from './capture.js';
-import { refuse, sessionNotFound, type Checked } from './rejection.js';
+import { refuse, sessionNotFound, type Checked, type Rejection } from './rejection.js';
 import { usesCaptured, type SessionHeaders } from './forwarding-policy.js';
 import { CREDENTIAL_HEADERS } from './header-rules.js';
 import type { ProxyConfig, SessionModeConfig } from './config.js';
 import { isStatelessEra, STATELESS_PROTOCOL_VERSION, usesLegacySse } from './protocol-era.js';
-import { ClientShares } from './client-shares.js';
 import { SessionDigests, type SessionRecord } from './session-digests.js';
 import { GuardedStore } from './guarded-store.js';
 import { MemorySessionStore, type SessionStore } from './session-store.js';
-import { invalidSessionId, principalFailure, sessionLimit, storeUnavailable, unsupportedTransport } from './session-refusals.js';
+import { SessionLimiter } from './session-limiter.js';
+import { invalidSessionId, principalFailure, storeUnavailable, unsupportedTransport } from './session-refusals.js';
 
 /** MCP: session ids are visible ASCII (0x21–0x7E); we also cap them at 256 characters. */
 const SESSION_ID = /^[\x21-\x7e]{1,256}$/;
@@ -43,8 +43,8 @@ export class SessionGuard {
   readonly #proxy: ProxyConfig;
   readonly #store: GuardedStore<SessionRecord>;
   readonly #digests: SessionDigests;
-  /** Sessions per client, so no one client takes the whole `maxSessions`. */
-  readonly #shares: ClientShares;
+  /** `maxSessions` and each client's share. */
+  readonly #limiter: SessionLimiter;
   /** The in-memory store the route made itself when none was passed. */
   readonly #ownStore: MemorySessionStore<SessionRecord> | undefined;
   /** Whether this route has logged that 2026-era requests bypass the session machinery. */
@@ -56,10 +56,10 @@ export class SessionGuard {
     this.#config = config;
     this.#proxy = proxy;
     this.#digests = new SessionDigests(config.key, config.mode);
-    this.#shares = new ClientShares(config.ttl);
-    this.#ownStore = config.store ? undefined : new MemorySessionStore<SessionRecord>({ onRemove: (_value, key) => this.#shares.remove(key) });
+    this.#ownStore = config.store ? undefined : new MemorySessionStore<SessionRecord>({ onRemove: (_value, key) => this.#limiter.forget(key) });
     const store = (config.store as SessionStore<SessionRecord> | undefined) ?? this.#ownStore!;
     this.#store = new GuardedStore(store, proxy.connectTimeout, proxy.logger);
+    this.#limiter = new SessionLimiter(config, this.#store, proxy.logger);
   }
 
   /** The route is closing: its own store's sessions and sweep timer go; a store the host app passed is the app's. */
@@ -69,7 +69,7 @@ export class SessionGuard {
 
   /** Sessions this route recorded and still holds, in this process: for the metrics' sessions gauge, read at scrape time. */
   held(): number {
-    return this.#shares.live();
+    return this.#limiter.held();
   }
 
   /** Decides whether the request may go on, and what its session adds to the outgoing headers. */
@@ -100,7 +100,7 @@ export class SessionGuard {
     if (ticket.kind === 'session') {
       if (status === 404 || (method === 'DELETE' && status >= 200 && status < 300)) {
         this.#proxy.logger.debug({ session: this.#digests.tag(ticket.id), status, method }, 'mcpProxy: session ended by the backend; record removed');
-        this.#shares.remove(ticket.key);
+        this.#limiter.forget(ticket.key);
         this.#store.delete(ticket.key);
       }
       return;
@@ -117,22 +117,18 @@ export class SessionGuard {
       log.warn({ session: tag }, 'mcpProxy: session initialized without a principal; not recorded, so its later requests get 404');
       return;
     }
-    const { record, client } = ticket;
-    // Concurrent initializes all passed admission; only as many as fit are recorded.
-    const full = this.#limitReached(client);
-    if (full) {
-      log.warn({ session: tag, limit: full }, 'mcpProxy: session limit reached while this session initialized; not recorded, so its later requests get 404');
-      return;
-    }
     const key = this.#config.namespace + id;
-    this.#store.set(key, record, this.#config.ttl, (added) => {
-      if (!added) {
-        log.warn({ session: tag }, 'mcpProxy: the backend issued a session id that is already recorded; the existing record is kept');
-        return;
-      }
-      this.#shares.add(client, key);
-      log.debug({ session: tag, mode: this.#config.mode }, 'mcpProxy: session recorded');
-    });
+    this.#limiter.record(
+      key,
+      ticket.record,
+      ticket.client,
+      () => log.debug({ session: tag, mode: this.#config.mode }, 'mcpProxy: session recorded'),
+      (why) => {
+        if (why === 'exists') log.warn({ session: tag }, 'mcpProxy: the backend issued a session id that is already recorded; the existing record is kept');
+        else
+          log.warn({ session: tag, limit: why }, 'mcpProxy: session limit reached while this session initialized; not recorded, so its later requests get 404');
+      },
+    );
   }
 
   /**
@@ -176,20 +172,10 @@ export class SessionGuard {
     // A client is its principal; on a bind route without one, the headers that identify it.
     const client = principal ?? (typeof record === 'string' ? record : '');
     // Only recorded sessions count: a backend without sessions never fills the store, however busy.
-    const admitWith = (size: number): Admission => {
-      if (size >= this.#config.maxSessions) return refuse(sessionLimit('sessions', this.#config, this.#proxy.logger));
-      if (record !== undefined && this.#shares.atLimit(client, this.#config.maxPerClient))
-        return refuse(sessionLimit('client', this.#config, this.#proxy.logger));
-      return { ok: true, ticket: { kind: 'candidate', record, client } };
-    };
-    return this.#store.size(admitWith, () => refuse(storeUnavailable()));
-  }
-
-  /** At record time: a store that answers size() synchronously is checked again (a shared one was checked on admission). */
-  #limitReached(client: string): 'sessions' | 'client' | undefined {
-    if (this.#shares.atLimit(client, this.#config.maxPerClient)) return 'client';
-    const size = this.#store.sizeNow();
-    return size !== undefined && size >= this.#config.maxSessions ? 'sessions' : undefined;
+    const admitUnless = (refusal: Rejection | undefined): Admission =>
+      refusal ? refuse(refusal) : { ok: true, ticket: { kind: 'candidate', record, client } };
+    const refusal = this.#limiter.check(client, record !== undefined);
+    return refusal instanceof Promise ? refusal.then(admitUnless) : admitUnless(refusal);
   }
 
   /**
@@ -198,13 +184,13 @@ export class SessionGuard {
    * neither the answer nor its timing tells an attacker which ids exist.
    */
   #verify(req: IncomingMessage, key: string, id: string, found: SessionRecord | undefined, principal: string | undefined): Admission {
-    if (found === undefined) this.#shares.remove(key); // expired in the store
+    if (found === undefined) this.#limiter.forget(key); // expired in the store
     const { matches, pinned } = this.#digests.match(found, principal, this.#sessionHeaders(req));
     if (!matches) {
       const detail = found === undefined ? 'unknown session' : 'headers or principal differ from the initialize';
       return refuse({ ...sessionNotFound(), session: this.#digests.tag(id), detail });
     }
-    this.#shares.touch(key);
+    this.#limiter.touch(key);
     return { ok: true, ticket: { kind: 'session', key, id }, headers: pinned && { pinned } };
   }
 

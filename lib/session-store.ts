@@ -10,6 +10,31 @@ export interface SessionTtl {
   readonly absoluteMs: number;
 }
 
+/** Where a new session stands against a route's limits, as a counting store checks it ({@link SessionStore.admit}). */
+export interface SessionQuota {
+  /** The route: sessions are counted per scope. Opaque (the relay derives it from the route's target). */
+  readonly scope: string;
+  /** Who the session belongs to: a keyed hash of the principal or of the captured headers, never a header value. */
+  readonly client: string;
+  /** The route's `maxSessions`: live entries in `scope`. */
+  readonly maxSessions: number;
+  /** The client's share (`maxSessionsPerClient`): live entries of `client` in `scope`. */
+  readonly maxPerClient: number;
+}
+
+/** An entry to store if it fits: the arguments of {@link SessionStore.set}. */
+export interface SessionEntry<T = string> {
+  readonly key: string;
+  readonly value: T;
+  readonly ttl: SessionTtl;
+}
+
+/**
+ * What {@link SessionStore.admit} answers: `ok` (it fits; with an entry, it is stored), `exists` (the
+ * key is already stored; nothing changed), or the limit that is reached (`sessions` or `client`; nothing stored).
+ */
+export type AdmitAnswer = 'ok' | 'exists' | 'sessions' | 'client';
+
 /**
  * A session store. Each method may answer directly or with a promise. In `bind` mode the values are
  * fingerprints (base64url strings), never header values, so a store shared between replicas holds
@@ -23,6 +48,17 @@ export interface SessionStore<T = string> {
   delete(key: string): void | PromiseLike<void>;
   /** Live entries (entries past their TTL but not yet swept may be counted). */
   size(): number | PromiseLike<number>;
+  /**
+   * Optional: the store keeps the route's limits itself, for every process that shares it (docs/sessions.md,
+   * "SessionStore"). When present the relay calls it instead of `size()`, `set()` and its own per-process count:
+   * - without `entry`, before an initialize is forwarded: whether a new session of `quota.client` fits now.
+   *   Nothing is stored.
+   * - with `entry`, when the backend has issued the session's id: stores it as `set()` would (insert only,
+   *   with its TTLs) if the key is absent and both limits hold, all in one atomic step (a Redis script, a
+   *   database transaction), so two processes racing cannot both store past a limit.
+   * Only live entries count: an entry leaves the counts when it expires (idle or absolute) or is deleted.
+   */
+  admit?(quota: SessionQuota, entry?: SessionEntry<T>): AdmitAnswer | PromiseLike<AdmitAnswer>;
 }
 
 interface Entry<T> {

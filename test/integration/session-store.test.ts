@@ -8,7 +8,17 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { captureHeaders, mcpProxy, memorySessionStore, type McpProxyOptions, type SessionStore, type SessionTtl } from '../../lib/index.js';
+import {
+  captureHeaders,
+  mcpProxy,
+  memorySessionStore,
+  type AdmitAnswer,
+  type McpProxyOptions,
+  type SessionEntry,
+  type SessionQuota,
+  type SessionStore,
+  type SessionTtl,
+} from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
@@ -272,6 +282,114 @@ describe('limits count recorded sessions only', () => {
       const third = await post(gateway, { 'x-mcp-api-key': KEY });
       assert.equal(third.status, 503);
       assert.match(third.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+});
+
+describe('a store that counts sessions itself (admit)', () => {
+  /** A Map that keeps the limits as admit() describes: counts per scope and client, checked and inserted in one step. */
+  class CountingMapStore implements SessionStore {
+    readonly map = new Map<string, { value: string; scope: string; client: string }>();
+    readonly calls: string[] = [];
+    readonly quotas: SessionQuota[] = [];
+    get(key: string): Promise<string | undefined> {
+      this.calls.push('get');
+      return Promise.resolve(this.map.get(key)?.value);
+    }
+    set(): boolean {
+      this.calls.push('set');
+      throw new Error('a counting store is never asked to set()');
+    }
+    delete(key: string): Promise<void> {
+      this.calls.push('delete');
+      this.map.delete(key);
+      return Promise.resolve();
+    }
+    size(): number {
+      this.calls.push('size');
+      throw new Error('a counting store is never asked for its size()');
+    }
+    async admit(quota: SessionQuota, entry?: SessionEntry): Promise<AdmitAnswer> {
+      this.calls.push(entry ? 'admit+entry' : 'admit');
+      this.quotas.push(quota);
+      await sleep(2);
+      if (entry && this.map.has(entry.key)) return 'exists';
+      const inScope = [...this.map.values()].filter((e) => e.scope === quota.scope);
+      if (inScope.length >= quota.maxSessions) return 'sessions';
+      if (inScope.filter((e) => e.client === quota.client).length >= quota.maxPerClient) return 'client';
+      if (entry) this.map.set(entry.key, { value: entry.value, scope: quota.scope, client: quota.client });
+      return 'ok';
+    }
+  }
+
+  it('the relay asks admit() before forwarding an initialize and records through it: never size() nor set(); its answers are the limits', async () => {
+    const backend = await mintingBackend();
+    const store = new CountingMapStore();
+    const logger = captureLogger();
+    const app = express();
+    app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
+    const session = { mode: 'bind', store, sessionKey: randomBytes(32), maxSessions: 3, maxSessionsPerClient: 2 } as const;
+    app.use('/mcp', mcpProxy({ target: `${backend.url}/mcp`, session, logger }));
+    const gateway = await listen(app);
+    try {
+      const first = await post(gateway, { 'x-mcp-api-key': KEY });
+      assert.equal(first.status, 200);
+      await sleep(20);
+      assert.deepEqual(store.calls, ['admit', 'admit+entry']);
+      const [check, record] = store.quotas;
+      assert.deepEqual(check, record, 'the check and the record name the same quota');
+      assert.equal(check!.scope, `${backend.url}/mcp\n`, 'the scope is the route');
+      assert.match(check!.client, /^[A-Za-z0-9_-]{43}$/, 'the client is a keyed hash');
+      assert.ok(!check!.client.includes(KEY));
+      assert.deepEqual([check!.maxSessions, check!.maxPerClient], [3, 2]);
+      const id = first.headers.get('mcp-session-id')!;
+      assert.equal((await post(gateway, { 'x-mcp-api-key': KEY, 'mcp-session-id': id })).status, 200);
+
+      assert.equal((await post(gateway, { 'x-mcp-api-key': KEY })).status, 200);
+      await sleep(20);
+      const third = await post(gateway, { 'x-mcp-api-key': KEY });
+      assert.equal(third.status, 503, "the client's share (2) is reached");
+      assert.equal(((await third.json()) as { error: { data: { reason: string } } }).error.data.reason, 'session_limit');
+      assert.equal((await post(gateway, { 'x-mcp-api-key': `${KEY}-other` })).status, 200, 'another client still gets in');
+      await sleep(20);
+      assert.equal((await post(gateway, { 'x-mcp-api-key': `${KEY}-third` })).status, 503, 'maxSessions (3) is reached');
+      assert.deepEqual(
+        logger.lines.filter((l) => /session_limit/.test(JSON.stringify(l.fields))).map((l) => (l.fields as { limit?: string }).limit),
+        ['client', undefined, 'sessions', undefined],
+      );
+      assert.ok(!store.calls.includes('size') && !store.calls.includes('set'));
+      assert.equal(store.map.size, 3);
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+
+  it('a record admit() refuses (the limit was reached meanwhile) is not kept: the next request on it gets 404', async () => {
+    const backend = await mintingBackend();
+    const store = new CountingMapStore();
+    const logger = captureLogger();
+    const app = express();
+    app.use(captureHeaders({ allow: ['x-mcp-api-key'], logger }));
+    app.use('/mcp', mcpProxy({ target: `${backend.url}/mcp`, session: { mode: 'bind', store, sessionKey: randomBytes(32), maxSessions: 1 }, logger }));
+    const gateway = await listen(app);
+    try {
+      const racing = await Promise.all([post(gateway, { 'x-mcp-api-key': KEY }), post(gateway, { 'x-mcp-api-key': `${KEY}-2` })]);
+      assert.deepEqual(
+        racing.map((r) => r.status),
+        [200, 200],
+        'both passed the check before either was recorded',
+      );
+      await sleep(20);
+      assert.equal(store.map.size, 1);
+      const later = await Promise.all(
+        racing.map((r, i) => post(gateway, { 'x-mcp-api-key': i ? `${KEY}-2` : KEY, 'mcp-session-id': r.headers.get('mcp-session-id')! })),
+      );
+      assert.deepEqual(later.map((r) => r.status).sort(), [200, 404]);
+      assert.equal(logger.lines.filter((l) => /limit reached while this session initialized/.test(l.message)).length, 1);
     } finally {
       await gateway.close();
       await backend.close();

@@ -5,7 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { captureHeaders, getForwardedHeaders, mcpProxy } from 'mcp-header-relay';
-import type { ForwardedHeaders, McpProxyOptions, RelayMiddleware } from 'mcp-header-relay';
+import type { ForwardedHeaders, McpProxyOptions, RelayMiddleware, SessionStore } from 'mcp-header-relay';
+import { redisSessionStore } from 'mcp-header-relay/redis';
 
 /** The request as the app's auth middleware leaves it (docs/sessions.md). */
 interface AuthenticatedRequest extends http.IncomingMessage {
@@ -20,6 +21,8 @@ function rejectedAtCompileTime(): void {
   captureHeaders({ allow: ['x-mcp-api-key'], alow: [] });
   // @ts-expect-error static header values are strings
   mcpProxy({ target: 'http://127.0.0.1:1/mcp', headers: { plaintext: { 'X-Retries': 3 } } });
+  // @ts-expect-error pin keeps its values in this process: it takes no store
+  mcpProxy({ target: 'http://127.0.0.1:1/mcp', session: { mode: 'pin', principal: () => 'p', store: redisSessionStore({ sendCommand: async () => null }) } });
 }
 void rejectedAtCompileTime;
 
@@ -56,4 +59,11 @@ backend.close();
 if (res.status !== 200 || body.key !== 'k-ts-esm' || body.leaked !== null || seen['x-mcp-api-key'] !== 'k-ts-esm') {
   throw new Error(`unexpected proxy result ${res.status} ${JSON.stringify(body)}`);
 }
-console.log('TypeScript ESM consumer: proxied one request');
+// mcp-header-relay/redis: the store a bind route takes, built on any client's sendCommand (here a stand-in).
+const sent: string[][] = [];
+const store: SessionStore = redisSessionStore({ prefix: 'consumer:', sendCommand: async (args) => (sent.push(args), null) });
+mcpProxy({ target: 'http://127.0.0.1:1/mcp', session: { mode: 'bind', store, sessionKey: 'k'.repeat(32) } });
+if ((await store.get('k')) !== undefined || sent[0]?.[0] !== 'EVALSHA' || !sent[0][3]?.startsWith('consumer:{sessions}:')) {
+  throw new Error(`unexpected redis store commands ${JSON.stringify(sent)}`);
+}
+console.log('TypeScript ESM consumer: proxied one request; built a Redis session store');

@@ -42,6 +42,20 @@ const text = await metrics.registry.metrics();
 if (!/mcp_relay_open_streams\{route=\"smoke\"\} 0/.test(text)) { console.error(text); process.exit(1); }
 "
 test -f node_modules/mcp-header-relay/dist/metrics/index.d.ts
+# The Redis session store imports no Redis client (the user brings one): it loads in a project without
+# redis or ioredis, and sends only EVALSHA/EVAL with a key of the store at args[3].
+echo "node $(node --version): mcp-header-relay/redis without a Redis client installed"
+test ! -e node_modules/redis && test ! -e node_modules/ioredis
+node --input-type=module -e "
+import { redisSessionStore } from 'mcp-header-relay/redis';
+const sent = [];
+const store = redisSessionStore({ prefix: 'smoke:', sendCommand: async (args) => (sent.push(args), 0) });
+if ((await store.size()) !== 0 || sent.length !== 1 || sent[0][0] !== 'EVALSHA' || !sent[0][3].startsWith('smoke:{sessions}:')) {
+  console.error(sent);
+  process.exit(1);
+}
+"
+test -f node_modules/mcp-header-relay/dist/redis/index.d.ts
 # The gateway command from the tarball: its bin link, --version, and check on a file (no backend needed).
 echo "node $(node --version): the mcp-header-relay command"
 test "$(npx --no-install mcp-header-relay --version)" = "$(node -p "require('mcp-header-relay/package.json').version")"

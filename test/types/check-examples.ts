@@ -2,7 +2,7 @@
  * Type-checks every ```ts / ```typescript block of README.md and docs/*.md the way a user's project
  * would: each block is an ES module of its own in a temporary project ("type": "module", strict,
  * nodenext), where `mcp-header-relay` resolves to this repository's lib/index.ts (`/metrics` to
- * lib/metrics/index.ts) and every other package to its node_modules. A failure is reported at its line in the markdown.
+ * lib/metrics/index.ts, `/redis` to lib/redis/index.ts) and every other package to its node_modules. A failure is reported at its line in the markdown.
  *
  * Markers, on the line before a block's opening fence:
  *   <!-- not-compiled: reason -->   skip the block (a deliberate fragment; the reason is required)
@@ -93,7 +93,11 @@ function compilerOptions(): ts.CompilerOptions {
     types: ['node'],
     skipLibCheck: true,
     noEmit: true,
-    paths: { 'mcp-header-relay': [path.join(repo, 'lib/index.ts')], 'mcp-header-relay/metrics': [path.join(repo, 'lib/metrics/index.ts')] },
+    paths: {
+      'mcp-header-relay': [path.join(repo, 'lib/index.ts')],
+      'mcp-header-relay/metrics': [path.join(repo, 'lib/metrics/index.ts')],
+      'mcp-header-relay/redis': [path.join(repo, 'lib/redis/index.ts')],
+    },
   };
 }
 

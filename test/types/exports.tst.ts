@@ -19,6 +19,7 @@ import {
   tokenExchange,
 } from '../../lib/index.js';
 import type {
+  AdmitAnswer,
   BackendTlsOptions,
   BindSessionOptions,
   CaptureHeadersOptions,
@@ -48,8 +49,10 @@ import type {
   ResolvedCredential,
   RouteHealth,
   SecretProvider,
+  SessionEntry,
   SessionLimits,
   SessionOptions,
+  SessionQuota,
   SessionStore,
   SessionTtl,
   StaticHeaders,
@@ -182,6 +185,13 @@ describe('option and contract types', () => {
     expect<SessionTtl>().type.toBe<{ readonly idleMs: number; readonly absoluteMs: number }>();
     expect<LogFields>().type.toBeAssignableFrom<{ reason: string; status: number; header: undefined; names: string[]; suspicious: boolean }>();
     expect<LogFields>().type.not.toBeAssignableFrom<{ value: Buffer }>();
+  });
+
+  test("a store's optional admit(): the quota it checks, the entry it records, its answers", () => {
+    expect<SessionQuota>().type.toBe<{ readonly scope: string; readonly client: string; readonly maxSessions: number; readonly maxPerClient: number }>();
+    expect<SessionEntry>().type.toBe<{ readonly key: string; readonly value: string; readonly ttl: SessionTtl }>();
+    expect<AdmitAnswer>().type.toBe<'ok' | 'exists' | 'sessions' | 'client'>();
+    expect<SessionStore['admit']>().type.toBe<((quota: SessionQuota, entry?: SessionEntry) => AdmitAnswer | PromiseLike<AdmitAnswer>) | undefined>();
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'tstyche';
 import { SecretReadError, mcpProxy } from '../../lib/index.js';
-import type { LogFields, RelayLogger, SecretProvider, SessionStore, SessionTtl } from '../../lib/index.js';
+import type { AdmitAnswer, LogFields, RelayLogger, SecretProvider, SessionEntry, SessionQuota, SessionStore, SessionTtl } from '../../lib/index.js';
 
 const target = 'http://127.0.0.1:9001/mcp';
 
@@ -88,6 +88,21 @@ describe('SessionStore', () => {
       dbsize: () => Promise.resolve(0),
     } satisfies Redis;
     expect(mcpProxy).type.toBeCallableWith({ target, session: { mode: 'bind', store: redisStore(redis), sessionKey: 'k'.repeat(32) } });
+  });
+
+  test('a store that counts sessions itself (optional admit)', () => {
+    const counting: SessionStore = {
+      get: () => undefined,
+      set: () => true,
+      delete: () => {},
+      size: () => 0,
+      admit: (quota: SessionQuota, entry?: SessionEntry): Promise<AdmitAnswer> =>
+        Promise.resolve(entry === undefined && quota.maxSessions > 0 ? 'ok' : 'sessions'),
+    };
+    expect(mcpProxy).type.toBeCallableWith({ target, session: { mode: 'bind', store: counting, sessionKey: 'k'.repeat(32) } });
+    // @ts-expect-error Type '"full"' is not assignable to type 'AdmitAnswer | PromiseLike<AdmitAnswer>'
+    const wrong: SessionStore = { get: () => undefined, set: () => true, delete: () => {}, size: () => 0, admit: () => 'full' };
+    expect(wrong).type.toBe<SessionStore>();
   });
 
   test('values are strings (fingerprints), and every method is required', () => {
