@@ -235,6 +235,41 @@ describe('health: era detection by the answer', () => {
   });
 });
 
+describe('health: the probe session left behind', () => {
+  /** A 2025 backend (no server/discover) whose DELETE of the probe's session does `onDelete`. */
+  const sessionBackend = (onDelete: http.RequestListener) =>
+    rawBackend((req, res) => {
+      if (req.method === 'DELETE') return onDelete(req, res);
+      const discover = req.headers['mcp-method'] === 'server/discover';
+      if (discover) return res.writeHead(404).end();
+      const result = { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'old', version: '1' } };
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'probe-session-2' }).end(JSON.stringify({ jsonrpc: '2.0', id: 1, result }));
+    });
+  const deletes: [string, http.RequestListener][] = [
+    ['answers 500', (_req, res) => void res.writeHead(500).end()],
+    ['resets the connection', (req) => void req.socket.destroy()],
+  ];
+  for (const [what, onDelete] of deletes) {
+    it(`a DELETE that ${what}: the backend is still ok, and a warning says its session was left to expire`, async () => {
+      const backend = await sessionBackend(onDelete);
+      const from = logger.lines.length;
+      try {
+        const health = await route(`${backend.url}/mcp`, { name: `left-${what.split(' ')[0]!}` }).probe();
+        assert.equal(health.ok, true);
+        assert.equal(health.era, '2025-11-25');
+        assert.equal(backend.requests.length, 3, 'server/discover, initialize, DELETE');
+        const warnings = logger.lines.slice(from).filter((l) => l.level === 'warn');
+        assert.deepEqual(
+          warnings.map((l) => l.message),
+          ['mcpProxy: the health probe could not end its 2025 session (DELETE failed); the backend ends it when it expires'],
+        );
+      } finally {
+        await backend.close();
+      }
+    });
+  }
+});
+
 describe('health: failures', () => {
   it('a closed port is unreachable', async () => {
     const health = await route(`http://127.0.0.1:${await closedPort()}/mcp`).probe();

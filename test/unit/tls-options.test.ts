@@ -4,8 +4,12 @@
  * line quotes key, certificate or passphrase text. Also the run-time classification of TLS errors.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { mcpProxy } from '../../lib/index.js';
@@ -190,6 +194,21 @@ describe('tls: PEM contents (ERR_INVALID_TLS), never quoted', () => {
   it('tls.key that belongs to another certificate', () => {
     const error = expectConfigError(withTls({ cert: pki.client.cert, key: pki.server.key }), 'ERR_INVALID_TLS', 'tls.key');
     assertNoKeyMaterial(errorViews(error));
+  });
+
+  it('a client certificate OpenSSL refuses for another reason (an RSA 768 key): tls.cert, naming only the code', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-weak-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:768', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=weak', '-days', '2'], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
+      const weak = { cert: readFileSync(path.join(dir, 'c.pem'), 'utf8'), key: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+      const error = expectConfigError(withTls(weak), 'ERR_INVALID_TLS', 'tls.cert');
+      assert.match(error.message, /is not a usable client certificate chain \(OpenSSL: ERR_SSL_EE_KEY_TOO_SMALL\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an encrypted tls.key without tls.passphrase', () => {
