@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { captureHeaders, envSecrets, formatExplanation, mcpProxy } from '../../lib/index.js';
+import { captureHeaders, envSecrets, formatExplanation, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
 import type { CredentialSource, ExplainInput, Explanation, McpRoute } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -546,6 +546,19 @@ describe('explain: what it says without a real request', () => {
   it('the result is plain data: it survives a JSON round trip unchanged', async () => {
     const result = await route.explain({ headers: { Host: 'localhost', 'X-Tenant': 'acme' }, principal: 'alice' });
     assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
+  });
+
+  it("a fromRequest function reading getForwardedHeaders(req) sees what explain's capture captured, as in a real request", async () => {
+    const capture = captureHeaders({ allow: ['x-tenant'], logger });
+    const reads = mcpProxy({
+      target: 'http://127.0.0.1:9/mcp',
+      headers: { fromRequest: { 'X-Tenant-Seen': (req) => getForwardedHeaders(req)['x-tenant'] } },
+      logger,
+    });
+    const result = await reads.explain({ headers: { Host: 'localhost', 'X-Tenant': 'acme' }, capture, reveal: true });
+    assert.equal(result.forwarded.find((h) => h.name === 'x-tenant-seen')?.value, 'acme');
+    const refused = await reads.explain({ headers: { Host: 'localhost', 'X-Tenant': ['a', 'b'] }, capture });
+    assert.equal(refused.rejection?.by, 'captureHeaders');
   });
 
   it('capture must be a captureHeaders middleware', async () => {

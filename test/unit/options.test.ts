@@ -628,6 +628,27 @@ describe('messages that say what to do', () => {
       'health.timeout',
       /whole milliseconds, an integer from 1/,
     ],
+    ...(
+      [
+        ['a number', 5, /value must be a string, not number$/],
+        ['null', null, /value must be a string, not null$/],
+        ['an array', ['v'], /value must be a string, not an array$/],
+        ['a value over maxValueLength', 'v'.repeat(8193), /value is longer than 8192 bytes \(maxValueLength\)/],
+      ] as const
+    ).map(([what, value, rule]): [string, () => unknown, string, string, RegExp] => [
+      `${what} as a static value`,
+      () => mcpProxy({ target: TARGET, headers: { plaintext: { 'X-A': value as string } } }),
+      'ERR_INVALID_HEADER_VALUE',
+      'headers.plaintext["X-A"]',
+      rule,
+    ]),
+    [
+      'a number as a secret name',
+      () => mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-A': 5 as unknown as string } } }),
+      'ERR_INVALID_OPTION',
+      'headers.fromSecret["X-A"]',
+      /secret name must be a string, not number$/,
+    ],
     [
       'a health ttl for cacheTtl',
       () => mcpProxy({ target: TARGET, health: { ttl: 5 } } as unknown as McpProxyOptions),
