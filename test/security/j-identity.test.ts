@@ -370,6 +370,22 @@ describe('J: identity headers, renaming, templates, required headers and audit',
         'ERR_INVALID_OPTION',
         'headers.fromCredential["X-T"].ttl',
       ],
+      ...(['fromCaptured', 'template', 'fromRequest', 'fromCredential'] as const).map((map): [string, () => unknown, string, string] => [
+        `65 entries in headers.${map}`,
+        () => {
+          const value = { fromCaptured: 'x-in', template: 'v', fromRequest: () => 'v', fromCredential: credentialSource() }[map];
+          const entries = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`X-H${i}`, value]));
+          return mcpProxy({ target: TARGET, headers: { [map]: entries } });
+        },
+        'ERR_TOO_MANY_HEADERS',
+        `headers.${map}`,
+      ]),
+      [
+        'fromCredential { source, cache } with an unknown cache option',
+        () => mcpProxy({ target: TARGET, headers: { fromCredential: { 'X-T': { source: credentialSource(), cache: { tll: 60 } as never } } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCredential["X-T"].cache.tll',
+      ],
       ['a required name that is not a header name', () => mcpProxy({ target: TARGET, required: ['x a'] }), 'ERR_INVALID_HEADER_NAME', 'required[0]'],
       [
         'a required header the route can never send',

@@ -427,6 +427,23 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
 });
 
 describe('options: what the resolved route holds', () => {
+  it('required names are lower-cased and listed once', () => {
+    assert.deepEqual(parseProxyOptions({ target: TARGET, passthrough: ['x-a'], required: ['X-A', 'x-a'] }).required, ['x-a']);
+  });
+
+  it('credentialInputs: the captured names read into a credential header (which pin never pins), not those read into others', () => {
+    const config = parseProxyOptions({
+      target: TARGET,
+      principal: () => 'u',
+      headers: {
+        fromCaptured: { Authorization: 'x-upstream-authorization', 'X-Team': 'x-team-in' },
+        template: { Cookie: 's={captured:x-session-in}', 'X-User': '{captured:x-user-in}' },
+      },
+    });
+    assert.deepEqual([...config.credentialInputs].sort(), ['x-session-in', 'x-upstream-authorization']);
+    assert.deepEqual([...config.capturedInputs].sort(), ['x-session-in', 'x-team-in', 'x-upstream-authorization', 'x-user-in']);
+  });
+
   it('forwardTraceContext is off unless set', () => {
     assert.equal(parseProxyOptions({ target: TARGET }).forwardTraceContext, false);
     assert.equal(parseProxyOptions({ target: TARGET, forwardTraceContext: true }).forwardTraceContext, true);
