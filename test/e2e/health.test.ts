@@ -381,6 +381,42 @@ describe('health: failures', () => {
     }
   });
 
+  // How the probe reads a 200 to server/discover: the first JSON-RPC response, in a JSON body or an event stream.
+  const SSE = { 'content-type': 'text/event-stream' };
+  const JSON_TYPE = { 'content-type': 'application/json' };
+  const RESULT = '{"jsonrpc":"2.0","id":1,"result":{"supportedVersions":["2026-07-28"]}}';
+  const answers: [string, Record<string, string>, string, 'ok' | 'bad_response'][] = [
+    [
+      'an event stream: a notification, then the response (data: without a space, CRLF line ends)',
+      SSE,
+      `data: {"jsonrpc":"2.0","method":"note"}\r\n\r\ndata:${RESULT}\r\n\r\n`,
+      'ok',
+    ],
+    ['an event stream whose last event ends with the body, not a blank line', SSE, `event: message\ndata: ${RESULT}`, 'ok'],
+    ['an event stream with an event without data, then the response', SSE, `event: ping\n\ndata: ${RESULT}\n\n`, 'ok'],
+    ['an event stream with no response in it', SSE, 'data: {"jsonrpc":"2.0","method":"note"}\n\n', 'bad_response'],
+    ['a JSON array (a batch)', JSON_TYPE, `[${RESULT}]`, 'bad_response'],
+    ['JSON null', JSON_TYPE, 'null', 'bad_response'],
+    ['JSON-RPC 1.0', JSON_TYPE, RESULT.replace('"2.0"', '"1.0"'), 'bad_response'],
+    ['a response without an id', JSON_TYPE, '{"jsonrpc":"2.0","result":{}}', 'bad_response'],
+    ['a result that is not an object', JSON_TYPE, '{"jsonrpc":"2.0","id":1,"result":5}', 'bad_response'],
+    ['a body over 256 KiB', JSON_TYPE, `{"jsonrpc":"2.0","id":1,"result":{"pad":"${'x'.repeat(300 * 1024)}"}}`, 'bad_response'],
+  ];
+  for (const [name, headers, body, expected] of answers) {
+    it(`a 200 to server/discover with ${name}: ${expected}`, async () => {
+      const backend = await rawBackend((_req, res) => res.writeHead(200, headers).end(body));
+      try {
+        const health = await route(`${backend.url}/mcp`).probe();
+        assert.equal(health.ok ? 'ok' : health.reason, expected);
+        // Over the limit the body is not read to its end: a failed read, with no status to report.
+        assert.equal(health.status, body.length > 256 * 1024 ? undefined : 200);
+        if (health.ok) assert.equal(health.era, '2026-07-28');
+      } finally {
+        await backend.close();
+      }
+    });
+  }
+
   it('a secret that cannot be read now is secret_unavailable, and the backend is not called', async () => {
     const backend = await rawBackend((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(DISCOVER_RESULT));
     const env: NodeJS.ProcessEnv = { HEALTH_SECRET: SECRET_VALUE };
