@@ -69,7 +69,7 @@ export const routeHeadersShape = {
 
 const pemSchema = (what: string) =>
   z.union([z.string(), z.instanceof(Buffer)], {
-    message: `must be ${what} as PEM text, a string or a Buffer, e.g. fs.readFileSync('${what.includes('key') ? 'client.key' : 'ca.pem'}')`,
+    message: `must be ${what} as PEM text, a string or a Buffer, e.g. fs.readFileSync('${what.includes('key') ? 'client.key' : 'client.crt'}')`,
   });
 export const tlsShape = {
   ca: z
@@ -166,9 +166,9 @@ const credentialCacheShape = {
 } satisfies ShapeOf<CredentialCacheOptions>;
 export const credentialCacheSchema = z.strictObject(credentialCacheShape);
 
+/** Only its verdict is used (parse-route-headers.ts words the error, for a source alone or in { source, cache }). */
 export const credentialSourceSchema = z.custom<CredentialSource>(
   (v) => isRecord(v) && typeof v.key === 'function' && typeof v.resolve === 'function' && typeof v.description === 'string',
-  { message: 'must be a credential source with key(), resolve() and description, such as tokenExchange({ ... })' },
 );
 
 const fn = <F>(message: string) => z.custom<F>((v) => typeof v === 'function', { message });

@@ -123,6 +123,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
         const state = states.get(req);
         state?.stopTimer();
         state?.restoreClientView();
+        /* c8 ignore next 4: httpxy passes a socket here only for a WebSocket upgrade, which the relay never proxies */
         if (!isServerResponse(res)) {
           res.destroy();
           return;
@@ -170,6 +171,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
     // The exact upstream path, set here rather than through pathRewrite (an extra await per request in
     // http-proxy-middleware); the host app gets its own URL back with its headers.
     req.url = upstreamPath(state.clientUrl, config, droppedParameter);
+    /* c8 ignore start: next(err) follows HPM's 'error' event, answered above (only when the client's response errors mid-proxy, a race); the promise never rejects */
     proxy(req, res, (err) => {
       state.stopTimer();
       if (err !== undefined && !res.headersSent) fail(req, res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
@@ -178,6 +180,7 @@ export function mcpProxy(options: McpProxyOptions): McpRoute {
       tally?.rejected(req, 'backend_unreachable');
       sendRejection(res, reject(502, 'backend_unreachable', 'Bad gateway: the backend could not be reached'));
     });
+    /* c8 ignore stop */
   };
 
   /** Continues after the session check, which a shared store may answer asynchronously. */

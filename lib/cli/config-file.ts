@@ -97,6 +97,7 @@ export function parseConfig(text: string, file: string, dir: string): GatewayCon
     parsed = validateShape(gatewayFileSchema, data, 'the gateway file');
   } catch (error) {
     if (error instanceof HeaderConfigError) throw new ConfigFileError(file, error);
+    /* c8 ignore next 2: validateShape throws HeaderConfigError only; anything else is a bug, passed on as it is */
     throw error;
   }
   const secrets: Record<string, FileSecretProvider> = { [DEFAULT_PROVIDER]: { type: 'env' } };

@@ -68,7 +68,7 @@ const documentedFile = gatewayFileSchema.extend({
  * Buffer object beside a string) the file can only write the string; `readOnly` (from the library's
  * readonly arrays) is about TypeScript, not about who may set the key.
  */
-function forFiles(ctx: { jsonSchema: Record<string, unknown> }): void {
+export function forFiles(ctx: { jsonSchema: Record<string, unknown> }): void {
   delete ctx.jsonSchema.readOnly;
   const members: unknown = ctx.jsonSchema.anyOf;
   if (!Array.isArray(members)) return;

@@ -58,6 +58,7 @@ function untilSignal(gateway: RunningGateway, logger: ReturnType<typeof cliLogge
           announce('stopped', { finished: sum(summaries, 'finished'), cut: sum(summaries, 'cut') });
           resolve(0);
         },
+        /* c8 ignore next 4: close() does not reject (the file's shutdownGrace is checked at load, server.close errors are not passed on) */
         (error: unknown) => {
           logger.error({ error: (error as Error).name }, 'mcp-header-relay serve: shutdown failed');
           resolve(1);

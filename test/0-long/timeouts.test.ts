@@ -121,6 +121,47 @@ describe('timeouts that fit MCP', { concurrency: true }, () => {
       }
     });
 
+    it('a request still waiting for a pooled socket at connectTimeout gets 504 naming connectTimeout, and is not sent once the socket frees', async () => {
+      // One socket (the user's agent), held by a first request the backend answers after 1.2 s.
+      const seen: string[] = [];
+      const slow = await listen((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => {
+          seen.push((JSON.parse(body) as { method: string }).method);
+          setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":1,"result":{}}'), 1200);
+        });
+      });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const relay = await relayTo(`${slow.url}/mcp`, { connectTimeout: 300, agent });
+      const post = (method: string) =>
+        fetch(`${relay.url}/mcp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method }),
+        });
+      try {
+        const first = post('tools/list');
+        while (seen.length === 0) await sleep(10);
+        const started = Date.now();
+        const queued = await post('prompts/list');
+        const elapsed = Date.now() - started;
+        assert.equal(queued.status, 504);
+        assert.equal(((await queued.json()) as { error: { data: { reason: string } } }).error.data.reason, 'backend_timeout');
+        assert.ok(elapsed >= 290 && elapsed < 1100, `504 after ${elapsed} ms; connectTimeout is 300 ms, the socket frees at 1200 ms`);
+        const line = relay.logger.lines.find((l) => l.message.includes('backend_timeout'));
+        assert.match(String((line?.fields as { detail?: string }).detail), /^connectTimeout \(300 ms\)/);
+        assert.equal((await first).status, 200);
+        await sleep(200);
+        assert.deepEqual(seen, ['tools/list'], 'the timed-out request never reached the backend');
+      } finally {
+        await relay.close();
+        agent.destroy();
+        await slow.close();
+      }
+    });
+
     it('a backend that never reads the request gets 504 once connectTimeout has passed, naming connectTimeout in the log', async () => {
       // Accepts and never reads: a large body fills the socket buffers, so the request is never out.
       const sockets = new Set<net.Socket>();

@@ -11,7 +11,7 @@ import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient } from '../helpers/mcp-eras-clients.js';
 import { parseExposition, sumOf } from '../helpers/prom-text.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
-import { fileDir, ROOT, run, serve, START_MS, type Served } from '../helpers/relay-command.js';
+import { fileDir, ROOT, run, serve, START_MS, stop, type Served } from '../helpers/relay-command.js';
 import { SENTINEL } from '../helpers/sentinel.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -61,7 +61,7 @@ describe('mcp-header-relay serve: a YAML file in front of real SDK backends', ()
   });
 
   after(async () => {
-    gateway.child.kill('SIGKILL');
+    await stop(gateway);
     await Promise.all([v1.close(), v2.close(), spare.close()]);
   });
 
@@ -184,6 +184,39 @@ describe('mcp-header-relay check and explain', () => {
     assert.ok(!ran.stdout.includes(SENTINEL));
   });
 
+  it('usage errors exit 2 with the usage; help prints it and exits 0', async () => {
+    const usage: [readonly string[], number, RegExp][] = [
+      [[], 2, /^mcp-header-relay: no command given\n\nUsage:/],
+      [['frobnicate'], 2, /^mcp-header-relay: unknown command "frobnicate"\n\nUsage:/],
+      [['check', 'a.yaml', 'b.yaml'], 2, /^mcp-header-relay: expected one FILE argument, got 2\n/],
+      [['serve'], 2, /^mcp-header-relay: missing --config FILE\n/],
+      [['explain', 'a.yaml', '--route', 'github', '--header', 'no colon here'], 2, /^mcp-header-relay: explain: --header must be 'Name: value'/],
+    ];
+    const runs = await Promise.all(usage.map(([args]) => run(args)));
+    runs.forEach((ran, i) => {
+      const [args, code, stderr] = usage[i]!;
+      assert.equal(ran.code, code, `${args.join(' ')}: ${ran.stderr}`);
+      assert.match(ran.stderr, stderr);
+    });
+    const [help, checkHelp] = await Promise.all([run(['help']), run(['check', '--help'])]);
+    for (const ran of [help, checkHelp]) {
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.match(ran.stdout, /^Usage:/m);
+    }
+  });
+
+  it('explain: a route the file does not have exits 1 listing the routes; a header given twice is sent twice', async () => {
+    const file = valid();
+    const [unknown, twice] = await Promise.all([
+      run(['explain', file, '--route', 'gitlab'], { RELAY_CLI_KEY: SECRET }),
+      run(['explain', file, '--route', '/github', '-H', 'X-Mcp-Api-Key: a', '-H', 'X-Mcp-Api-Key: b'], { RELAY_CLI_KEY: SECRET }),
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, `${file}: no route named gitlab; routes: github (/github)\n`);
+    assert.equal(twice.code, 0, twice.stderr);
+    assert.match(twice.stdout, /Outcome: rejected by captureHeaders: 400 duplicate_header \(header x-mcp-api-key\)/);
+  });
+
   it('an unknown flag exits 2 with the usage; --version prints the package version', async () => {
     const bad = await run(['check', '--nope', 'x.yaml']);
     assert.equal(bad.code, 2);
@@ -224,8 +257,22 @@ describe('mcp-header-relay serve without prom-client', () => {
       assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
       assert.equal(gateway.stderr().match(/prom-client is not installed/g)?.length, 1, gateway.stderr());
     } finally {
-      gateway.child.kill('SIGKILL');
+      await stop(gateway);
     }
+  });
+});
+
+/** The same for express: `import('express')` fails as it does where the package is not installed. */
+const HIDE_EXPRESS = HIDE_PROM_CLIENT.replaceAll('prom-client', 'express');
+
+describe('mcp-header-relay serve without express', () => {
+  it('exits 1 saying express is needed and how to install it', async () => {
+    const hide = writeFile('hide-express.mjs', HIDE_EXPRESS);
+    const file = writeFile('no-express.yaml', 'listen: { port: 0 }\nroutes:\n  - path: /a\n    target: http://127.0.0.1:9/mcp\n');
+    const ran = await run(['serve', '--config', file], {}, ['--import', hide]);
+    assert.equal(ran.code, 1);
+    assert.equal(ran.stderr, 'serve needs express (an optional peer dependency of mcp-header-relay): npm install express\n');
+    assert.equal(ran.stdout, '');
   });
 });
 

@@ -235,6 +235,41 @@ describe('health: era detection by the answer', () => {
   });
 });
 
+describe('health: the probe session left behind', () => {
+  /** A 2025 backend (no server/discover) whose DELETE of the probe's session does `onDelete`. */
+  const sessionBackend = (onDelete: http.RequestListener) =>
+    rawBackend((req, res) => {
+      if (req.method === 'DELETE') return onDelete(req, res);
+      const discover = req.headers['mcp-method'] === 'server/discover';
+      if (discover) return res.writeHead(404).end();
+      const result = { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'old', version: '1' } };
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'probe-session-2' }).end(JSON.stringify({ jsonrpc: '2.0', id: 1, result }));
+    });
+  const deletes: [string, http.RequestListener][] = [
+    ['answers 500', (_req, res) => void res.writeHead(500).end()],
+    ['resets the connection', (req) => void req.socket.destroy()],
+  ];
+  for (const [what, onDelete] of deletes) {
+    it(`a DELETE that ${what}: the backend is still ok, and a warning says its session was left to expire`, async () => {
+      const backend = await sessionBackend(onDelete);
+      const from = logger.lines.length;
+      try {
+        const health = await route(`${backend.url}/mcp`, { name: `left-${what.split(' ')[0]!}` }).probe();
+        assert.equal(health.ok, true);
+        assert.equal(health.era, '2025-11-25');
+        assert.equal(backend.requests.length, 3, 'server/discover, initialize, DELETE');
+        const warnings = logger.lines.slice(from).filter((l) => l.level === 'warn');
+        assert.deepEqual(
+          warnings.map((l) => l.message),
+          ['mcpProxy: the health probe could not end its 2025 session (DELETE failed); the backend ends it when it expires'],
+        );
+      } finally {
+        await backend.close();
+      }
+    });
+  }
+});
+
 describe('health: failures', () => {
   it('a closed port is unreachable', async () => {
     const health = await route(`http://127.0.0.1:${await closedPort()}/mcp`).probe();
@@ -345,6 +380,42 @@ describe('health: failures', () => {
       await html.close();
     }
   });
+
+  // How the probe reads a 200 to server/discover: the first JSON-RPC response, in a JSON body or an event stream.
+  const SSE = { 'content-type': 'text/event-stream' };
+  const JSON_TYPE = { 'content-type': 'application/json' };
+  const RESULT = '{"jsonrpc":"2.0","id":1,"result":{"supportedVersions":["2026-07-28"]}}';
+  const answers: [string, Record<string, string>, string, 'ok' | 'bad_response'][] = [
+    [
+      'an event stream: a notification, then the response (data: without a space, CRLF line ends)',
+      SSE,
+      `data: {"jsonrpc":"2.0","method":"note"}\r\n\r\ndata:${RESULT}\r\n\r\n`,
+      'ok',
+    ],
+    ['an event stream whose last event ends with the body, not a blank line', SSE, `event: message\ndata: ${RESULT}`, 'ok'],
+    ['an event stream with an event without data, then the response', SSE, `event: ping\n\ndata: ${RESULT}\n\n`, 'ok'],
+    ['an event stream with no response in it', SSE, 'data: {"jsonrpc":"2.0","method":"note"}\n\n', 'bad_response'],
+    ['a JSON array (a batch)', JSON_TYPE, `[${RESULT}]`, 'bad_response'],
+    ['JSON null', JSON_TYPE, 'null', 'bad_response'],
+    ['JSON-RPC 1.0', JSON_TYPE, RESULT.replace('"2.0"', '"1.0"'), 'bad_response'],
+    ['a response without an id', JSON_TYPE, '{"jsonrpc":"2.0","result":{}}', 'bad_response'],
+    ['a result that is not an object', JSON_TYPE, '{"jsonrpc":"2.0","id":1,"result":5}', 'bad_response'],
+    ['a body over 256 KiB', JSON_TYPE, `{"jsonrpc":"2.0","id":1,"result":{"pad":"${'x'.repeat(300 * 1024)}"}}`, 'bad_response'],
+  ];
+  for (const [name, headers, body, expected] of answers) {
+    it(`a 200 to server/discover with ${name}: ${expected}`, async () => {
+      const backend = await rawBackend((_req, res) => res.writeHead(200, headers).end(body));
+      try {
+        const health = await route(`${backend.url}/mcp`).probe();
+        assert.equal(health.ok ? 'ok' : health.reason, expected);
+        // Over the limit the body is not read to its end: a failed read, with no status to report.
+        assert.equal(health.status, body.length > 256 * 1024 ? undefined : 200);
+        if (health.ok) assert.equal(health.era, '2026-07-28');
+      } finally {
+        await backend.close();
+      }
+    });
+  }
 
   it('a secret that cannot be read now is secret_unavailable, and the backend is not called', async () => {
     const backend = await rawBackend((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(DISCOVER_RESULT));

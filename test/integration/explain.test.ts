@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { captureHeaders, envSecrets, formatExplanation, mcpProxy } from '../../lib/index.js';
+import { captureHeaders, envSecrets, formatExplanation, getForwardedHeaders, mcpProxy } from '../../lib/index.js';
 import type { CredentialSource, ExplainInput, Explanation, McpRoute } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -46,6 +46,10 @@ interface Case {
   expect: { outcome: 'forwarded' } | { outcome: 'rejected'; status: number; reason: string; by: string };
   /** Drop reasons explain must give (name -> reason). */
   drops?: Record<string, string>;
+  /** The route's own headers explain must list as not sent (name -> reason). */
+  omitted?: Record<string, string>;
+  /** A note explain must give (its start). */
+  note?: string;
 }
 
 const POST = (headers: Record<string, string | string[]>): ExplainInput => ({ headers: { Host: '127.0.0.1', ...MCP, ...headers } });
@@ -205,6 +209,79 @@ const CASES: Case[] = [
     expect: { outcome: 'rejected', status: 400, reason: 'missing_required_header', by: 'mcpProxy' },
   },
   {
+    name: 'a method that is not an HTTP token is refused by Node before any middleware (400)',
+    route: '/default',
+    input: { method: 'G(T', headers: { Host: '127.0.0.1' } },
+    expect: { outcome: 'rejected', status: 400, reason: 'http_parse_error', by: 'node:http' },
+  },
+  {
+    name: 'a request target with a space is refused by Node before any middleware (400)',
+    route: '/default',
+    input: { ...POST({}), path: '/a b' },
+    body: BODY,
+    expect: { outcome: 'rejected', status: 400, reason: 'http_parse_error', by: 'node:http' },
+  },
+  {
+    name: 'a header name that is not an HTTP token is refused by Node before any middleware (400)',
+    route: '/default',
+    input: POST({ 'X Bad': 'a' }),
+    body: BODY,
+    expect: { outcome: 'rejected', status: 400, reason: 'http_parse_error', by: 'node:http' },
+  },
+  {
+    name: 'a header block over http.maxHeaderSize is refused by Node before any middleware (431)',
+    route: '/default',
+    input: POST({ 'X-Big': 'a'.repeat(17_000) }),
+    body: BODY,
+    expect: { outcome: 'rejected', status: 431, reason: 'header_block_too_large', by: 'node:http' },
+  },
+  {
+    name: 'a 2024-11-05 HTTP+SSE request (sessionId in the query) on a bind route is refused (400 unsupported_transport)',
+    route: '/bind',
+    input: { ...POST({}), path: '/?sessionId=legacy-1' },
+    body: BODY,
+    expect: { outcome: 'rejected', status: 400, reason: 'unsupported_transport', by: 'mcpProxy' },
+  },
+  {
+    name: 'a 2024-11-05 HTTP+SSE request on a bind route with allowLegacySse is forwarded, and a note says it is unprotected',
+    route: '/legacy',
+    input: { ...POST({}), path: '/?sessionId=legacy-1' },
+    body: BODY,
+    expect: { outcome: 'forwarded' },
+    note: 'HTTP+SSE (2024-11-05) request: forwarded without',
+  },
+  {
+    name: 'a captured header the route sets itself, whose template input is absent, is dropped as overridden_by_route and not sent',
+    route: '/tenant-template',
+    input: POST({ 'X-Tenant': 'acme' }),
+    body: BODY,
+    expect: { outcome: 'forwarded' },
+    drops: { 'x-tenant': 'overridden_by_route' },
+    omitted: { 'x-tenant': 'input_absent' },
+  },
+  {
+    name: 'a per-user credential whose key(req) gives no key is omitted (no_credential); the request goes without it',
+    route: '/credential',
+    input: POST({}),
+    body: BODY,
+    expect: { outcome: 'forwarded' },
+    omitted: { 'x-backend-token': 'no_credential' },
+  },
+  {
+    name: 'a per-user credential whose key(req) throws is the 502 credential_unavailable a request gets',
+    route: '/failing-key',
+    input: POST({ 'X-User-Token': 'user-token-1' }),
+    body: BODY,
+    expect: { outcome: 'rejected', status: 502, reason: 'credential_unavailable', by: 'mcpProxy' },
+  },
+  {
+    name: 'a computed header whose function throws is the 500 computed_header_failed a request gets',
+    route: '/failing-computed',
+    input: POST({}),
+    body: BODY,
+    expect: { outcome: 'rejected', status: 500, reason: 'computed_header_failed', by: 'mcpProxy' },
+  },
+  {
     name: 'a secret that is not set (502 secret_unavailable), with no value',
     route: '/missing-secret',
     input: POST({}),
@@ -275,7 +352,33 @@ describe('explain predicts what a real request does', () => {
       }),
     );
     routes.set('/credential', mcpProxy({ target, headers: { fromCredential: { 'X-Backend-Token': source } }, logger }));
+    routes.set(
+      '/failing-key',
+      mcpProxy({
+        target,
+        headers: {
+          fromCredential: {
+            'X-Backend-Token': {
+              ...countingSource(),
+              key: () => {
+                throw new Error(SECRET);
+              },
+            },
+          },
+        },
+        logger,
+      }),
+    );
+    const fails = (): string => {
+      throw new Error(SECRET);
+    };
+    routes.set('/failing-computed', mcpProxy({ target, headers: { fromRequest: { 'X-Computed': fails } }, logger }));
     routes.set('/bind', mcpProxy({ target, session: 'bind', logger }));
+    routes.set('/legacy', mcpProxy({ target, session: { mode: 'bind', allowLegacySse: true }, logger }));
+    routes.set(
+      '/tenant-template',
+      mcpProxy({ target, principal: (req) => (req as { user?: { id: string } }).user?.id, headers: { template: { 'X-Tenant': 'user={principal}' } }, logger }),
+    );
     routes.set('/required', mcpProxy({ target, required: ['x-mcp-api-key'], logger }));
     // Present at start-up (it is checked then), removed later: a secret that went missing.
     const vanishing: NodeJS.ProcessEnv = { VANISHING: `${SENTINEL}-gone` };
@@ -318,6 +421,14 @@ describe('explain predicts what a real request does', () => {
       for (const [name, reason] of Object.entries(c.drops ?? {})) {
         assert.equal(explained.dropped.find((d) => d.name === name)?.reason, reason, `${name}\n${text}`);
       }
+      for (const [name, reason] of Object.entries(c.omitted ?? {})) {
+        assert.equal(explained.omitted.find((o) => o.name === name)?.reason, reason, `${name}\n${text}`);
+      }
+      if (c.note)
+        assert.ok(
+          explained.notes.some((n) => n.startsWith(c.note!)),
+          text,
+        );
 
       const before = backend.requests.length;
       const res = await rawRequest(relay.port, wireText(c.input, c.route, c.body));
@@ -400,9 +511,54 @@ describe('explain: what it says without a real request', () => {
     assert.ok(result.notes.some((n) => n.includes('first request of a session')));
   });
 
+  it('a 2025 request naming a session: explain does not consult the store, and says what a real request needs (with principal when the route binds one)', async () => {
+    const headers = { Host: 'localhost', 'Mcp-Session-Id': 'session-1' };
+    const plain = await route.explain({ headers });
+    assert.equal(plain.outcome, 'forwarded');
+    const note = plain.notes.find((n) => n.startsWith("Session 'bind': explain does not consult the session store"));
+    assert.ok(note?.includes('with the same captured headers; otherwise 404 session_not_found'), plain.notes.join('\n'));
+    const withPrincipal = mcpProxy({ target: 'http://127.0.0.1:9/mcp', session: { mode: 'bind', principal: () => 'alice' }, logger });
+    const bound = await withPrincipal.explain({ headers });
+    assert.ok(
+      bound.notes.some((n) => n.includes('with the same captured headers and principal;')),
+      bound.notes.join('\n'),
+    );
+  });
+
+  it('formatExplanation lists the omitted headers with their source, reason and why', async () => {
+    const text = formatExplanation(await route.explain({ headers: { Host: 'localhost' } }));
+    const lines = text.split('\n');
+    const at = lines.indexOf('Set by the route, but not for this request:');
+    assert.ok(at > 0, text);
+    assert.match(lines[at + 1]!, /^ {2}header +source +reason +why$/);
+    assert.match(lines[at + 3]!, /^ {2}x-upstream +renamed +input_absent +captured x-user-token is absent$/);
+  });
+
+  it('input that is not { headers } is a TypeError saying what to pass', async () => {
+    for (const input of [undefined, {}, { headers: 'x-tenant: acme' }]) {
+      await assert.rejects(
+        route.explain(input as unknown as ExplainInput),
+        (err: unknown) => err instanceof TypeError && err.message.startsWith("explain: pass { headers: { 'x-tenant': 'acme' }"),
+      );
+    }
+  });
+
   it('the result is plain data: it survives a JSON round trip unchanged', async () => {
     const result = await route.explain({ headers: { Host: 'localhost', 'X-Tenant': 'acme' }, principal: 'alice' });
     assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
+  });
+
+  it("a fromRequest function reading getForwardedHeaders(req) sees what explain's capture captured, as in a real request", async () => {
+    const capture = captureHeaders({ allow: ['x-tenant'], logger });
+    const reads = mcpProxy({
+      target: 'http://127.0.0.1:9/mcp',
+      headers: { fromRequest: { 'X-Tenant-Seen': (req) => getForwardedHeaders(req)['x-tenant'] } },
+      logger,
+    });
+    const result = await reads.explain({ headers: { Host: 'localhost', 'X-Tenant': 'acme' }, capture, reveal: true });
+    assert.equal(result.forwarded.find((h) => h.name === 'x-tenant-seen')?.value, 'acme');
+    const refused = await reads.explain({ headers: { Host: 'localhost', 'X-Tenant': ['a', 'b'] }, capture });
+    assert.equal(refused.rejection?.by, 'captureHeaders');
   });
 
   it('capture must be a captureHeaders middleware', async () => {

@@ -259,6 +259,43 @@ describe('tokenExchange: failures', () => {
     }
   });
 
+  const answers: [string, number, Record<string, string>, string, RegExp][] = [
+    [
+      'a DPoP-bound token, which the relay cannot send',
+      200,
+      {},
+      '{"access_token":"dpop-bound","token_type":"DPoP","expires_in":60}',
+      /^resolve\(\): the token endpoint issued a DPoP-bound token, which the relay cannot use; configure the client for Bearer tokens$/,
+    ],
+    [
+      "an error code that is not a standard one (not quoted: it is the server's text)",
+      400,
+      {},
+      '{"error":"site_specific_refusal"}',
+      /^resolve\(\): the token endpoint answered 400 with an error code that is not a standard one$/,
+    ],
+    [
+      'a 401 challenge naming no standard error code: read as the client credentials',
+      401,
+      { 'www-authenticate': 'Basic realm="as"' },
+      '',
+      /^resolve\(\): the token endpoint answered 401 with a WWW-Authenticate challenge; check clientId, the client secret and clientAuthentication$/,
+    ],
+  ];
+  for (const [name, status, headers, body, expected] of answers) {
+    it(`an endpoint answering ${name}: failed`, async () => {
+      const endpoint = await listen((_req, res) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }).end(body);
+      });
+      try {
+        const r = relay(exchangeSource({ tokenEndpoint: `${endpoint.url}/token` }));
+        assert.match(failure(await r.get(request(await subjectToken('kim'))), 'failed'), expected);
+      } finally {
+        await endpoint.close();
+      }
+    });
+  }
+
   it('a subject token the server did not issue: failed, "400 with invalid_grant"', async () => {
     const forged = `forged-${'x'.repeat(40)}`;
     sensitive.add(forged);

@@ -36,6 +36,9 @@ const userOf = (req: http.IncomingMessage): string | undefined => {
   return typeof user === 'string' ? user : undefined;
 };
 
+/** A credential source of the right shape (never called: the tests using it only construct a route). */
+const credentialSource = () => ({ description: 'the test issuer', key: () => 'user-1', resolve: () => 'Bearer t' });
+
 describe('J: identity headers, renaming, templates, required headers and audit', () => {
   describe('J1: a computed header cannot be forged by the client', () => {
     const route: RouteIdentity = { headers: { fromRequest: { 'X-User-Id': (req) => userOf(req) } } };
@@ -337,6 +340,53 @@ describe('J: identity headers, renaming, templates, required headers and audit',
         'ERR_INVALID_OPTION',
         'headers.fromRequest["X-U"]',
       ],
+      [
+        'fromCaptured naming something other than a string',
+        () => mcpProxy({ target: TARGET, headers: { fromCaptured: { 'X-A': ['x-b'] as unknown as string } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCaptured["X-A"]',
+      ],
+      [
+        'a template that is not a string',
+        () => mcpProxy({ target: TARGET, headers: { template: { 'X-A': 5 as unknown as string } } }),
+        'ERR_INVALID_TEMPLATE',
+        'headers.template["X-A"]',
+      ],
+      [
+        'fromCredential given a string instead of a credential source',
+        () => mcpProxy({ target: TARGET, headers: { fromCredential: { 'X-T': 'Bearer static' as never } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCredential["X-T"]',
+      ],
+      [
+        'fromCredential { source, cache } whose source is not a credential source',
+        () => mcpProxy({ target: TARGET, headers: { fromCredential: { 'X-T': { source: { key: () => 'k' } as never } } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCredential["X-T"].source',
+      ],
+      [
+        'fromCredential { source, cache } with another key',
+        () => mcpProxy({ target: TARGET, headers: { fromCredential: { 'X-T': { source: credentialSource(), ttl: 60 } as never } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCredential["X-T"].ttl',
+      ],
+      ...(['fromCaptured', 'template', 'fromRequest', 'fromCredential'] as const).map((map): [string, () => unknown, string, string] => [
+        `65 entries in headers.${map}`,
+        () => {
+          const value = { fromCaptured: 'x-in', template: 'v', fromRequest: () => 'v', fromCredential: credentialSource() }[map];
+          const entries = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`X-H${i}`, value]));
+          return mcpProxy({ target: TARGET, headers: { [map]: entries } });
+        },
+        'ERR_TOO_MANY_HEADERS',
+        `headers.${map}`,
+      ]),
+      [
+        'fromCredential { source, cache } with an unknown cache option',
+        () => mcpProxy({ target: TARGET, headers: { fromCredential: { 'X-T': { source: credentialSource(), cache: { tll: 60 } as never } } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCredential["X-T"].cache.tll',
+      ],
+      ['a required name that is not a header name', () => mcpProxy({ target: TARGET, required: ['x a'] }), 'ERR_INVALID_HEADER_NAME', 'required[0]'],
       [
         'a required header the route can never send',
         () => mcpProxy({ target: TARGET, passthrough: ['x-a'], required: ['x-b'] }),

@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildGateway, joinPath } from '../../lib/cli/build-routes.js';
-import { ConfigFileError, parseConfig, type GatewayConfig } from '../../lib/cli/config-file.js';
+import { ConfigFileError, loadConfigFile, parseConfig, type GatewayConfig } from '../../lib/cli/config-file.js';
+import { describeGateway } from '../../lib/cli/output.js';
 import { closeRoutes } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { SENTINEL } from '../helpers/sentinel.js';
+import { testPki } from '../helpers/test-ca.js';
 
 const FILE = 'relay.yaml';
 const DIR = mkdtempSync(path.join(tmpdir(), 'relay-config-'));
@@ -91,6 +93,101 @@ describe('gateway file: what a valid file becomes', () => {
     const config = load(`listen: { host: 0.0.0.0, port: 8080 }\nadmin: { port: 9090 }\nshutdownGrace: 500\nroutes:\n  - path: /a\n    ${ROUTE}\n`);
     assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9090, tls: undefined });
     assert.equal(config.shutdownGrace, 500);
+  });
+});
+
+describe("check's report of the effective routes", () => {
+  /** What `check` prints for `text`: parsed and built like `check` does. */
+  const report = (text: string): string => {
+    const config = parseConfig(text, FILE, DIR);
+    const gateway = buildGateway(config, { logger: captureLogger(), env: ENV });
+    built.push({
+      close: () =>
+        closeRoutes(
+          gateway.routes.map((r) => r.route),
+          { grace: 0 },
+        ),
+    });
+    return describeGateway(config, gateway.routes);
+  };
+
+  it('listeners, capture and each route: name, path, target, passthrough, header names with their secret, session mode; never a value', () => {
+    const text = report(
+      [
+        'listen: { port: 8080 }',
+        'routes:',
+        '  - path: /plain',
+        '    name: plain',
+        `    ${ROUTE}`,
+        '  - path: /full',
+        '    name: full',
+        '    target: http://127.0.0.1:9002/mcp',
+        '    passthrough: []',
+        '    headers: { plaintext: { X-Client: relay }, fromSecret: { X-Api-Key: GH_KEY } }',
+        '    session: { mode: bind, idleTtl: 60000 }',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(
+      text,
+      [
+        `${FILE}: valid, 2 routes`,
+        'listen: 127.0.0.1:8080',
+        'admin:  on the main listener (/healthz /readyz /metrics)',
+        'capture: (none)',
+        '',
+        'route plain',
+        '  path:        /plain',
+        '  target:      http://127.0.0.1:9001/mcp',
+        '  passthrough: (every captured header but credentials)',
+        '  session:     request',
+        '',
+        'route full',
+        '  path:        /full',
+        '  target:      http://127.0.0.1:9002/mcp',
+        '  passthrough: (none)',
+        '  static:      X-Client',
+        '  secret:      X-Api-Key (env: GH_KEY)',
+        '  session:     bind',
+      ].join('\n'),
+    );
+  });
+
+  it('one route, an admin listener, the capture list', () => {
+    const text = report(`listen: { port: 0 }\nadmin: { port: 9090 }\ncapture: { allow: [x-mcp-api-key, x-tenant] }\nroutes:\n  - path: /a\n    ${ROUTE}\n`);
+    assert.match(text, /^relay\.yaml: valid, 1 route\n/);
+    assert.match(text, /\nadmin: {2}127\.0\.0\.1:9090 \(\/healthz \/readyz \/metrics\)\n/);
+    assert.match(text, /\ncapture: x-mcp-api-key, x-tenant\n/);
+  });
+});
+
+describe('gateway file: reading it', () => {
+  it('a file that cannot be read: its path and the error code', () => {
+    const missing = path.join(DIR, 'missing.yaml');
+    assert.throws(
+      () => loadConfigFile(missing),
+      (error: unknown) => error instanceof ConfigFileError && error.message === `${missing}: (file): cannot be read (ENOENT)`,
+    );
+  });
+
+  it('TLS files and a passphrase from the environment become the route options (the key decrypts with it)', () => {
+    const pki = testPki();
+    writeFileSync(path.join(DIR, 'client.crt'), pki.client.cert);
+    writeFileSync(path.join(DIR, 'client-encrypted.key'), pki.encryptedClientKey);
+    const config = parseConfig(
+      `listen: { port: 0 }\nroutes:\n  - path: /a\n    target: https://127.0.0.1:9001/mcp\n    tls: { certFile: client.crt, keyFile: client-encrypted.key, passphraseEnv: RELAY_KEY_PASS }\n`,
+      FILE,
+      DIR,
+    );
+    const gateway = buildGateway(config, { logger: captureLogger(), env: { RELAY_KEY_PASS: pki.passphrase } });
+    built.push({
+      close: () =>
+        closeRoutes(
+          gateway.routes.map((r) => r.route),
+          { grace: 0 },
+        ),
+    });
+    assert.equal(gateway.routes.length, 1);
   });
 });
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { parseConfig } from '../../lib/cli/config-file.js';
-import { relayConfigJsonSchema, SCHEMA_ID } from '../../lib/cli/config-json-schema.js';
+import { forFiles, relayConfigJsonSchema, SCHEMA_ID } from '../../lib/cli/config-json-schema.js';
 import { captureShape, codeOnly, headersShape, routeShape, tlsFileShape } from '../../lib/cli/config-shape.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -110,6 +110,23 @@ describe('the gateway file JSON Schema', () => {
     assert.equal((routeProps.connectTimeout as { minimum?: number }).minimum, 1);
     assert.equal((routeProps.passthrough as { type?: string }).type, 'array');
     assert.ok(!JSON.stringify(schema).includes('readOnly'), 'readonly arrays are settable in a file');
+  });
+
+  it('a union keeps only what a file can write: one member becomes the schema, several stay a union, readOnly goes', () => {
+    const one = { jsonSchema: { anyOf: [{ type: 'string' }, {}], readOnly: true } };
+    forFiles(one);
+    assert.deepEqual(one.jsonSchema, { type: 'string' });
+    const several = { jsonSchema: { anyOf: [{ type: 'string' }, { type: 'number' }, {}] } };
+    forFiles(several);
+    assert.deepEqual(several.jsonSchema, { anyOf: [{ type: 'string' }, { type: 'number' }] });
+    for (const kept of [
+      [{ type: 'string' }, { type: 'number' }],
+      [{}, {}],
+    ]) {
+      const union = { jsonSchema: { anyOf: kept } };
+      forFiles(union);
+      assert.deepEqual(union.jsonSchema, { anyOf: kept }, 'all writable, or none: left as generated');
+    }
   });
 
   it('mcp-header-relay schema prints the same schema', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  CONNECTION_OPTIONS,
   CREDENTIAL_HEADERS,
   DEFAULT_MAX_VALUE_LENGTH,
   HOP_BY_HOP_HEADERS,
@@ -13,6 +14,7 @@ import {
   invalidNameReason,
   invalidValueReason,
   isProtocolHeader,
+  isStandardHeader,
   restrictedReason,
   TRACE_CONTEXT_HEADERS,
 } from '../../lib/header-rules.js';
@@ -123,6 +125,15 @@ describe('isProtocolHeader and singletons', () => {
       assert.equal(isProtocolHeader(name), false);
     });
   }
+
+  it('the 2026-07-28 standard headers (forwarded even when empty) are mcp-method, mcp-name and the mcp-param-* family, no other protocol header', () => {
+    assert.deepEqual([...PROTOCOL_HEADERS, 'mcp-param-region', 'mcp-param-'].filter(isStandardHeader), [
+      'mcp-method',
+      'mcp-name',
+      'mcp-param-region',
+      'mcp-param-',
+    ]);
+  });
 
   it('accept is the only protocol header allowed to repeat', () => {
     for (const name of PROTOCOL_HEADERS) {
@@ -265,6 +276,15 @@ describe('invalidValueReason', () => {
 
   it('a value that is both too long and has bad characters is still refused', () => {
     assert.notEqual(invalidValueReason('\r\n'.repeat(10), 5), undefined);
+  });
+});
+
+describe('CONNECTION_OPTIONS', () => {
+  it('a client may nominate close and every hop-by-hop name in Connection, but not connection itself nor transfer-encoding', () => {
+    assert.deepEqual(
+      [...CONNECTION_OPTIONS].sort(),
+      ['close', ...HOP_BY_HOP_NAMES.filter((name) => name !== 'connection' && name !== 'transfer-encoding')].sort(),
+    );
   });
 });
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import express from 'express';
-import { captureHeaders, envSecrets, getForwardedHeaders, mcpProxy, type CaptureHeadersOptions, type McpProxyOptions } from '../../lib/index.js';
+import {
+  captureHeaders,
+  envSecrets,
+  getForwardedHeaders,
+  mcpProxy,
+  memorySessionStore,
+  type CaptureHeadersOptions,
+  type McpProxyOptions,
+} from '../../lib/index.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { expectConfigError } from '../helpers/config-errors.js';
@@ -418,6 +426,68 @@ describe('options: shape and type errors (ERR_INVALID_OPTION)', () => {
   }
 });
 
+describe('options: what the resolved route holds', () => {
+  it('required names are lower-cased and listed once', () => {
+    assert.deepEqual(parseProxyOptions({ target: TARGET, passthrough: ['x-a'], required: ['X-A', 'x-a'] }).required, ['x-a']);
+  });
+
+  it('credentialInputs: the captured names read into a credential header (which pin never pins), not those read into others', () => {
+    const config = parseProxyOptions({
+      target: TARGET,
+      principal: () => 'u',
+      headers: {
+        fromCaptured: { Authorization: 'x-upstream-authorization', 'X-Team': 'x-team-in' },
+        template: { Cookie: 's={captured:x-session-in}', 'X-User': '{captured:x-user-in}' },
+      },
+    });
+    assert.deepEqual([...config.credentialInputs].sort(), ['x-session-in', 'x-upstream-authorization']);
+    assert.deepEqual([...config.capturedInputs].sort(), ['x-session-in', 'x-team-in', 'x-upstream-authorization', 'x-user-in']);
+  });
+
+  it('forwardTraceContext is off unless set', () => {
+    assert.equal(parseProxyOptions({ target: TARGET }).forwardTraceContext, false);
+    assert.equal(parseProxyOptions({ target: TARGET, forwardTraceContext: true }).forwardTraceContext, true);
+  });
+
+  it("a shared session store's keys carry the whole target, query included", () => {
+    const config = parseProxyOptions({ target: `${TARGET}?tenant=a`, session: { mode: 'bind', store: memorySessionStore(), sessionKey: 'k'.repeat(32) } });
+    assert.equal(config.session.mode === 'bind' && config.session.namespace, `${TARGET}?tenant=a\n`);
+  });
+
+  it("the session's principal serves {principal} templates when the route has none of its own; the route's own wins", () => {
+    const template = { template: { 'X-User': 'u={principal}' } };
+    const fromSession = parseProxyOptions({ target: TARGET, session: { mode: 'pin', principal: () => 'session-user' }, headers: template });
+    assert.equal(fromSession.principal?.({} as never), 'session-user');
+    const own = parseProxyOptions({
+      target: TARGET,
+      principal: () => 'route-user',
+      session: { mode: 'pin', principal: () => 'session-user' },
+      headers: template,
+    });
+    assert.equal(own.principal?.({} as never), 'route-user');
+    expectConfigError(() => parseProxyOptions({ target: TARGET, headers: template }), 'ERR_INVALID_TEMPLATE', 'headers.template["X-User"]');
+  });
+
+  it('a secret missing at start-up is named in the error log, with where the provider looked; the message names the option only', () => {
+    const log = captureLogger();
+    const error = expectConfigError(
+      () => mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-A': 'MCP_RELAY_OPTIONS_ABSENT' } }, secrets: envSecrets({}), logger: log }),
+      'ERR_SECRET_MISSING',
+      'headers.fromSecret["X-A"]',
+    );
+    assert.equal(error.rule, 'the secret for this header is missing; the error log names the secret and its source');
+    assert.deepEqual(
+      log.lines.filter((l) => l.level === 'error').map((l) => [l.fields, l.message]),
+      [
+        [
+          { route: '127.0.0.1:9/mcp', option: 'headers.fromSecret["X-A"]', secret: 'MCP_RELAY_OPTIONS_ABSENT', source: 'environment variable' },
+          'mcpProxy: the secret behind headers.fromSecret["X-A"] is missing',
+        ],
+      ],
+    );
+  });
+});
+
 describe('options: target', () => {
   const bad: [string, unknown][] = [
     ['relative path', '/mcp'],
@@ -433,7 +503,8 @@ describe('options: target', () => {
   ];
   for (const [label, target] of bad) {
     it(`${label} is rejected with ERR_INVALID_TARGET`, () => {
-      expectConfigError(() => mcpProxy({ target: target as string, logger: captureLogger() }), 'ERR_INVALID_TARGET', 'target');
+      const error = expectConfigError(() => mcpProxy({ target: target as string, logger: captureLogger() }), 'ERR_INVALID_TARGET', 'target');
+      if (label.includes('credentials')) assert.match(error.rule, /send the credential as headers\.fromSecret/);
     });
   }
 
@@ -487,6 +558,41 @@ describe('options: credentials opt-in', () => {
     assert.equal(proxyWarns.length, 1);
     assert.deepEqual(proxyWarns[0]!.fields, { route: '127.0.0.1:9/mcp', header: 'cookie', option: 'passthrough' });
     assert.ok(!proxyLog.text().includes(SENTINEL), proxyLog.text());
+  });
+
+  it('each credential warning says which function and option forward which header, and what that means', () => {
+    const warnings = (build: (logger: ReturnType<typeof captureLogger>) => void) => {
+      const log = captureLogger();
+      build(log);
+      return log.lines.filter((l) => l.level === 'warn').map((l) => [l.fields, l.message]);
+    };
+    const PASSTHROUGH = 'This is token passthrough: the backend must accept tokens issued for it, see docs/security.md';
+    assert.deepEqual(
+      warnings((logger) => captureHeaders({ allow: ['Authorization'], allowCredentials: true, logger })),
+      [[{ header: 'authorization', option: 'allow' }, `captureHeaders: allow forwards the caller's "authorization" header (allowCredentials). ${PASSTHROUGH}`]],
+    );
+    assert.deepEqual(
+      warnings((logger) => mcpProxy({ target: TARGET, name: 'r', passthrough: ['cookie'], allowCredentials: true, logger })),
+      [
+        [
+          { route: 'r', header: 'cookie', option: 'passthrough' },
+          `mcpProxy: passthrough forwards the caller's "cookie" header (allowCredentials). ${PASSTHROUGH}`,
+        ],
+      ],
+    );
+    assert.deepEqual(
+      warnings((logger) => mcpProxy({ target: TARGET, name: 'r', allowCredentials: true, logger })),
+      [
+        [
+          { route: 'r', option: 'allowCredentials', headers: ['authorization', 'cookie'] },
+          `mcpProxy: allowCredentials without passthrough forwards any captured authorization or cookie header. ${PASSTHROUGH}`,
+        ],
+      ],
+    );
+    assert.deepEqual(
+      warnings((logger) => mcpProxy({ target: TARGET, name: 'r', passthrough: ['x-a'], allowCredentials: true, logger })),
+      [],
+    );
   });
 
   it('allowCredentials without any credential name logs no warning; credentials as static headers need no opt-in', () => {
@@ -596,7 +702,7 @@ describe('messages that say what to do', () => {
       () => captureHeaders({ allowlist: ['x-a'] } as unknown as CaptureHeadersOptions),
       'ERR_INVALID_OPTION',
       'allowlist',
-      /did you mean "allow"/,
+      /^unknown option of captureHeaders\(\); did you mean "allow"/,
     ],
     [
       'mcpProxy({ passthru })',
@@ -627,6 +733,27 @@ describe('messages that say what to do', () => {
       'ERR_INVALID_OPTION',
       'health.timeout',
       /whole milliseconds, an integer from 1/,
+    ],
+    ...(
+      [
+        ['a number', 5, /value must be a string, not number$/],
+        ['null', null, /value must be a string, not null$/],
+        ['an array', ['v'], /value must be a string, not an array$/],
+        ['a value over maxValueLength', 'v'.repeat(8193), /value is longer than 8192 bytes \(maxValueLength\)/],
+      ] as const
+    ).map(([what, value, rule]): [string, () => unknown, string, string, RegExp] => [
+      `${what} as a static value`,
+      () => mcpProxy({ target: TARGET, headers: { plaintext: { 'X-A': value as string } } }),
+      'ERR_INVALID_HEADER_VALUE',
+      'headers.plaintext["X-A"]',
+      rule,
+    ]),
+    [
+      'a number as a secret name',
+      () => mcpProxy({ target: TARGET, headers: { fromSecret: { 'X-A': 5 as unknown as string } } }),
+      'ERR_INVALID_OPTION',
+      'headers.fromSecret["X-A"]',
+      /secret name must be a string, not number$/,
     ],
     [
       'a health ttl for cacheTtl',

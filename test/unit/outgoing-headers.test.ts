@@ -6,8 +6,17 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
-import { envSecrets, type McpProxyOptions } from '../../lib/index.js';
-import { buildOutgoingHeaders, readSecrets, withPinned, type OutgoingSources } from '../../lib/forwarding-policy.js';
+import { envSecrets, type CredentialSource, type McpProxyOptions } from '../../lib/index.js';
+import {
+  buildOutgoingHeaders,
+  checkRequired,
+  credentialsRelayed,
+  readSecrets,
+  sourceOf,
+  usesCaptured,
+  withPinned,
+  type OutgoingSources,
+} from '../../lib/forwarding-policy.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
 
 const TARGET = 'http://127.0.0.1:9/mcp';
@@ -50,6 +59,11 @@ const rows: Row[] = [
     name: '1: 2026-07-28 standard headers pass even when empty; an empty non-standard protocol header does not',
     sent: { ...POST, 'mcp-method': 'tools/call', 'mcp-name': '', 'mcp-param-region': '', 'last-event-id': '' },
     expected: { ...FRAMED, 'mcp-method': 'tools/call', 'mcp-name': '', 'mcp-param-region': '' },
+  },
+  {
+    name: '1: a protocol header Node left undefined is not copied',
+    sent: { ...POST, 'mcp-session-id': undefined, 'mcp-method': undefined },
+    expected: FRAMED,
   },
   {
     name: '1: the body content coding passes with the body',
@@ -180,5 +194,125 @@ describe('buildOutgoingHeaders: the ordered list', () => {
     assert.equal(secrets.rejection.reason, 'secret_unavailable');
     assert.match(secrets.rejection.detail ?? '', /x-api-key/i);
     assert.doesNotMatch(JSON.stringify(secrets.rejection), /secret-value/);
+  });
+});
+
+describe('readSecrets: the values a request reads now', () => {
+  const env: NodeJS.ProcessEnv = { API_KEY: 'key-value', OTHER: 'other-value', TEMPLATE: 'template-value' };
+  const route = (headers: McpProxyOptions['headers']) => parseProxyOptions({ target: TARGET, secrets: envSecrets(env), headers });
+  const read = (headers: McpProxyOptions['headers']) => {
+    const secrets = readSecrets(route(headers));
+    assert.ok(secrets.ok);
+    return { values: secrets.values, byName: Object.fromEntries(secrets.byName), all: secrets.all };
+  };
+
+  it('no secret-backed header: nothing read, and nothing allocated per request (the same empty result each time)', () => {
+    assert.deepEqual(read({ plaintext: { 'X-A': 'v' } }), { values: [], byName: {}, all: [] });
+    const config = route({ plaintext: { 'X-A': 'v' } });
+    const [first, second] = [readSecrets(config), readSecrets(config)];
+    assert.ok(first.ok && second.ok);
+    assert.ok(first.values === second.values && first.byName === second.byName && first.all === second.all);
+  });
+
+  it('fromSecret headers: their values in order, each also among all the values read (the same list, not a copy)', () => {
+    assert.deepEqual(read({ fromSecret: { 'X-Api-Key': 'API_KEY', 'X-Other': 'OTHER' } }), {
+      values: ['key-value', 'other-value'],
+      byName: {},
+      all: ['key-value', 'other-value'],
+    });
+    const config = route({ fromSecret: { 'X-Api-Key': 'API_KEY' } });
+    const [first, second] = [readSecrets(config), readSecrets(config)];
+    assert.ok(first.ok && second.ok);
+    assert.ok(first.all === first.values && first.byName === second.byName, 'no map or list built for templates that are not there');
+  });
+
+  it('template secrets: by secret name, for the templates, and among all the values read', () => {
+    assert.deepEqual(read({ fromSecret: { 'X-Api-Key': 'API_KEY' }, template: { 'X-T': 'k={secret:TEMPLATE}' } }), {
+      values: ['key-value'],
+      byName: { TEMPLATE: 'template-value' },
+      all: ['key-value', 'template-value'],
+    });
+  });
+
+  it('a template secret gone since startup: 502 secret_unavailable with the documented message; the log detail names header and secret, no value', () => {
+    const vanishing: NodeJS.ProcessEnv = { TEMPLATE: 'template-value' };
+    const config = parseProxyOptions({ target: TARGET, secrets: envSecrets(vanishing), headers: { template: { 'X-T': 'k={secret:TEMPLATE}' } } });
+    delete vanishing.TEMPLATE;
+    const secrets = readSecrets(config);
+    assert.ok(!secrets.ok);
+    assert.deepEqual(
+      { status: secrets.rejection.status, reason: secrets.rejection.reason, message: secrets.rejection.message },
+      { status: 502, reason: 'secret_unavailable', message: 'Bad gateway: a credential for this backend is unavailable' },
+    );
+    assert.match(secrets.rejection.detail ?? '', /^header "x-t": secret "TEMPLATE" \(environment variable\) /);
+    assert.doesNotMatch(JSON.stringify(secrets.rejection), /template-value/);
+  });
+});
+
+describe('checkRequired', () => {
+  const config = parseProxyOptions({ target: TARGET, passthrough: ['x-tenant', 'x-user'], required: ['X-Tenant', 'x-user'] });
+
+  it('every required name present: no refusal', () => {
+    assert.equal(checkRequired({ 'x-tenant': 't', 'x-user': 'u' }, config), undefined);
+  });
+
+  it('one missing: 400 missing_required_header naming the first missing one, with the documented message', () => {
+    const refusal = checkRequired({ 'x-user': 'u' }, config);
+    assert.deepEqual(
+      { status: refusal?.status, reason: refusal?.reason, header: refusal?.header, message: refusal?.message },
+      {
+        status: 400,
+        reason: 'missing_required_header',
+        header: 'x-tenant',
+        message: 'Bad request: this route requires header x-tenant, and the request does not provide it',
+      },
+    );
+  });
+});
+
+describe('sourceOf, credentialsRelayed, usesCaptured', () => {
+  const source: CredentialSource = { description: 'test issuer', key: () => 'k', resolve: () => 'Bearer t' };
+  const config = parseProxyOptions({
+    target: TARGET,
+    secrets: envSecrets({ API_KEY: 'key-value' }),
+    passthrough: ['x-tenant'],
+    principal: () => 'alice',
+    headers: {
+      fromSecret: { 'X-Api-Key': 'API_KEY' },
+      plaintext: { 'X-Static': 'v' },
+      fromRequest: { 'X-Computed': () => 'c' },
+      fromCredential: { 'X-Backend-Token': source },
+      template: { 'X-Identity': 'u={principal}' },
+      fromCaptured: { Authorization: 'x-upstream-authorization' },
+    },
+  });
+
+  it('names the step that sets each outgoing header; any other name was captured', () => {
+    const names = ['x-api-key', 'x-static', 'x-computed', 'x-backend-token', 'x-identity', 'authorization', 'x-tenant'];
+    assert.deepEqual(
+      names.map((name) => sourceOf(name, config)),
+      ['secret', 'static', 'request', 'credential', 'template', 'renamed', 'captured'],
+    );
+  });
+
+  it('credentialsRelayed: the credential names and per-user credentials in the set, with their step; absent ones are not listed', () => {
+    assert.deepEqual(credentialsRelayed({ authorization: 'Bearer r', cookie: 'c', 'x-backend-token': 'Bearer t', 'x-static': 'v' }, config), [
+      { name: 'authorization', source: 'renamed' },
+      { name: 'cookie', source: 'captured' },
+      { name: 'x-backend-token', source: 'credential' },
+    ]);
+    assert.deepEqual(credentialsRelayed({ 'x-static': 'v' }, config), []);
+  });
+
+  it('credentialsRelayed: a per-user credential sent as Authorization is listed once', () => {
+    const asAuthorization = parseProxyOptions({ target: TARGET, headers: { fromCredential: { Authorization: source } } });
+    assert.deepEqual(credentialsRelayed({ authorization: 'Bearer t' }, asAuthorization), [{ name: 'authorization', source: 'credential' }]);
+  });
+
+  it('usesCaptured: a captured name the route forwards or reads into another header, and no other', () => {
+    assert.deepEqual(
+      ['x-tenant', 'x-upstream-authorization', 'x-other'].map((name) => usesCaptured(name, config)),
+      [true, true, false],
+    );
   });
 });

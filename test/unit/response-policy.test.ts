@@ -99,6 +99,24 @@ describe('the responseHeaders option', () => {
     );
     refused('x-one', 'ERR_INVALID_OPTION', 'responseHeaders');
   });
+  it('what the refusals say, and 64 names are fine', () => {
+    const message = (responseHeaders: unknown, fromSecret: Record<string, string> = {}): string => {
+      try {
+        parseProxyOptions({ target: TARGET, responseHeaders, headers: { fromSecret }, secrets: envSecrets({ S: 'secret-value-123' }) });
+      } catch (error) {
+        return (error as HeaderConfigError).rule;
+      }
+      return 'accepted';
+    };
+    assert.equal(message(['Connection']), '"connection" is hop-by-hop: Node frames the response to the client itself');
+    assert.equal(
+      message(['X-Api-Key'], { 'x-api-key': 'S' }),
+      '"x-api-key" is a secret header of this route (headers.fromSecret["x-api-key"]); a backend must not echo a credential to the client',
+    );
+    assert.equal(message(Array.from({ length: 65 }, (_, i) => `x-${i}`)), 'at most 64 header names');
+    assert.equal(message(Array.from({ length: 64 }, (_, i) => `x-${i}`)), 'accepted');
+  });
+
   it('a default name that is also a secret header of the route is not passed back', () => {
     assert.equal(policy([], { 'WWW-Authenticate': 'S' }).allowed.has('www-authenticate'), false);
     assert.equal(policy().allowed.has('www-authenticate'), true);

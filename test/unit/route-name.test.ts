@@ -15,6 +15,11 @@ describe('route name', () => {
     assert.equal(mcpProxy({ target: 'http://127.0.0.1:9/mcp', name: 'github', logger: captureLogger() }).name, 'github');
   });
 
+  it('a default name longer than 64 characters is cut at 64', () => {
+    const target = `http://127.0.0.1:9/${'p'.repeat(80)}`;
+    assert.equal(mcpProxy({ target, logger: captureLogger() }).name, `127.0.0.1:9/${'p'.repeat(64 - '127.0.0.1:9/'.length)}`);
+  });
+
   it('a name with spaces, control characters, non-ASCII, empty or over 64 characters is refused, naming the option', () => {
     for (const name of ['', 'git hub', 'a\nb', 'gïthub', 'x'.repeat(65)]) {
       const err = expectConfigError(() => mcpProxy({ target: 'http://127.0.0.1:9/mcp', name, logger: captureLogger() }), 'ERR_INVALID_OPTION', 'name');

@@ -4,8 +4,12 @@
  * line quotes key, certificate or passphrase text. Also the run-time classification of TLS errors.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { mcpProxy } from '../../lib/index.js';
@@ -118,6 +122,95 @@ describe('tls: valid configurations', () => {
   });
 });
 
+describe('tls: what the options become', () => {
+  const resolved = (tls: Record<string, unknown>) => ({ ...parseProxyOptions({ target: HTTPS_TARGET, tls, logger: captureLogger() }).tls });
+
+  it('a client certificate without a passphrase: cert and key, and no passphrase key at all', () => {
+    assert.deepEqual(resolved({ cert: pki.client.cert, key: pki.client.key }), { rejectUnauthorized: true, cert: pki.client.cert, key: pki.client.key });
+  });
+
+  it('a CA list is kept as given (a copy), a single CA as it is', () => {
+    const list = [pki.ca, pki.otherCa];
+    const ca = resolved({ ca: list }).ca;
+    assert.deepEqual(ca, list);
+    assert.notEqual(ca, list);
+    assert.equal(resolved({ ca: pki.ca }).ca, pki.ca);
+  });
+
+  it('an encrypted key in a combined file (ENCRYPTED PRIVATE KEY beside the certificate) is accepted', () => {
+    const combined = pki.client.cert + pki.encryptedClientKey;
+    assert.doesNotThrow(withTls({ cert: combined, key: pki.encryptedClientKey, passphrase: pki.passphrase }));
+  });
+
+  it('servername: one-character labels are DNS labels; 253 characters are the most', () => {
+    const label = 'a'.repeat(63);
+    const longest = [label, label, label, 'a'.repeat(61)].join('.');
+    assert.equal(longest.length, 253);
+    assert.equal(resolved({ servername: 'a.b.example' }).servername, 'a.b.example');
+    assert.equal(resolved({ servername: longest }).servername, longest);
+    expectConfigError(withTls({ servername: `${longest}a` }), 'ERR_INVALID_TLS', 'tls.servername');
+  });
+
+  it('an agent with verification on, or with no options of its own, gets no warning', () => {
+    const bare = agent(new https.Agent());
+    delete (bare as { options?: unknown }).options;
+    for (const given of [agent(new https.Agent()), bare]) {
+      const logger = captureLogger();
+      parseProxyOptions({ target: HTTPS_TARGET, agent: given, logger });
+      assert.deepEqual(
+        logger.lines.filter((l) => l.level === 'warn'),
+        [],
+      );
+    }
+  });
+});
+
+describe('tls: what each refusal says', () => {
+  const rule = (build: () => unknown, path: string): string => expectConfigError(build, 'ERR_INVALID_TLS', path).rule;
+
+  it('an agent for the other scheme names the agent to use', () => {
+    assert.equal(
+      rule(() => mcpProxy({ target: HTTPS_TARGET, agent: agent(new http.Agent()), logger: captureLogger() }), 'agent'),
+      'is an agent for http: URLs but the target is https:; use an https.Agent',
+    );
+    assert.equal(
+      rule(() => mcpProxy({ target: HTTP_TARGET, agent: agent(new https.Agent()), logger: captureLogger() }), 'agent'),
+      'is an agent for https: URLs but the target is http:; use an http.Agent',
+    );
+  });
+
+  it('tls.ca given once, not as a list, is named tls.ca', () => {
+    assert.match(rule(withTls({ ca: 'not a certificate' }), 'tls.ca'), /^is not PEM: expected one or more CA certificates/);
+  });
+
+  it('only a private key earns the hint that it never belongs in tls.ca', () => {
+    const publicKey = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n';
+    assert.equal(rule(withTls({ ca: publicKey }), 'tls.ca'), 'holds a PEM block that is not a certificate (PUBLIC KEY)');
+    assert.equal(
+      rule(withTls({ ca: pki.client.key }), 'tls.ca'),
+      'holds a PEM block that is not a certificate (PRIVATE KEY); a private key never belongs here',
+    );
+  });
+
+  it('tls.cert holding a key only: no client certificate in it', () => {
+    assert.match(rule(withTls({ cert: pki.client.key, key: pki.client.key }), 'tls.cert'), /^is not PEM: expected one or more client certificates/);
+  });
+
+  it('an encrypted key: without a passphrase it is required, with a wrong one it does not decrypt', () => {
+    assert.equal(rule(withTls({ cert: pki.client.cert, key: pki.encryptedClientKey }), 'tls.passphrase'), 'is required: tls.key is encrypted');
+    assert.equal(
+      rule(withTls({ cert: pki.client.cert, key: pki.encryptedClientKey, passphrase: 'wrong' }), 'tls.passphrase'),
+      'does not decrypt tls.key (wrong passphrase, or the key is damaged)',
+    );
+  });
+
+  it('an IP address as servername, in brackets too, is refused as an IP address', () => {
+    for (const servername of ['127.0.0.1', '[::1]']) {
+      assert.match(rule(withTls({ servername }), 'tls.servername'), /^must be a DNS name, not an IP address/);
+    }
+  });
+});
+
 describe('tls: combination rules (ERR_INVALID_TLS)', () => {
   it('tls with an http: target', () => {
     expectConfigError(withTls({ ca: pki.ca }, HTTP_TARGET), 'ERR_INVALID_TLS', 'tls');
@@ -190,6 +283,21 @@ describe('tls: PEM contents (ERR_INVALID_TLS), never quoted', () => {
   it('tls.key that belongs to another certificate', () => {
     const error = expectConfigError(withTls({ cert: pki.client.cert, key: pki.server.key }), 'ERR_INVALID_TLS', 'tls.key');
     assertNoKeyMaterial(errorViews(error));
+  });
+
+  it('a client certificate OpenSSL refuses for another reason (an RSA 768 key): tls.cert, naming only the code', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay-weak-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:768', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-subj', '/CN=weak', '-days', '2'], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
+      const weak = { cert: readFileSync(path.join(dir, 'c.pem'), 'utf8'), key: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+      const error = expectConfigError(withTls(weak), 'ERR_INVALID_TLS', 'tls.cert');
+      assert.match(error.message, /is not a usable client certificate chain \(OpenSSL: ERR_SSL_EE_KEY_TOO_SMALL\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an encrypted tls.key without tls.passphrase', () => {
