@@ -26,6 +26,7 @@ export function watchFile(file: string, changed: () => void, logger: Required<Re
     unwatched(error);
     return () => undefined;
   }
+  /* c8 ignore next 4: a watch errs when the kernel drops it (the directory removed, inotify limits): not something a test can cause portably */
   watcher.on('error', (error) => {
     unwatched(error);
     watcher.close();

@@ -16,6 +16,19 @@ import { waitFor, withTimeout } from '../helpers/wait.js';
 
 const files = fileDir('relay-listener-');
 
+/** A module hook that makes the MCP SDK fail to load, as where it is not installed. */
+const HIDE_SDK = `import { register } from 'node:module';
+const hook = \`export async function resolve(specifier, context, next) {
+  if (specifier.startsWith('@modelcontextprotocol/sdk')) {
+    const error = new Error("Cannot find package '@modelcontextprotocol/sdk' (hidden by the test)");
+    error.code = 'ERR_MODULE_NOT_FOUND';
+    throw error;
+  }
+  return next(specifier, context);
+}\`;
+register('data:text/javascript,' + encodeURIComponent(hook));
+`;
+
 describe('mcp-header-relay serve --demo', () => {
   let demo: Served;
 
@@ -59,15 +72,28 @@ describe('mcp-header-relay serve --demo', () => {
     assert.equal(ready.status, 200, await ready.clone().text());
   });
 
-  it('SIGTERM stops the gateway and its backends and exits 0', async () => {
-    demo.child.kill('SIGTERM');
-    const { code } = await withTimeout(demo.exited, 'the demo to exit', START_MS);
-    assert.equal(code, 0);
+  it('a port in use: exit 1 saying so and what to pass', async () => {
+    const busy = new URL(demo.url).port;
+    const ran = await run(['serve', '--demo', '--port', busy]);
+    assert.equal(ran.code, 1);
+    assert.equal(ran.stderr, `serve --demo: port ${busy} is in use; pass --port 0 for any free port, or another port\n`);
+  });
+
+  it('without the MCP SDK installed: exit 1 naming the package to install', async () => {
+    const ran = await run(['serve', '--demo', '--port', '0'], {}, ['--import', files.write('hide-sdk.mjs', HIDE_SDK)]);
+    assert.equal(ran.code, 1);
+    assert.equal(ran.stderr, 'serve --demo runs its backends on the MCP TypeScript SDK: npm install @modelcontextprotocol/sdk\n');
   });
 
   it('--demo with --config, or --port without --demo, is a usage error (exit 2)', async () => {
     assert.equal((await run(['serve', '--demo', '--config', 'x.yaml'])).code, 2);
     assert.equal((await run(['serve', '--config', 'x.yaml', '--port', '1'])).code, 2);
+  });
+
+  it('SIGTERM stops the gateway and its backends and exits 0', async () => {
+    demo.child.kill('SIGTERM');
+    const { code } = await withTimeout(demo.exited, 'the demo to exit', START_MS);
+    assert.equal(code, 0);
   });
 });
 

@@ -101,7 +101,7 @@ const refused: [string, () => unknown, string, string][] = [
     'session.store',
     proxy({ session: { mode: 'bind', store: { get() {}, set() {}, delete() {} }, sessionKey: KEY } }),
     'session.store',
-    'must be a session store with get(), set(), delete() and size(), e.g. memorySessionStore()',
+    'must be a session store with get(), set(), delete() and size() (and, optionally, admit()), e.g. memorySessionStore()',
   ],
   [
     'session.sessionKey of 31 bytes',
