@@ -130,6 +130,7 @@ export const MAX_VALUE_LENGTH_LIMIT = 65_536;
  */
 export function invalidValueReason(value: string, maxLength: number): 'too_long' | 'bad_characters' | undefined {
   if (value.length > maxLength) return 'too_long';
+  // Stryker disable next-line EqualityOperator: one step past the end reads NaN, which no comparison below refuses
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if ((c < 0x20 && c !== 0x09) || c > 0x7e) return 'bad_characters';

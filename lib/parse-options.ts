@@ -64,6 +64,7 @@ export function parseProxyOptions(options: unknown): ProxyConfig {
     fromSecret.push({ name, secret: parseSecretName(secret, path), path });
   }
   const session = parseSessionOptions(parsed.session, `${target.origin}${target.targetPath}${target.targetSearch}`);
+  // Stryker disable next-line ConditionalExpression,StringLiteral: a 'request' session has no principal, so reading it gives the same undefined
   const principal = parsed.principal ?? (session.mode === 'request' ? undefined : session.principal);
   const { templateSecrets, ...dynamic } = parseRouteHeaders(parsed, { allowCredentials, seen, passthrough, principal, maxValueLength });
   for (const header of [...fromSecret, ...templateSecrets]) resolveAtStartup(header, secrets, maxValueLength, logger);

@@ -52,19 +52,16 @@ export function parseSessionOptions(option: unknown, backend: string): SessionCo
       );
     }
     const maxSessions = bind.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    if (bind.maxSessionsPerClient !== undefined && bind.maxSessionsPerClient > maxSessions) {
+    // The default share, a tenth rounded up, never exceeds maxSessions.
+    const maxPerClient = bind.maxSessionsPerClient ?? Math.ceil(maxSessions / DEFAULT_CLIENT_SHARE_DIVISOR);
+    if (maxPerClient > maxSessions) {
       throw new HeaderConfigError(
         'ERR_INVALID_OPTION',
         'session.maxSessionsPerClient',
         `is larger than maxSessions (${maxSessions}), so one client could take every session`,
       );
     }
-    return sessionMode('bind', bind, backend, {
-      store: bind.store,
-      key: bind.sessionKey,
-      maxPerClient: bind.maxSessionsPerClient ?? Math.ceil(maxSessions / DEFAULT_CLIENT_SHARE_DIVISOR),
-      principal: bind.principal,
-    });
+    return sessionMode('bind', bind, backend, { store: bind.store, key: bind.sessionKey, maxPerClient, principal: bind.principal });
   }
   if (mode === 'pin') {
     const pin = validateShape(pinSchema, session, 'mcpProxy', 'session');

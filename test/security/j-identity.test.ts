@@ -395,6 +395,15 @@ describe('J: identity headers, renaming, templates, required headers and audit',
       ],
     ];
     for (const [label, build, code, path] of cases) it(`J8: ${label} → ${code} at ${path}`, () => void expectConfigError(build, code as never, path));
+
+    it("J8: a credential header's cache options are mcpProxy's, with a did-you-mean", () => {
+      const error = expectConfigError(
+        () => mcpProxy({ target: TARGET, headers: { fromCredential: { 'X-T': { source: credentialSource(), cache: { tll: 60 } as never } } } }),
+        'ERR_INVALID_OPTION',
+        'headers.fromCredential["X-T"].cache.tll',
+      );
+      assert.equal(error.rule, 'unknown option of mcpProxy(); did you mean "ttl"?');
+    });
   });
 
   it('J9: a secret in a template goes out in the header and is never echoed back to the client', async () => {

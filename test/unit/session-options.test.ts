@@ -57,6 +57,11 @@ describe('session: what each accepted form becomes', () => {
       { ...bindDefaults, maxSessions: 25, maxPerClient: 3 },
     ],
     [
+      "bind with maxSessions 1: its one session is every client's share",
+      { mode: 'bind', maxSessions: 1 },
+      { ...bindDefaults, maxSessions: 1, maxPerClient: 1 },
+    ],
+    [
       'bind with maxSessionsPerClient equal to maxSessions',
       { mode: 'bind', maxSessions: 5, maxSessionsPerClient: 5 },
       { ...bindDefaults, maxSessions: 5, maxPerClient: 5 },
@@ -116,7 +121,9 @@ describe('session: refused forms', () => {
     ["'pin' without its principal", 'pin', 'session', /pin needs a principal/],
     ['a number', 5, 'session', /must be 'request', 'bind' or \{ mode: 'pin', principal \}/],
     ['an unknown mode', { mode: 'sticky' }, 'session.mode', /must be 'request', 'bind' or 'pin'/],
-    ['request with a limit', { mode: 'request', idleTtl: 5 }, 'session.idleTtl', /unknown option/],
+    ['request with a limit', { mode: 'request', idleTtl: 5 }, 'session.idleTtl', /^unknown option of mcpProxy\(\)$/],
+    ['bind with a misspelt option', { mode: 'bind', idleTTL: 5 }, 'session.idleTTL', /^unknown option of mcpProxy\(\); did you mean "idleTtl"\?$/],
+    ['pin with a misspelt option', { mode: 'pin', principle: principal }, 'session.principle', /^unknown option of mcpProxy\(\); did you mean "principal"\?$/],
     ['bind with an idleTtl that is no number of milliseconds', { mode: 'bind', idleTtl: 'long' }, 'session.idleTtl', /whole milliseconds/],
     ['pin with a principal that is no function', { mode: 'pin', principal: 'alice' }, 'session.principal', /pin needs a principal: a function/],
     ['pin with a store', { mode: 'pin', principal, store: memorySessionStore() }, 'session.store', /shared store is for bind/],
