@@ -33,6 +33,7 @@ export async function serveDemo(port: number): Promise<number> {
     await demo.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
       throw new Error(`serve --demo: port ${port} is in use; pass --port 0 for any free port, or another port`);
+    /* c8 ignore next: another listen failure (EACCES on a port below 1024 without the right) cannot happen to the tests, which run as root */
     throw error;
   }
   announce('listening', { url: gateway.url, admin: gateway.url, routes: demo.config.routes.map((r) => r.path) });
