@@ -11,7 +11,7 @@ import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient } from '../helpers/mcp-eras-clients.js';
 import { parseExposition, sumOf } from '../helpers/prom-text.js';
 import { recordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
-import { fileDir, ROOT, run, serve, START_MS, stop, type Served } from '../helpers/relay-command.js';
+import { fileDir, hideModule, ROOT, run, serve, START_MS, stop, type Served } from '../helpers/relay-command.js';
 import { SENTINEL } from '../helpers/sentinel.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -230,18 +230,7 @@ describe('mcp-header-relay check and explain', () => {
   });
 });
 
-/** A module hook that makes `import('prom-client')` fail as it does where the package is not installed. */
-const HIDE_PROM_CLIENT = `import { register } from 'node:module';
-const hook = \`export async function resolve(specifier, context, next) {
-  if (specifier === 'prom-client' || specifier.startsWith('prom-client/')) {
-    const error = new Error("Cannot find package 'prom-client' (hidden by the test)");
-    error.code = 'ERR_MODULE_NOT_FOUND';
-    throw error;
-  }
-  return next(specifier, context);
-}\`;
-register('data:text/javascript,' + encodeURIComponent(hook));
-`;
+const HIDE_PROM_CLIENT = hideModule('prom-client');
 
 describe('mcp-header-relay serve without prom-client', () => {
   it('serves; /metrics answers 404 with a JSON reason; the missing package is logged once, at start', async () => {
@@ -263,7 +252,7 @@ describe('mcp-header-relay serve without prom-client', () => {
 });
 
 /** The same for express: `import('express')` fails as it does where the package is not installed. */
-const HIDE_EXPRESS = HIDE_PROM_CLIENT.replaceAll('prom-client', 'express');
+const HIDE_EXPRESS = hideModule('express');
 
 describe('mcp-header-relay serve without express', () => {
   it('exits 1 saying express is needed and how to install it', async () => {

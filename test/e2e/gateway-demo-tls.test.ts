@@ -10,24 +10,13 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { eraClient } from '../helpers/mcp-eras-clients.js';
-import { fileDir, run, serve, serveWith, START_MS, stop, type Served } from '../helpers/relay-command.js';
+import { fileDir, hideModule, run, serve, serveWith, START_MS, stop, type Served } from '../helpers/relay-command.js';
 import { NAMED_SERVER_NAME, testPki, type TestPki } from '../helpers/test-ca.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
 const files = fileDir('relay-listener-');
 
-/** A module hook that makes the MCP SDK fail to load, as where it is not installed. */
-const HIDE_SDK = `import { register } from 'node:module';
-const hook = \`export async function resolve(specifier, context, next) {
-  if (specifier.startsWith('@modelcontextprotocol/sdk')) {
-    const error = new Error("Cannot find package '@modelcontextprotocol/sdk' (hidden by the test)");
-    error.code = 'ERR_MODULE_NOT_FOUND';
-    throw error;
-  }
-  return next(specifier, context);
-}\`;
-register('data:text/javascript,' + encodeURIComponent(hook));
-`;
+const HIDE_SDK = hideModule('@modelcontextprotocol/sdk');
 
 describe('mcp-header-relay serve --demo', () => {
   let demo: Served;

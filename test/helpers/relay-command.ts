@@ -103,3 +103,18 @@ export async function stop(gateway: Served): Promise<void> {
     throw error;
   }
 }
+
+/** A module hook (for `node --import`) that makes `import(pkg)` fail as it does where the package is not installed. */
+export function hideModule(pkg: string): string {
+  return `import { register } from 'node:module';
+const hook = \`export async function resolve(specifier, context, next) {
+  if (specifier === '${pkg}' || specifier.startsWith('${pkg}/')) {
+    const error = new Error("Cannot find package '${pkg}' (hidden by the test)");
+    error.code = 'ERR_MODULE_NOT_FOUND';
+    throw error;
+  }
+  return next(specifier, context);
+}\`;
+register('data:text/javascript,' + encodeURIComponent(hook));
+`;
+}
