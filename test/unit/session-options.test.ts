@@ -45,6 +45,7 @@ const bindDefaults = {
 
 describe('session: what each accepted form becomes', () => {
   const store = memorySessionStore();
+  const admitting = Object.assign(memorySessionStore(), { admit: () => 'ok' as const });
   const cases: [string, unknown, Record<string, unknown>][] = [
     ['not set', undefined, { mode: 'request' }],
     ["'request'", 'request', { mode: 'request' }],
@@ -75,6 +76,11 @@ describe('session: what each accepted form becomes', () => {
       'bind with a shared store: keys are namespaced by the backend',
       { mode: 'bind', store, sessionKey: KEY, principal },
       { ...bindDefaults, store, namespace: `${BACKEND}\n`, principal: 'function' },
+    ],
+    [
+      'bind with a store that counts its own sessions (admit)',
+      { mode: 'bind', store: admitting, sessionKey: KEY },
+      { ...bindDefaults, store: admitting, namespace: `${BACKEND}\n` },
     ],
     [
       'pin: 20 sessions per principal by default',
@@ -128,6 +134,12 @@ describe('session: refused forms', () => {
     ['pin with a principal that is no function', { mode: 'pin', principal: 'alice' }, 'session.principal', /pin needs a principal: a function/],
     ['pin with a store', { mode: 'pin', principal, store: memorySessionStore() }, 'session.store', /shared store is for bind/],
     ['bind with a store and no session key', { mode: 'bind', store: memorySessionStore() }, 'session.sessionKey', /every replica sharing the store/],
+    [
+      'bind with a store whose admit is no function',
+      { mode: 'bind', store: Object.assign(memorySessionStore(), { admit: 'yes' }), sessionKey: KEY },
+      'session.store',
+      /must be a session store with get\(\), set\(\), delete\(\) and size\(\) \(and, optionally, admit\(\)\)/,
+    ],
     [
       'bind with maxSessionsPerClient above maxSessions',
       { mode: 'bind', maxSessions: 5, maxSessionsPerClient: 6 },
