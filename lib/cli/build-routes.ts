@@ -5,7 +5,6 @@
  * `check`, `explain` and `serve` build the same way.
  */
 import { captureHeaders } from '../capture.js';
-import { HeaderConfigError } from '../config-error.js';
 import { closeRoutes } from '../lifecycle.js';
 import type { RelayLogger } from '../logger.js';
 import type { CaptureHeadersOptions, McpProxyOptions, RelayMiddleware } from '../options.js';
@@ -13,8 +12,9 @@ import { mcpProxy } from '../proxy.js';
 import type { McpRoute } from '../route-operations.js';
 import type { RouteMetrics } from '../route-observer.js';
 import { envSecrets, fileSecrets, type SecretProvider } from '../secrets.js';
-import { ConfigFileError, type GatewayConfig, type Listener, type RouteConfig } from './config-file.js';
+import { ConfigFileError, within, type GatewayConfig, type Listener, type RouteConfig } from './config-file.js';
 import { digestOf } from './route-digest.js';
+import { storeSettings, withSharedSessions, type SharedSessions } from './shared-sessions.js';
 import { readBackendTls, readListenerTls, type ListenerTls } from './tls-files.js';
 import { withoutUndefined } from '../without-undefined.js';
 
@@ -42,6 +42,11 @@ export interface BuildOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** A running route built from the same digest, to keep (with its sessions) instead of building it again. */
   readonly reuse?: (digest: string) => McpRoute | undefined;
+  /**
+   * The shared session store `serve` connected at start (null: none), which every build of the running
+   * gateway uses. Undefined (check, explain): the file's sessionStore on a store that never connects.
+   */
+  readonly sessions?: SharedSessions | null;
 }
 
 /** Throws ConfigFileError; routes built before a failing one are closed again (reused ones stay as they were). */
@@ -49,6 +54,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Buil
   const env = options.env ?? process.env;
   const tls = { listen: listenerTls(config, 'listen', config.listen, env), admin: config.admin && listenerTls(config, 'admin', config.admin, env) };
   const providers = within(config.file, 'secrets', () => secretProviders(config, env));
+  const settings = storeSettings(config, env);
+  const sessions = options.sessions === undefined ? settings && { store: settings.offline, sessionKey: settings.sessionKey } : (options.sessions ?? undefined);
   const capture =
     config.capture && within(config.file, 'capture', () => captureHeaders({ ...config.capture, logger: options.logger } as unknown as CaptureHeadersOptions));
   const routes: BuiltRoute[] = [];
@@ -58,7 +65,8 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Buil
       const backendTls = route.tls && readBackendTls(config.file, `${at}.tls`, route.tls, env);
       const digest = digestOf({ path: route.path, options: route.options, provider: config.secrets[route.secrets], tls: backendTls });
       const running = options.reuse?.(digest);
-      const proxyOptions = { ...route.options, secrets: providers.get(route.secrets), logger: options.logger, metrics: options.metrics, tls: backendTls };
+      const own = sessions ? withSharedSessions(route.options, sessions, config.file, at) : route.options;
+      const proxyOptions = { ...own, secrets: providers.get(route.secrets), logger: options.logger, metrics: options.metrics, tls: backendTls };
       const built = running ?? within(config.file, at, () => mcpProxy(withoutUndefined(proxyOptions) as unknown as McpProxyOptions));
       routes.push({ config: route, route: built, digest, reused: running !== undefined });
       const twin = routes.find((other) => other !== routes.at(-1) && other.route.name === built.name);
@@ -90,21 +98,4 @@ function secretProviders(config: GatewayConfig, env: NodeJS.ProcessEnv): Map<str
     providers.set(name, provider);
   }
   return providers;
-}
-
-/** Runs a library call; its HeaderConfigError comes back as a ConfigFileError at `at` + its own path. */
-function within<T>(file: string, at: string, build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    if (!(error instanceof HeaderConfigError)) throw error;
-    throw new ConfigFileError(file, new HeaderConfigError(error.code, joinPath(at, error.path), error.rule));
-  }
-}
-
-/** `routes[1]` + `headers.plaintext["X"]`; a library path that is not an option path (`(options)`, `fileSecrets(dir)`) becomes `at`. */
-export function joinPath(at: string, inner: string): string {
-  if (inner.startsWith('[')) return `${at}${inner}`;
-  if (!/^[A-Za-z]/.test(inner) || inner.includes('(')) return at;
-  return `${at}.${inner}`;
 }

@@ -11,7 +11,7 @@ import { HeaderConfigError } from '../config-error.js';
 import { DEFAULT_GRACE_MS } from '../lifecycle.js';
 import { isRecord } from '../option-shapes.js';
 import { validateShape } from '../option-shape-errors.js';
-import { gatewayFileSchema, type FileListenerTls, type FileRoute, type FileSecretProvider, type GatewayFile } from './config-shape.js';
+import { gatewayFileSchema, type FileListenerTls, type FileRoute, type FileSecretProvider, type FileSessionStore, type GatewayFile } from './config-shape.js';
 import { withoutUndefined } from '../without-undefined.js';
 
 /** A problem in a gateway file: `relay.yaml: routes[1].headers.fromSecret["X-Api-Key"]: <rule> [code]`. */
@@ -31,6 +31,23 @@ export class ConfigFileError extends Error {
     this.rule = error.rule;
     this.code = code;
   }
+}
+
+/** Runs a library call; its HeaderConfigError comes back as a ConfigFileError at `at` + its own path. */
+export function within<T>(file: string, at: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof HeaderConfigError)) throw error;
+    throw new ConfigFileError(file, new HeaderConfigError(error.code, joinPath(at, error.path), error.rule));
+  }
+}
+
+/** `routes[1]` + `headers.plaintext["X"]`; a library path that is not an option path (`(options)`, `fileSecrets(dir)`) becomes `at`. */
+export function joinPath(at: string, inner: string): string {
+  if (inner.startsWith('[')) return `${at}${inner}`;
+  if (!/^[A-Za-z]/.test(inner) || inner.includes('(')) return at;
+  return `${at}.${inner}`;
 }
 
 export interface Listener {
@@ -64,6 +81,8 @@ export interface GatewayConfig {
   /** Named providers, `env` always among them. */
   readonly secrets: Readonly<Record<string, FileSecretProvider>>;
   readonly routes: readonly RouteConfig[];
+  /** Where bind routes keep their sessions when not in each process's memory (shared-sessions.ts). */
+  readonly sessionStore: FileSessionStore | undefined;
   readonly shutdownGrace: number;
   /** How long requests under way on a route a reload changed or removed may go on (ms). */
   readonly reloadGrace: number;
@@ -115,6 +134,7 @@ export function parseConfig(text: string, file: string, dir: string): GatewayCon
     capture: parsed.capture && withoutUndefined(parsed.capture),
     secrets,
     routes,
+    sessionStore: parsed.sessionStore,
     shutdownGrace: parsed.shutdownGrace ?? DEFAULT_GRACE_MS,
     reloadGrace: parsed.reloadGrace ?? DEFAULT_RELOAD_GRACE_MS,
   };

@@ -113,6 +113,34 @@ export const routeShape = {
   agent: codeOnly,
 } satisfies { readonly [K in keyof Required<McpProxyOptions> | 'path']: z.ZodType };
 
+/** A POSIX environment variable name: the file names where a secret is, never the secret. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const envName = (rule: string) => z.string({ message: rule }).regex(ENV_NAME, { message: rule });
+const STORE_TIMEOUT_RULE = 'must be milliseconds, an integer from 1 to 60000';
+/** Sessions of `bind` routes in Redis, shared by every `serve` process started with the same file (docs/deployment.md). */
+const sessionStoreSchema = z
+  .strictObject({
+    type: z.literal('redis', { message: 'must be redis, the one shared store (without sessionStore each process keeps its sessions in memory)' }),
+    urlEnv: envName('must name the environment variable holding the Redis URL, redis://[user:password@]host:port[/db] or rediss://...').describe(
+      'the environment variable holding the Redis URL (it may hold a password, so the file names the variable, not the URL)',
+    ),
+    sessionKeyEnv: envName('must name the environment variable holding the session key the replicas share, at least 32 bytes').describe(
+      'the environment variable holding the session key every replica shares (at least 32 bytes, e.g. openssl rand -hex 32)',
+    ),
+    prefix: z
+      .string({ message: 'must be a string: 1-64 visible ASCII characters without { or }' })
+      .optional()
+      .describe("the start of every key (default 'mcp-relay:'); the same on every replica of one gateway, checked by redisSessionStore()"),
+    connectTimeout: z
+      .number({ message: STORE_TIMEOUT_RULE })
+      .int({ message: STORE_TIMEOUT_RULE })
+      .min(1, { message: STORE_TIMEOUT_RULE })
+      .max(60_000, { message: STORE_TIMEOUT_RULE })
+      .optional()
+      .describe('ms that serve waits for Redis at start before it gives up (default 5000)'),
+  })
+  .describe('where every bind route keeps its sessions: in Redis, so replicas of the gateway share them; applied at start');
+
 const GRACE_RULE = `must be whole milliseconds, an integer from 0 to ${2 ** 31 - 1}`;
 const graceSchema = z
   .number({ message: GRACE_RULE })
@@ -130,6 +158,7 @@ export const gatewayFileSchema = z.strictObject({
   routes: z
     .array(z.strictObject(routeShape), { message: 'must be a list of routes, each { path, target, ... }' })
     .min(1, { message: 'must hold at least one route' }),
+  sessionStore: sessionStoreSchema.optional(),
   shutdownGrace: graceSchema.describe('ms that requests under way get on SIGTERM/SIGINT before they are cut (default 10000)'),
   reloadGrace: graceSchema.describe('ms that requests and event streams under way on a changed or removed route get after a reload (default 60000)'),
 });
@@ -139,3 +168,4 @@ export type FileRoute = GatewayFile['routes'][number];
 export type FileTls = NonNullable<FileRoute['tls']>;
 export type FileSecretProvider = NonNullable<GatewayFile['secrets']>[string];
 export type FileListenerTls = NonNullable<GatewayFile['listen']['tls']>;
+export type FileSessionStore = NonNullable<GatewayFile['sessionStore']>;

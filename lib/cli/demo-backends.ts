@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { MissingDependencyError } from './gateway.js';
+import { loadOptional } from './optional-peer.js';
 
 export interface DemoBackend {
   /** The MCP endpoint, `http://127.0.0.1:PORT/mcp`. */
@@ -22,17 +22,14 @@ interface Sdk {
   readonly Transport: typeof StreamableHTTPServerTransport;
 }
 
-async function loadSdk(): Promise<Sdk> {
-  try {
+function loadSdk(): Promise<Sdk> {
+  return loadOptional(async () => {
     const [server, transport] = await Promise.all([
       import('@modelcontextprotocol/sdk/server/mcp.js'),
       import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
     ]);
     return { McpServer: server.McpServer, Transport: transport.StreamableHTTPServerTransport };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new MissingDependencyError('serve --demo runs its backends on the MCP TypeScript SDK: npm install @modelcontextprotocol/sdk');
-  }
+  }, 'serve --demo runs its backends on the MCP TypeScript SDK: npm install @modelcontextprotocol/sdk');
 }
 
 /** Header names a backend shows: those a gateway adds or forwards, and the client's own credentials, to show they did not arrive. */

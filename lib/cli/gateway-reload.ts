@@ -86,7 +86,10 @@ export class GatewayReloader {
     }
     const pending = restartOnly(running.config, config);
     if (pending.length > 0)
-      logger.warn({ settings: pending }, 'mcp-header-relay serve: these settings apply at the next restart; the listeners stay as they are');
+      logger.warn(
+        { settings: pending },
+        'mcp-header-relay serve: these settings apply at the next restart; the listeners and the session store stay as they are',
+      );
     this.#renewTls(running.config, config, built);
     replace(config, built);
     const changes = routeChanges(running.built.routes, built.routes);

@@ -20,6 +20,8 @@ import type { RouteMetrics } from '../route-observer.js';
 import { buildGateway, type BuiltGateway } from './build-routes.js';
 import type { GatewayConfig, Listener } from './config-file.js';
 import { GatewayReloader, type ReloadOutcome, type ReloadTrigger } from './gateway-reload.js';
+import { loadOptional } from './optional-peer.js';
+import { connectSharedSessions, storeSettings, type ConnectedSessions } from './shared-sessions.js';
 import type { ListenerTls } from './tls-files.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -37,8 +39,6 @@ export interface RunningGateway {
   close(grace: number): Promise<CloseSummary[]>;
 }
 
-export class MissingDependencyError extends Error {}
-
 /** One configuration's routes as served: replaced as a whole by a reload. */
 export interface Generation {
   readonly config: GatewayConfig;
@@ -52,12 +52,34 @@ export interface Listeners {
   readonly admin: http.Server | undefined;
 }
 
-/** Builds and starts the gateway; throws ConfigFileError for the file, MissingDependencyError without express. */
+/**
+ * Connects the file's session store, builds and starts the gateway. Throws ConfigFileError for the file,
+ * MissingDependencyError without express (or node-redis for a sessionStore), an Error when Redis does not answer.
+ */
 export async function startGateway(config: GatewayConfig, logger: Required<RelayLogger>): Promise<RunningGateway> {
   const express = await loadExpress();
   const metrics = await loadMetrics(logger);
+  const settings = storeSettings(config, process.env);
+  const shared = settings && (await connectSharedSessions(settings, logger));
+  try {
+    return await serveGateway(express, config, logger, metrics, shared);
+  } catch (error) {
+    await shared?.close();
+    throw error;
+  }
+}
+
+async function serveGateway(
+  express: Express,
+  config: GatewayConfig,
+  logger: Required<RelayLogger>,
+  metrics: LoadedMetrics | undefined,
+  shared: ConnectedSessions | undefined,
+): Promise<RunningGateway> {
+  // Every build, at start and on reload, uses the session store connected at start.
+  const buildOptions = { logger, metrics: metrics?.metrics, sessions: shared ?? null };
   const generate = (next: GatewayConfig, built: BuiltGateway): Generation => generation(express, next, built);
-  let current = generate(config, buildGateway(config, { logger, metrics: metrics?.metrics }));
+  let current = generate(config, buildGateway(config, buildOptions));
   const app = express();
   app.disable('x-powered-by');
   const adminApp = config.admin ? express() : app;
@@ -73,7 +95,7 @@ export async function startGateway(config: GatewayConfig, logger: Required<Relay
     logger,
     listeners: { main, admin },
     current: () => current,
-    build: (next, reuse) => buildGateway(next, { logger, metrics: metrics?.metrics, reuse }),
+    build: (next, reuse) => buildGateway(next, { ...buildOptions, reuse }),
     replace: (next, built) => (current = generate(next, built)),
   });
   let closing: Promise<CloseSummary[]> | undefined;
@@ -97,6 +119,7 @@ export async function startGateway(config: GatewayConfig, logger: Required<Relay
         // Routes a reload retired drain on their own grace; shutdown cuts what is left of them now.
         for (const server of servers) server.closeAllConnections();
         await Promise.all([...closed, reloader.retired()]);
+        await shared?.close();
         return summaries;
       })()),
   };
@@ -110,14 +133,11 @@ function generation(express: Express, config: GatewayConfig, built: BuiltGateway
   return { config, built, router, ready };
 }
 
-async function loadExpress(): Promise<Express> {
-  try {
-    const module = (await import('express')) as { default: Express };
-    return module.default;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new MissingDependencyError('serve needs express (an optional peer dependency of mcp-header-relay): npm install express');
-  }
+function loadExpress(): Promise<Express> {
+  return loadOptional(
+    async () => ((await import('express')) as { default: Express }).default,
+    'serve needs express (an optional peer dependency of mcp-header-relay): npm install express',
+  );
 }
 
 interface LoadedMetrics {

@@ -28,6 +28,8 @@ export function describeGateway(config: GatewayConfig, routes: readonly BuiltRou
   lines.push(`admin:  ${config.admin ? `${config.admin.host}:${config.admin.port}` : 'on the main listener'} (/healthz /readyz /metrics)`);
   const allow = config.capture?.allow;
   lines.push(`capture: ${Array.isArray(allow) ? allow.join(', ') || '(none)' : '(none)'}`);
+  const store = config.sessionStore;
+  lines.push(`sessions: ${store ? `redis (URL from ${store.urlEnv}, key from ${store.sessionKeyEnv}), shared by every bind route` : 'in memory, per process'}`);
   for (const { config: route, route: built } of routes) lines.push('', ...describeRoute(route.path, built.name, route.secrets, route.options));
   return lines.join('\n');
 }

@@ -1,10 +1,12 @@
 /**
  * What a reload changes, by route name: added, removed, changed (built again, so a new backend, new
  * headers, a new session table) and kept (the running route, its sessions and streams untouched). And
- * what a reload cannot change without a restart: where the listeners bind, and whether they speak TLS.
+ * what a reload cannot change without a restart: where the listeners bind, whether they speak TLS, and
+ * the session store (its connection is made at start).
  */
 import type { BuiltRoute } from './build-routes.js';
 import type { GatewayConfig, Listener } from './config-file.js';
+import { digestOf } from './route-digest.js';
 
 export interface RouteChanges {
   readonly added: readonly string[];
@@ -32,11 +34,12 @@ export function retiredRoutes(before: readonly BuiltRoute[], after: readonly Bui
   return before.filter((r) => !kept.has(r.route));
 }
 
-/** Listener settings the new file changes that only a restart applies: each as `listen.port` etc. */
+/** Settings the new file changes that only a restart applies: each as `listen.port`, `sessionStore` etc. */
 export function restartOnly(before: GatewayConfig, after: GatewayConfig): string[] {
   const out = bindingChanges('listen', before.listen, after.listen);
   if ((before.admin === undefined) !== (after.admin === undefined)) out.push('admin');
   else if (before.admin && after.admin) out.push(...bindingChanges('admin', before.admin, after.admin));
+  if (digestOf(before.sessionStore) !== digestOf(after.sessionStore)) out.push('sessionStore');
   return out;
 }
 

@@ -8,8 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { buildGateway, joinPath } from '../../lib/cli/build-routes.js';
-import { ConfigFileError, loadConfigFile, parseConfig, type GatewayConfig } from '../../lib/cli/config-file.js';
+import { buildGateway } from '../../lib/cli/build-routes.js';
+import { ConfigFileError, joinPath, loadConfigFile, parseConfig, type GatewayConfig } from '../../lib/cli/config-file.js';
 import { describeGateway } from '../../lib/cli/output.js';
 import { closeRoutes } from '../../lib/index.js';
 import { captureLogger } from '../helpers/capture-logger.js';
@@ -135,6 +135,7 @@ describe("check's report of the effective routes", () => {
         'listen: 127.0.0.1:8080',
         'admin:  on the main listener (/healthz /readyz /metrics)',
         'capture: (none)',
+        'sessions: in memory, per process',
         '',
         'route plain',
         '  path:        /plain',

@@ -88,7 +88,8 @@ describe('the gateway file JSON Schema', () => {
   });
 
   it('lists every key the file accepts and none of the code-only ones', () => {
-    assert.deepEqual(Object.keys(props).sort(), ['admin', 'capture', 'listen', 'reloadGrace', 'routes', 'secrets', 'shutdownGrace']);
+    assert.deepEqual(Object.keys(props).sort(), ['admin', 'capture', 'listen', 'reloadGrace', 'routes', 'secrets', 'sessionStore', 'shutdownGrace']);
+    assert.deepEqual(Object.keys(props.sessionStore!.properties!).sort(), ['connectTimeout', 'prefix', 'sessionKeyEnv', 'type', 'urlEnv']);
     const listen = props.listen!.properties!;
     assert.deepEqual(Object.keys(listen).sort(), ['host', 'port', 'tls']);
     assert.deepEqual(Object.keys(listen.tls!.properties!).sort(), ['certFile', 'clientCaFile', 'keyFile', 'passphraseEnv']);
