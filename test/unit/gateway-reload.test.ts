@@ -5,25 +5,15 @@
  * routes built from gateway files (nothing is contacted).
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildGateway, type BuiltGateway } from '../../lib/cli/build-routes.js';
 import { parseConfig, type GatewayConfig } from '../../lib/cli/config-file.js';
 import { restartOnly, retiredRoutes, routeChanges } from '../../lib/cli/reload.js';
 import { digestOf } from '../../lib/cli/route-digest.js';
-import { closeRoutes } from '../../lib/index.js';
+import { closedAfterwards } from '../helpers/built-gateways.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 
-const open: BuiltGateway[] = [];
-after(() =>
-  Promise.all(
-    open.map((g) =>
-      closeRoutes(
-        g.routes.map((r) => r.route),
-        { grace: 0 },
-      ),
-    ),
-  ),
-);
+const keep = closedAfterwards();
 
 const route = (name: string, extra = '') => `  - path: /${name}\n    name: ${name}\n    target: http://127.0.0.1:9/${name}\n${extra}`;
 const file = (routes: string, listen = 'listen: { port: 0 }') => `${listen}\nroutes:\n${routes}`;
@@ -32,7 +22,7 @@ const config = (text: string): GatewayConfig => parseConfig(text, 'relay.yaml', 
 function build(text: string, running?: BuiltGateway): BuiltGateway {
   const byDigest = new Map(running?.routes.map((r) => [r.digest, r.route]));
   const built = buildGateway(config(text), { logger: captureLogger(), reuse: (d) => byDigest.get(d) });
-  open.push(built);
+  keep(built);
   return built;
 }
 

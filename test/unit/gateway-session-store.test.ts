@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { after, describe, it } from 'node:test';
-import { buildGateway, type BuiltGateway } from '../../lib/cli/build-routes.js';
+import { describe, it } from 'node:test';
+import { buildGateway } from '../../lib/cli/build-routes.js';
 import { ConfigFileError, parseConfig, type GatewayConfig } from '../../lib/cli/config-file.js';
 import { restartOnly } from '../../lib/cli/reload.js';
 import { storeSettings, withSharedSessions, type SharedSessions } from '../../lib/cli/shared-sessions.js';
-import { closeRoutes, memorySessionStore } from '../../lib/index.js';
+import { memorySessionStore } from '../../lib/index.js';
+import { closedAfterwards } from '../helpers/built-gateways.js';
 import { captureLogger } from '../helpers/capture-logger.js';
 import { SENTINEL } from '../helpers/sentinel.js';
 
@@ -23,17 +24,7 @@ const file = (top: string, session = 'bind') =>
   `listen: { port: 0 }\n${top}routes:\n  - path: /a\n    target: http://127.0.0.1:9001/mcp\n    session: ${session}\n`;
 const config = (text: string): GatewayConfig => parseConfig(text, FILE, tmpdir());
 
-const open: BuiltGateway[] = [];
-after(() =>
-  Promise.all(
-    open.map((g) =>
-      closeRoutes(
-        g.routes.map((r) => r.route),
-        { grace: 0 },
-      ),
-    ),
-  ),
-);
+const keep = closedAfterwards();
 
 function refused(run: () => unknown, path: string, rule: RegExp): void {
   assert.throws(run, (error: unknown) => {
@@ -129,10 +120,10 @@ describe('every bind route gets the shared store and key', () => {
 
   it('buildGateway: serve passes the sessions connected at start (or null) to every build, whatever the file says; a route key beside them is refused', () => {
     const built = buildGateway(config(file('')), { logger: captureLogger(), env: {}, sessions: shared });
-    open.push(built);
+    keep(built);
     assert.equal(built.routes.length, 1);
     const memory = buildGateway(config(file(STORE)), { logger: captureLogger(), env: ENV, sessions: null });
-    open.push(memory);
+    keep(memory);
     assert.equal(memory.routes.length, 1);
     refused(
       () => buildGateway(config(file(STORE, `{ mode: bind, sessionKey: ${SENTINEL}-0123456789abcdef0123456789 }`)), { logger: captureLogger(), env: ENV }),
