@@ -61,6 +61,12 @@ echo "node $(node --version): the mcp-header-relay command"
 test "$(npx --no-install mcp-header-relay --version)" = "$(node -p "require('mcp-header-relay/package.json').version")"
 printf 'listen: { port: 0 }\ncapture: { allow: [x-tenant] }\nroutes:\n  - { path: /b, name: smoke, target: "http://127.0.0.1:9/mcp", passthrough: [x-tenant] }\n' > relay.yaml
 npx --no-install mcp-header-relay check relay.yaml | grep -q 'route smoke'
+# A file with a sessionStore: check needs no Redis client; serve without node-redis says what to install.
+printf 'listen: { port: 0 }\nsessionStore: { type: redis, urlEnv: SMOKE_REDIS_URL, sessionKeyEnv: SMOKE_SESSION_KEY }\nroutes:\n  - { path: /b, name: shared, target: "http://127.0.0.1:9/mcp", session: bind }\n' > shared.yaml
+export SMOKE_REDIS_URL=redis://127.0.0.1:9 SMOKE_SESSION_KEY=0123456789abcdef0123456789abcdef
+npx --no-install mcp-header-relay check shared.yaml | grep -q 'sessions: redis (URL from SMOKE_REDIS_URL'
+if npx --no-install mcp-header-relay serve --config shared.yaml 2>shared.err; then echo "serve ran a sessionStore without node-redis" >&2; exit 1; fi
+grep -q 'npm install redis' shared.err
 # The JSON Schema of the file ships built, and is what the command prints.
 test "$(cat node_modules/mcp-header-relay/dist/relay-config.schema.json)" = "$(npx --no-install mcp-header-relay schema)"
 printf 'routes: []\n' > broken.yaml
