@@ -7,6 +7,7 @@
  */
 import type { RelayLogger } from '../logger.js';
 import { redisSessionStore, type RedisSessionStore } from '../redis/index.js';
+import { MIN_SESSION_KEY_BYTES } from '../session-options.js';
 import type { SessionStore } from '../session-store.js';
 import { ConfigFileError, within, type GatewayConfig } from './config-file.js';
 import type { FileSessionStore } from './config-shape.js';
@@ -38,7 +39,6 @@ export interface StoreSettings {
 }
 
 export const DEFAULT_STORE_CONNECT_MS = 5000;
-const MIN_KEY_BYTES = 32;
 const OFFLINE = 'check and explain do not connect to Redis';
 
 /** Reads `sessionStore`'s environment variables; throws ConfigFileError naming the variable, never its value. */
@@ -53,8 +53,8 @@ export function storeSettings(config: GatewayConfig, env: NodeJS.ProcessEnv): St
   if (!isRedisUrl(url!)) fail('urlEnv', `names ${spec.urlEnv}, which does not hold a redis:// or rediss:// URL`);
   const sessionKey = env[spec.sessionKeyEnv];
   if (!sessionKey) fail('sessionKeyEnv', `names ${spec.sessionKeyEnv}, which is not set: set it to the same key on every replica (openssl rand -hex 32)`);
-  if (Buffer.byteLength(sessionKey!) < MIN_KEY_BYTES)
-    fail('sessionKeyEnv', `names ${spec.sessionKeyEnv}, which holds fewer than ${MIN_KEY_BYTES} bytes: use a longer key (openssl rand -hex 32)`);
+  if (Buffer.byteLength(sessionKey!) < MIN_SESSION_KEY_BYTES)
+    fail('sessionKeyEnv', `names ${spec.sessionKeyEnv}, which holds fewer than ${MIN_SESSION_KEY_BYTES} bytes: use a longer key (openssl rand -hex 32)`);
   const prefix = spec.prefix;
   const offline = within(config.file, 'sessionStore', () =>
     redisSessionStore({ sendCommand: () => Promise.reject(new Error(OFFLINE)), ...(prefix === undefined ? {} : { prefix }) }),
