@@ -5,6 +5,7 @@
  * (an optional peer dependency, loaded only for a file that asks for it); `check` and `explain` build the
  * same routes on a store that never connects.
  */
+import { withDeadline } from '../deadline.js';
 import type { RelayLogger } from '../logger.js';
 import { redisSessionStore, type RedisSessionStore } from '../redis/index.js';
 import { MIN_SESSION_KEY_BYTES } from '../session-options.js';
@@ -56,9 +57,7 @@ export function storeSettings(config: GatewayConfig, env: NodeJS.ProcessEnv): St
   if (Buffer.byteLength(sessionKey!) < MIN_SESSION_KEY_BYTES)
     fail('sessionKeyEnv', `names ${spec.sessionKeyEnv}, which holds fewer than ${MIN_SESSION_KEY_BYTES} bytes: use a longer key (openssl rand -hex 32)`);
   const prefix = spec.prefix;
-  const offline = within(config.file, 'sessionStore', () =>
-    redisSessionStore({ sendCommand: () => Promise.reject(new Error(OFFLINE)), ...(prefix === undefined ? {} : { prefix }) }),
-  );
+  const offline = within(config.file, 'sessionStore', () => redisSessionStore({ sendCommand: () => Promise.reject(new Error(OFFLINE)), prefix }));
   return {
     file: config.file,
     url: url!,
@@ -131,21 +130,17 @@ export async function connectSharedSessions(settings: StoreSettings, logger: Req
     up = true;
     logger.info({ store: 'redis' }, 'mcp-header-relay serve: connected to Redis');
   });
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), settings.connectTimeout);
-  });
   try {
-    await Promise.race([client.connect(), gaveUp]);
+    await withDeadline(client.connect(), settings.connectTimeout, () => {
+      throw new Error('timeout');
+    });
   } catch {
     client.destroy();
     throw new Error(
       `${settings.file}: sessionStore: Redis did not answer within ${settings.connectTimeout} ms (${lastCode}); check the URL in ${settings.urlEnv} and that Redis is up`,
     );
-  } finally {
-    clearTimeout(timer);
   }
-  const store = redisSessionStore({ sendCommand: (args) => client.sendCommand(args), ...(settings.prefix === undefined ? {} : { prefix: settings.prefix }) });
+  const store = redisSessionStore({ sendCommand: (args) => client.sendCommand(args), prefix: settings.prefix });
   return { store, sessionKey: settings.sessionKey, close: () => closeClient(client) };
 }
 
@@ -153,10 +148,11 @@ export async function connectSharedSessions(settings: StoreSettings, logger: Req
 const CLOSE_WAIT_MS = 1000;
 
 async function closeClient(client: RedisClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-  await Promise.race([client.close().catch(() => undefined), waited]);
-  clearTimeout(timer);
+  await withDeadline(
+    client.close().catch(() => undefined),
+    CLOSE_WAIT_MS,
+    () => undefined,
+  );
   client.destroy();
 }
 
