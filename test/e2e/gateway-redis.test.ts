@@ -16,6 +16,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { mcpBackend, type McpBackend } from '../helpers/mcp-backend.js';
+import { eraClient } from '../helpers/mcp-eras-clients.js';
+import { eraBackend, type EraBackend } from '../helpers/mcp-eras.js';
 import { connectRedis, dumpRedis, type ConnectedClient } from '../helpers/redis-clients.js';
 import { command as redisCommand, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { fileDir, hideModule, run, serve, START_MS, stop, type Served } from '../helpers/relay-command.js';
@@ -47,6 +49,10 @@ routes:
     target: ${target}
     passthrough: [x-mcp-api-key]
 `;
+
+/** A bind route in front of an SDK v2 server, for 2026-07-28 traffic, which needs no session store. */
+const modernRoute = (endpoint: string) =>
+  `  - path: /modern\n    name: modern\n    target: ${endpoint}\n    passthrough: [x-mcp-api-key]\n    session: bind\n    connectTimeout: 1000\n`;
 
 function keyFetch(vars: Record<string, string>): FetchLike {
   return (url, init) => {
@@ -178,14 +184,15 @@ describe('mcp-header-relay serve: two replicas of one gateway file share bind se
 
 describe('mcp-header-relay serve with a sessionStore: what can go wrong', () => {
   let backend: McpBackend;
+  let modern: EraBackend;
   before(async () => {
-    backend = await mcpBackend();
+    [backend, modern] = await Promise.all([mcpBackend(), eraBackend('v2-stateless')]);
   });
-  after(() => backend.close());
+  after(() => Promise.all([backend.close(), modern.close()]));
 
-  it('Redis lost while serving: 503 for session requests, one warning, plain routes go on; back: served again, with the same process', async () => {
+  it('Redis lost while serving: 503 for 2025 session requests, one warning; request routes and 2026-07-28 traffic (SDK v2) go on; back: served again, with the same process', async () => {
     const redis = await startRedis();
-    const file = files.write('outage.yaml', gatewayFile(`${backend.url}/mcp`));
+    const file = files.write('outage.yaml', gatewayFile(`${backend.url}/mcp`) + modernRoute(modern.endpoint));
     const gateway = await serve(file, { RELAY_TEST_REDIS_URL: redis.url, RELAY_TEST_SESSION_KEY: SESSION_KEY });
     try {
       assert.equal(logLines(gateway.stdout()).filter((l) => l.msg.includes('connected to Redis')).length, 1);
@@ -203,6 +210,14 @@ describe('mcp-header-relay serve with a sessionStore: what can go wrong', () => 
         body: INITIALIZE,
       });
       assert.equal(plain.status, 200, 'a request route needs no store');
+      const stateless = eraClient('v2-2026', `${gateway.url}/modern`, { 'x-mcp-api-key': KEY });
+      try {
+        await withTimeout(stateless.connect(), 'an SDK v2 client to connect in 2026-07-28 mode', 5000);
+        assert.equal(stateless.era(), 'modern');
+        assert.ok((await withTimeout(stateless.listTools(), '2026 tools/list', 5000)).length > 0, '2026-07-28 traffic on a bind route needs no store');
+      } finally {
+        await stateless.close();
+      }
       await redis.restart();
       await waitFor(() => logLines(gateway.stdout()).filter((l) => l.msg.includes('connected to Redis')).length === 2, 'the reconnect', START_MS);
       const { client } = await sdkClient(`${gateway.url}/mcp`, { 'x-mcp-api-key': KEY });
