@@ -17,6 +17,8 @@ type Pem = string | Buffer;
 /** One DNS label: letters, digits, inner hyphens. */
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+/** A PKCS#8 encrypted key, or a traditional one (`-----BEGIN RSA PRIVATE KEY-----`) with an encryption header. */
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|\nProc-Type: 4,ENCRYPTED/;
 
 /**
  * Rules, in order:
@@ -106,7 +108,9 @@ function parseClientCertificate(options: BackendTlsOptions): Pick<BackendTls, 'c
   if (key === undefined) throw invalid('tls.cert', "needs tls.key, the certificate's private key, e.g. fs.readFileSync('client.key')");
   checkCertificates(cert, 'tls.cert', 'client', true);
   attempt({ key, passphrase }, (code) => {
-    if (code === 'ERR_OSSL_BAD_DECRYPT') {
+    // Not by OpenSSL's code: a wrong passphrase decrypts to garbage, which about one time in 300 passes
+    // the padding check and fails later as ERR_OSSL_UNSUPPORTED or an ASN.1 error instead of BAD_DECRYPT.
+    if (ENCRYPTED_KEY.test(key.toString('latin1'))) {
       return passphrase === undefined
         ? invalid('tls.passphrase', 'is required: tls.key is encrypted')
         : invalid('tls.passphrase', 'does not decrypt tls.key (wrong passphrase, or the key is damaged)');

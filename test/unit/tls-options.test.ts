@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { mcpProxy } from '../../lib/index.js';
 import { parseProxyOptions } from '../../lib/parse-options.js';
@@ -38,8 +38,32 @@ const withTls =
   () =>
     mcpProxy({ target, tls, logger: captureLogger() });
 
+const TRADITIONAL_PASSPHRASE = 'traditional-passphrase-7c2a';
+/** The client key again, encrypted the pre-PKCS#8 way: `-----BEGIN EC PRIVATE KEY-----` with `Proc-Type: 4,ENCRYPTED`. */
+const traditionalEncryptedKey = execFileSync('openssl', ['pkey', '-traditional', '-aes256', '-passout', `pass:${TRADITIONAL_PASSPHRASE}`], {
+  input: pki.client.key,
+  encoding: 'utf8',
+});
+assert.match(traditionalEncryptedKey, /\nProc-Type: 4,ENCRYPTED\n/);
+
+/**
+ * A wrong passphrase for `key` that OpenSSL reports with a code other than ERR_OSSL_BAD_DECRYPT. About
+ * one in 300 is; the search gives up (failing the test) only after 20 000, which chance alone never reaches.
+ */
+function passphraseNotReportedAsBadDecrypt(key: string): string {
+  for (let i = 0; i < 20_000; i++) {
+    const candidate = `${SENTINEL}-${i}`;
+    try {
+      createSecureContext({ key, passphrase: candidate });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ERR_OSSL_BAD_DECRYPT') return candidate;
+    }
+  }
+  assert.fail('every wrong passphrase tried was reported as ERR_OSSL_BAD_DECRYPT');
+}
+
 /** The body lines of every PEM the test generated: none may appear in an error or a log line. */
-const PEM_LINES = [pki.client.key, pki.encryptedClientKey, pki.server.key, pki.client.cert, pki.ca].flatMap((pem) =>
+const PEM_LINES = [pki.client.key, pki.encryptedClientKey, traditionalEncryptedKey, pki.server.key, pki.client.cert, pki.ca].flatMap((pem) =>
   pem.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----')),
 );
 function assertNoKeyMaterial(texts: readonly string[]): void {
@@ -309,6 +333,26 @@ describe('tls: PEM contents (ERR_INVALID_TLS), never quoted', () => {
     const error = expectConfigError(withTls({ cert: pki.client.cert, key: pki.encryptedClientKey, passphrase: SENTINEL }), 'ERR_INVALID_TLS', 'tls.passphrase');
     assertNoKeyMaterial(errorViews(error));
   });
+
+  // A wrong passphrase decrypts to garbage that now and then passes the padding check, so OpenSSL
+  // reports ERR_OSSL_UNSUPPORTED or an ASN.1 error, not BAD_DECRYPT: those are still tls.passphrase.
+  for (const [format, encrypted, right] of [
+    ['PKCS#8', () => pki.encryptedClientKey, pki.passphrase],
+    ['traditional (Proc-Type: 4,ENCRYPTED)', () => traditionalEncryptedKey, TRADITIONAL_PASSPHRASE],
+  ] as const) {
+    it(`a ${format} key: wrong passphrases OpenSSL reports as other than BAD_DECRYPT, and a missing one, are tls.passphrase`, () => {
+      const key = encrypted();
+      const lucky = passphraseNotReportedAsBadDecrypt(key);
+      assert.notEqual(lucky, right);
+      const error = expectConfigError(withTls({ cert: pki.client.cert, key, passphrase: lucky }), 'ERR_INVALID_TLS', 'tls.passphrase');
+      assert.match(error.message, /does not decrypt tls\.key/);
+      assertNoKeyMaterial(errorViews(error));
+      assert.ok(!error.message.includes(lucky), 'the passphrase tried leaked');
+      const missing = expectConfigError(withTls({ cert: pki.client.cert, key }), 'ERR_INVALID_TLS', 'tls.passphrase');
+      assert.match(missing.message, /is required: tls\.key is encrypted/);
+      assert.doesNotThrow(withTls({ cert: pki.client.cert, key, passphrase: right }));
+    });
+  }
 });
 
 describe('tls.servername must be a DNS name (ERR_INVALID_TLS)', () => {
