@@ -110,7 +110,7 @@ function parseClientCertificate(options: BackendTlsOptions): Pick<BackendTls, 'c
   attempt({ key, passphrase }, (code) => {
     // Not by OpenSSL's code: a wrong passphrase decrypts to garbage, which about one time in 300 passes
     // the padding check and fails later as ERR_OSSL_UNSUPPORTED or an ASN.1 error instead of BAD_DECRYPT.
-    if (ENCRYPTED_KEY.test(key.toString('latin1'))) {
+    if (ENCRYPTED_KEY.test(String(key))) {
       return passphrase === undefined
         ? invalid('tls.passphrase', 'is required: tls.key is encrypted')
         : invalid('tls.passphrase', 'does not decrypt tls.key (wrong passphrase, or the key is damaged)');
