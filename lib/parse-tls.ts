@@ -17,7 +17,7 @@ type Pem = string | Buffer;
 /** One DNS label: letters, digits, inner hyphens. */
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-/** A PKCS#8 encrypted key, or a traditional one (`-----BEGIN RSA PRIVATE KEY-----`) with an encryption header. */
+/** A PKCS#8 encrypted key, or a traditional one (`-----BEGIN RSA PRIVATE KEY-----`, `EC`, ...) with an encryption header. */
 const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|\nProc-Type: 4,ENCRYPTED/;
 
 /**
