@@ -54,8 +54,9 @@ export function buildGateway(config: GatewayConfig, options: BuildOptions): Buil
   const env = options.env ?? process.env;
   const tls = { listen: listenerTls(config, 'listen', config.listen, env), admin: config.admin && listenerTls(config, 'admin', config.admin, env) };
   const providers = within(config.file, 'secrets', () => secretProviders(config, env));
-  const settings = storeSettings(config, env);
-  const sessions = options.sessions === undefined ? settings && { store: settings.offline, sessionKey: settings.sessionKey } : (options.sessions ?? undefined);
+  // serve read the file's sessionStore once, at start; check and explain read it here, for a store that never connects.
+  const settings = options.sessions === undefined ? storeSettings(config, env) : undefined;
+  const sessions = options.sessions ?? (settings && { store: settings.offline, sessionKey: settings.sessionKey });
   const capture =
     config.capture && within(config.file, 'capture', () => captureHeaders({ ...config.capture, logger: options.logger } as unknown as CaptureHeadersOptions));
   const routes: BuiltRoute[] = [];
